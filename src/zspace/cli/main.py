@@ -1,0 +1,130 @@
+"""The ``zspace`` command: one typer app, one sub-app per family (STYLE: the CLI is thin)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from zspace.cli import common
+from zspace.cli.common import console, user_errors
+from zspace.cli.vae import eval_vae, sample_vae, train_vae
+from zspace.errors import ConfigError
+
+app = typer.Typer(name="zspace", help="Latent-variable models to train, explore and plan with.", no_args_is_help=True, pretty_exceptions_enable=False)
+train_app = typer.Typer(help="Train a model family.", no_args_is_help=True)
+bench_app = typer.Typer(help="Run a benchmark script from bench/ (prints a table and a JSON line).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(bench_app, name="bench")
+train_app.command("vae")(train_vae)
+
+RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train`.")]
+CheckpointOpt = Annotated[str, typer.Option(help="best | last | step-NNNNNNNN")]
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug-level logging.")] = False,
+) -> None:
+    common.DEBUG["enabled"] = debug
+    common.setup_logging(verbose)
+
+
+def _family(run: Path) -> str:
+    from zspace.train.checkpoint import read_config
+
+    return read_config(run).get("family", "vae")
+
+
+def _require_vae(run: Path) -> None:
+    family = _family(run)
+    if family != "vae":
+        raise ConfigError(f"{run} is a {family!r} run; use `zspace {family} ...` commands for it")
+
+
+@app.command("eval")
+def eval_cmd(
+    run: RunArg,
+    iw: Annotated[int, typer.Option("--iw", help="Importance samples per example for log p(x) (k).")] = 1000,
+    checkpoint: CheckpointOpt = "best",
+    batch_size: Annotated[int, typer.Option(help="Examples per evaluation batch.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the importance samples.")] = 0,
+    out: Annotated[Optional[Path], typer.Option(help="JSON output (default RUN/eval.json).")] = None,
+) -> None:
+    """Test ELBO, IWAE-k bounds, importance-sampled NLL, reconstruction, KL per dim, active units."""
+    with user_errors():
+        _require_vae(run)
+        eval_vae(run, k=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, out=out)
+
+
+@app.command("sample")
+def sample_cmd(
+    run: RunArg,
+    n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 64,
+    temperature: Annotated[float, typer.Option(help="Scale of the prior's standard deviation.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    checkpoint: CheckpointOpt = "best",
+    out: Annotated[Optional[Path], typer.Option(help="PNG path (default RUN/samples.png).")] = None,
+) -> None:
+    """Decode samples from the prior into a PNG grid (and .npy array)."""
+    with user_errors():
+        _require_vae(run)
+        sample_vae(run, n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out)
+
+
+@app.command("explore")
+def explore_cmd(
+    run: RunArg,
+    ablation: Annotated[bool, typer.Option(help="Also train reconstruction-only and KL-only models for the ablation figure.")] = True,
+    ablation_epochs: Annotated[Optional[int], typer.Option(help="Epochs for the ablation models (default: the run's).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the figures.")] = 0,
+) -> None:
+    """Figures and one self-contained HTML report in RUN/report/."""
+    with user_errors():
+        _require_vae(run)
+        from zspace.vae.explore import explore_run
+
+        path = explore_run(run, ablation=ablation, ablation_epochs=ablation_epochs, seed=seed)
+        console.print(f"wrote {path}")
+
+
+@app.command("presets")
+def presets_cmd() -> None:
+    """List the named presets of every family."""
+    from rich.table import Table
+
+    from zspace.core.config import to_dict
+    from zspace.vae import PRESETS
+
+    table = Table(title="presets")
+    for column in ("family", "name", "model", "data", "train"):
+        table.add_column(column)
+    for name, cfg in PRESETS.items():
+        m = to_dict(cfg.model)
+        model = f"{m['architecture']} {m['input_shape']} hidden={m['hidden']} z={m['latent_dim']} {m['likelihood']}"
+        table.add_row("vae", name, model, cfg.data.source, f"{cfg.train.optimizer} lr={cfg.train.lr.value} batch={cfg.train.batch_size} epochs={cfg.train.epochs}")
+    console.print(table)
+
+
+def _bench_dir() -> Path:
+    return Path(__file__).resolve().parents[3] / "bench"
+
+
+@bench_app.command("vae", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_vae(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+    """Trainer throughput vs a plain PyTorch loop and Pythae, plus test NLL on digits."""
+    with user_errors():
+        script = _bench_dir() / "vae.py"
+        if not script.is_file():
+            raise ConfigError(f"{script} not found: benchmarks ship with the source checkout (git clone), not the wheel")
+        sys.argv = [str(script), *(["--quick"] if quick else []), *ctx.args]
+        runpy.run_path(str(script), run_name="__main__")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

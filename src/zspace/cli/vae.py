@@ -1,0 +1,117 @@
+"""``zspace train vae`` and the VAE side of ``eval`` / ``sample`` / ``explore``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from zspace.cli.common import console, metrics_table, parse_sets, user_errors
+
+# Flags that map one-to-one onto run-config fields; None means "keep the preset's value".
+FLAG_FIELDS = {
+    "data": "data.source",
+    "data_path": "data.path",
+    "binarize": "data.binarize",
+    "limit": "data.limit",
+    "latent_dim": "model.latent_dim",
+    "hidden": "model.hidden",
+    "architecture": "model.architecture",
+    "activation": "model.activation",
+    "likelihood": "model.likelihood",
+    "loss": "objective.loss",
+    "beta": "objective.beta.value",
+    "n_samples": "objective.n_samples",
+    "optimizer": "train.optimizer",
+    "lr": "train.lr.value",
+    "batch_size": "train.batch_size",
+    "epochs": "train.epochs",
+    "max_steps": "train.max_steps",
+    "grad_clip_norm": "train.grad_clip_norm",
+    "checkpoint_every": "train.checkpoint_every",
+    "seed": "train.seed",
+    "device": "train.device",
+}
+
+
+def train_vae(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory: checkpoints, metrics, config.")] = Path("runs/vae"),
+    preset: Annotated[str, typer.Option(help="Named preset (see `zspace presets`).")] = "digits",
+    data: Annotated[Optional[str], typer.Option(help="digits | mnist | fashion-mnist | folder | array | shapes")] = None,
+    data_path: Annotated[Optional[str], typer.Option(help="Directory or file for mnist/fashion-mnist/folder/array.")] = None,
+    binarize: Annotated[Optional[str], typer.Option(help="none | static | dynamic")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use at most this many train/test examples.")] = None,
+    latent_dim: Annotated[Optional[int], typer.Option(help="Latent dimensions.")] = None,
+    hidden: Annotated[Optional[str], typer.Option(help="MLP widths, e.g. '500,500'.")] = None,
+    architecture: Annotated[Optional[str], typer.Option(help="mlp | conv")] = None,
+    activation: Annotated[Optional[str], typer.Option(help="relu | tanh | elu | ...")] = None,
+    likelihood: Annotated[Optional[str], typer.Option(help="bernoulli | gaussian | gaussian-learned")] = None,
+    loss: Annotated[Optional[str], typer.Option(help="elbo | iwae | reconstruction | kl (ablations)")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="KL weight (beta-VAE); the schedule's final value.")] = None,
+    n_samples: Annotated[Optional[int], typer.Option(help="Samples per example (L; k for --loss iwae).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(help="adam | adagrad | sgd")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Learning rate (peak value of the schedule).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Global batch size.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Training epochs.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
+    grad_clip_norm: Annotated[Optional[float], typer.Option(help="Clip the gradient norm.")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(help="Steps between checkpoints (default: every epoch).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed: a CPU run is reproducible given it.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
+    tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard event files.")] = True,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last good checkpoint in --out.")] = False,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Any config field: --set train.keep_last=5")] = None,
+) -> None:
+    """Train a VAE (AEVB) and checkpoint it every epoch into --out."""
+    from zspace.core.config import override
+    from zspace.vae import PRESETS
+    from zspace.vae.run import train
+
+    values = dict(locals())
+    with user_errors():
+        overrides: dict[str, Any] = {field: values[flag] for flag, field in FLAG_FIELDS.items() if values[flag] is not None}
+        overrides["train.tensorboard"] = tensorboard
+        overrides.update(parse_sets(set_))
+        config = override(PRESETS[preset], overrides)
+        model, result, _ = train(config, out, resume=resume)
+    console.print(metrics_table(f"trained {out} to step {result.step}", {**{f"valid {k}": v for k, v in result.valid_metrics.items()}, "examples/s": result.examples_per_s, "best checkpoint": str(result.best_checkpoint)}))
+
+
+def eval_vae(run: Path, *, k: int, checkpoint: str, batch_size: int, seed: int, out: Path | None) -> dict[str, Any]:
+    """Evaluate a VAE run on its test split; print a table and write eval.json."""
+    from zspace.data.images import load_images
+    from zspace.vae.evaluate import evaluate
+    from zspace.vae.run import load_model, load_run_config
+
+    config = load_run_config(run)
+    model = load_model(run, checkpoint=checkpoint)
+    data = load_images(config.data)
+    result = evaluate(model, data.test_x, k=k, batch_size=batch_size, seed=seed)
+    result["run"] = str(run)
+    result["checkpoint"] = checkpoint
+    shown = {k_: v for k_, v in result.items() if k_ not in ("activity", "run")}
+    console.print(metrics_table(f"{run} on {data.name} test ({result['n_examples']} examples, nats)", shown))
+    path = out or run / "eval.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {path}")
+    return result
+
+
+def sample_vae(run: Path, *, n: int, temperature: float, seed: int, checkpoint: str, out: Path | None) -> Path:
+    """Decode n prior samples into an image grid PNG (and the raw array as .npy)."""
+    import numpy as np
+    import torch
+
+    from zspace.explore.plots import image_grid
+    from zspace.vae.run import load_model
+
+    model = load_model(run, checkpoint=checkpoint)
+    images = model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
+    path = out or run / "samples.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_grid(images, path, title=f"{n} samples, temperature {temperature}")
+    np.save(path.with_suffix(".npy"), images.numpy())
+    console.print(f"wrote {path} and {path.with_suffix('.npy')}")
+    return path

@@ -1,0 +1,187 @@
+"""Checkpoints that survive a crash: safetensors weights, JSON config, tensor-only trainer state.
+
+Layout of a run directory::
+
+    RUN/config.json                       the resolved run config
+    RUN/checkpoints/step-00001200/        one complete checkpoint
+        config.json  model.safetensors  trainer_state.pt
+    RUN/checkpoints/best.json             {"step": ..., "metric": ...} pointer to the best one
+
+A checkpoint is written into a hidden temporary directory, fsynced, then renamed into place,
+so a directory named ``step-*`` is always complete: a kill mid-write leaves only a ``.tmp-*``
+directory that the next save removes. Trainer state is loaded with ``weights_only=True``;
+nothing is ever unpickled from a user's file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from zspace.errors import CheckpointError
+
+CHECKPOINTS = "checkpoints"
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+STATE = "trainer_state.pt"
+BEST = "best.json"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_bytes_synced(path: Path, write: Any) -> None:
+    with open(path, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` via a temp file + rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def step_dir_name(step: int) -> str:
+    return f"step-{step:08d}"
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    root = Path(run_dir) / CHECKPOINTS
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
+
+
+def save_checkpoint(
+    run_dir: str | os.PathLike,
+    step: int,
+    model: nn.Module,
+    config: dict[str, Any],
+    trainer_state: dict[str, Any],
+    *,
+    keep_last: int,
+    metric: float | None = None,
+    is_best: bool = False,
+) -> Path:
+    """Atomically write checkpoint ``step``; prune to the last ``keep_last`` plus the best one."""
+    root = Path(run_dir) / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(weights, str(tmp / WEIGHTS), metadata={"step": str(step)})
+    with open(tmp / WEIGHTS, "rb") as f:
+        os.fsync(f.fileno())
+    _write_bytes_synced(tmp / STATE, lambda f: torch.save(trainer_state, f))
+    _write_bytes_synced(tmp / CONFIG, lambda f: f.write((json.dumps(config, indent=2) + "\n").encode()))
+    final = root / step_dir_name(step)
+    if final.exists():  # re-saving the same step (e.g. final save right after an epoch save)
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    _fsync_dir(root)
+    if is_best:
+        write_json_atomic(root / BEST, {"step": step, "checkpoint": final.name, "metric": metric})
+    _prune(root, keep_last)
+    return final
+
+
+def _prune(root: Path, keep_last: int) -> None:
+    best = best_checkpoint(root.parent)
+    checkpoints = list_checkpoints(root.parent)
+    for old in checkpoints[: max(len(checkpoints) - keep_last, 0)]:
+        if best is None or old != best:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint, or None."""
+    checkpoints = list_checkpoints(run_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+def best_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """The checkpoint named by ``best.json``, or None if there is none (or it was removed)."""
+    pointer = Path(run_dir) / CHECKPOINTS / BEST
+    if not pointer.is_file():
+        return None
+    try:
+        name = json.loads(pointer.read_text())["checkpoint"]
+    except (json.JSONDecodeError, KeyError) as err:
+        raise CheckpointError(f"{pointer} is not a valid best-checkpoint pointer: {err}") from err
+    path = pointer.parent / name
+    return path if path.is_dir() else None
+
+
+def resolve_checkpoint(run_dir: str | os.PathLike, which: str = "best") -> Path:
+    """``best`` (falls back to the latest), ``last``, or a ``step-*`` directory name."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise CheckpointError(f"run directory {run} does not exist; train one with `zspace train ... --out {run}`")
+    if which == "best":
+        found = best_checkpoint(run) or latest_checkpoint(run)
+    elif which in ("last", "latest"):
+        found = latest_checkpoint(run)
+    else:
+        found = run / CHECKPOINTS / which
+        found = found if found.is_dir() else None
+    if found is None:
+        names = [p.name for p in list_checkpoints(run)]
+        raise CheckpointError(
+            f"no checkpoint {which!r} in {run / CHECKPOINTS}; available: {names or 'none (training has not saved yet)'}"
+        )
+    return found
+
+
+def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The config.json of a run or checkpoint directory."""
+    file = Path(path) / CONFIG
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing: {path} is not a zspace run or checkpoint directory")
+    try:
+        return json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{file} is not valid JSON ({err})") from err
+
+
+def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> nn.Module:
+    """Load ``model.safetensors`` into ``model`` (strict: names and shapes must match)."""
+    file = Path(checkpoint) / WEIGHTS
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing")
+    state = load_file(str(file))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"{file} does not match the model built from its config.json: {err}") from err
+    return model
+
+
+def load_trainer_state(checkpoint: str | os.PathLike) -> dict[str, Any]:
+    """The optimizer/RNG/step state, loaded with ``weights_only=True``."""
+    file = Path(checkpoint) / STATE
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing")
+    return torch.load(file, map_location="cpu", weights_only=True)

@@ -1,0 +1,82 @@
+"""A VAE run: the config of model + objective + data + training, and the code that executes it.
+
+This is the library behind ``zspace train vae`` (the CLI only parses flags into overrides):
+``train(config, out)`` loads data, builds the model, trains it with the shared
+:class:`~zspace.train.Trainer`, and ``load_model(run_dir)`` rebuilds the trained model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zspace.core.config import from_dict, to_dict
+from zspace.data.images import DataConfig, ImageDataset, load_images
+from zspace.errors import CheckpointError, ConfigError
+from zspace.train import FitResult, TrainConfig, Trainer
+from zspace.train import checkpoint as ckpt
+from zspace.vae.model import VAE, VAEConfig
+from zspace.vae.objective import VAEObjective, make_loss_fn
+
+FAMILY = "vae"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAERunConfig:
+    """Everything that defines a VAE run; saved as config.json beside every checkpoint."""
+
+    model: VAEConfig = field(default_factory=VAEConfig)
+    objective: VAEObjective = field(default_factory=VAEObjective)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"family": FAMILY, **to_dict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> "VAERunConfig":
+        data = dict(data)
+        family = data.pop("family", FAMILY)
+        if family != FAMILY:
+            raise ConfigError(f"{where}: this run is a {family!r} run, not a VAE")
+        return from_dict(cls, data, where=where)
+
+
+def fit_data_shape(config: VAERunConfig, data: ImageDataset) -> VAERunConfig:
+    """The run config with the model's input shape set to the data's (C, H, W)."""
+    if config.model.input_shape == data.image_shape:
+        return config
+    return replace(config, model=replace(config.model, input_shape=data.image_shape))
+
+
+def train(config: VAERunConfig, out: str | Path | None, *, resume: bool = False) -> tuple[VAE, FitResult, ImageDataset]:
+    """Load data, build the VAE and train it; returns the model, the fit result and the data."""
+    data = load_images(config.data)
+    config = fit_data_shape(config, data)
+    if resume and out is not None:
+        saved = VAERunConfig.from_json(ckpt.read_config(out), where=str(Path(out) / ckpt.CONFIG))
+        if to_dict(saved.model) != to_dict(config.model) or to_dict(saved.data) != to_dict(config.data):
+            raise CheckpointError(f"--resume: the model or data options differ from those saved in {Path(out) / ckpt.CONFIG}; resume with the same options")
+    torch.manual_seed(config.train.seed)  # model initialization
+    model = VAE(config.model)
+    loss_fn = make_loss_fn(config.objective, dynamic_binarization=config.data.binarize == "dynamic")
+    trainer = Trainer(model, loss_fn, config.train, run_dir=out, run_config=config.to_json())
+    result = trainer.fit(data.train_x, data.test_x, resume=resume)
+    return model, result, data
+
+
+def load_run_config(run_dir: str | Path) -> VAERunConfig:
+    """The resolved config of a VAE run directory."""
+    return VAERunConfig.from_json(ckpt.read_config(run_dir), where=str(Path(run_dir) / ckpt.CONFIG))
+
+
+def load_model(run_dir: str | Path, *, checkpoint: str = "best") -> VAE:
+    """Rebuild a trained VAE from ``run_dir``: ``best`` (default), ``last`` or a ``step-*`` name."""
+    path = ckpt.resolve_checkpoint(run_dir, checkpoint)
+    config = VAERunConfig.from_json(ckpt.read_config(path), where=str(path / ckpt.CONFIG))
+    model = VAE(config.model)
+    ckpt.load_weights(model, path)
+    return model.eval()
