@@ -1,0 +1,37 @@
+# Two commands that work on a fresh machine: `make demo` and `make test`.
+# torch==2.13.0 is installed first: an unpinned torch pulled in by a dependency would fetch
+# several GB of CUDA packages instead of the local CPU wheel.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.zspace-installed
+DEMO_OUT ?= runs/demo
+
+.PHONY: demo test venv bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Train a 2-D-latent VAE on the bundled digits, evaluate it, and write figures + report.html.
+demo: $(STAMP)
+	rm -rf $(DEMO_OUT)
+	$(BIN)/zspace train vae --preset digits-2d --epochs 150 --seed 0 --out $(DEMO_OUT)
+	$(BIN)/zspace eval $(DEMO_OUT) --iw 1000
+	$(BIN)/zspace sample $(DEMO_OUT) -n 64
+	$(BIN)/zspace explore $(DEMO_OUT)
+	@echo "report: $(DEMO_OUT)/report/report.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+bench: $(STAMP)
+	$(BIN)/python bench/vae.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
