@@ -129,7 +129,13 @@ def override(config: C, overrides: Mapping[str, Any]) -> C:
         for name, value in direct.items()
     }
     for name, sub in nested.items():
-        changes[name] = override(getattr(config, name), sub)
+        inner = getattr(config, name)
+        if not dataclasses.is_dataclass(inner):
+            raise ConfigError(
+                f"{type(config).__name__}.{name} is {inner!r}, not a config with fields; "
+                f"set it as a whole ({name}=...) instead of {sorted(name + '.' + k for k in sub)}"
+            )
+        changes[name] = override(inner, sub)
     try:
         return dataclasses.replace(config, **changes)
     except (TypeError, ValueError) as err:
@@ -158,6 +164,12 @@ class Registry(Mapping[str, C]):
             raise ConfigError(
                 f"unknown {self.kind} preset {name!r}; valid presets are {sorted(self._items)}"
             ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def get(self, name: str, default: C | None = None) -> C | None:
+        return self._items.get(name, default)
 
     def __iter__(self):
         return iter(self._items)

@@ -24,9 +24,10 @@ def lerp(z0: Tensor, z1: Tensor, steps: int) -> Tensor:
 def slerp(z0: Tensor, z1: Tensor, steps: int, *, eps: float = 1e-7) -> Tensor:
     """Spherical interpolation (Shoemake 1985), as used by MusicVAE; z0, z1: (D,) -> (steps, D).
 
-    Travels along the great circle between the directions of z0 and z1 while the norm changes
-    linearly, so under a N(0, I) prior the path stays in the typical set instead of cutting
-    through the low-norm interior as lerp does. Falls back to lerp for (anti)parallel inputs.
+    z(t) = (sin((1-t) w) z0 + sin(t w) z1) / sin w, w the angle between z0 and z1. For codes of
+    equal norm the path keeps that norm along the great circle, so under a N(0, I) prior it
+    stays in the typical set instead of cutting through the low-norm interior as lerp does.
+    The end points are exactly z0 and z1. Falls back to lerp for (anti)parallel inputs.
     """
     t = _fractions(steps, z0)
     n0, n1 = z0.norm(), z1.norm()
@@ -35,7 +36,9 @@ def slerp(z0: Tensor, z1: Tensor, steps: int, *, eps: float = 1e-7) -> Tensor:
     sin_omega = torch.sin(omega)
     if sin_omega.abs() < 1e-4:
         return lerp(z0, z1, steps)
-    return (torch.sin((1.0 - t) * omega) * z0 + torch.sin(t * omega) * z1) / sin_omega
+    path = (torch.sin((1.0 - t) * omega) * z0 + torch.sin(t * omega) * z1) / sin_omega
+    path[0], path[-1] = z0, z1  # exact end points (the formula is off by rounding)
+    return path
 
 
 def attribute_vector(z: Tensor, has_attribute: Tensor) -> Tensor:

@@ -145,6 +145,8 @@ def log_importance_weights(
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     chunks = []
     remaining = k
     while remaining > 0:
