@@ -29,9 +29,10 @@ def binary_batch(n=5):
 def test_forward_shapes_and_terms(arch, likelihood):
     model = tiny(architecture=arch, likelihood=likelihood, channels=(4, 8))
     x = binary_batch()
-    out = model(x, n_samples=4)
+    out = model(x, n_samples=4, importance_weights=True)
     assert out.z.shape == (4, 5, 3)
-    assert out.log_likelihood.shape == out.log_prior.shape == out.log_posterior.shape == (4, 5)
+    assert out.log_likelihood.shape == out.log_weights.shape == (4, 5)
+    assert model(x).log_weights is None  # only computed when asked for
     torch.testing.assert_close(out.kl_per_dim, kl_standard_normal(out.mean, out.log_var))
     assert model.decode(out.z).mean.shape == (4, 5, 1, 8, 8)
     assert model.sample(6).shape == (6, 1, 8, 8)

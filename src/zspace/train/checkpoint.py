@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
 def save_checkpoint(
     run_dir: str | os.PathLike,
     step: int,
-    model: nn.Module,
+    weights: dict[str, torch.Tensor],
     config: dict[str, Any],
     trainer_state: dict[str, Any],
     *,
@@ -85,13 +86,15 @@ def save_checkpoint(
     metric: float | None = None,
     is_best: bool = False,
 ) -> Path:
-    """Atomically write checkpoint ``step``; prune to the last ``keep_last`` plus the best one."""
+    """Atomically write checkpoint ``step``; prune to the last ``keep_last`` plus the best one.
+
+    weights: the model's state dict (CPU tensors, see :func:`snapshot`).
+    """
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(weights, str(tmp / WEIGHTS), metadata={"step": str(step)})
     with open(tmp / WEIGHTS, "rb") as f:
         os.fsync(f.fileno())
@@ -106,6 +109,58 @@ def save_checkpoint(
         write_json_atomic(root / BEST, {"step": step, "checkpoint": final.name, "metric": metric})
     _prune(root, keep_last)
     return final
+
+
+def snapshot(obj: Any) -> Any:
+    """A deep copy of nested dicts/lists/tuples whose tensors are detached CPU copies.
+
+    Taking it is the only synchronous part of a checkpoint: after it returns, training may
+    change the weights and optimizer state while the copy is written.
+    """
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True).contiguous()
+    if isinstance(obj, dict):
+        return {k: snapshot(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(snapshot(v) for v in obj)
+    return obj
+
+
+class BackgroundCheckpointer:
+    """Writes checkpoints on a background thread so the training loop does not wait for the disk.
+
+    At most one write is in flight: ``save`` first waits for the previous one. The write itself
+    is :func:`save_checkpoint` (temp dir, fsync, atomic rename), so a kill during it leaves the
+    previous checkpoint as the latest complete one. Errors surface at the next ``save``/``wait``.
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def save(self, run_dir: str | os.PathLike, step: int, model: nn.Module, config: dict[str, Any], trainer_state: dict[str, Any], **kwargs: Any) -> Path:
+        """Snapshot ``model`` and ``trainer_state`` now; write them in the background. Returns the final path."""
+        self.wait()
+        weights, state = snapshot(model.state_dict()), snapshot(trainer_state)
+
+        def write() -> None:
+            try:
+                save_checkpoint(run_dir, step, weights, config, state, **kwargs)
+            except BaseException as err:  # re-raised on the training thread by wait()
+                self._error = err
+
+        self._thread = threading.Thread(target=write, name=f"zspace-checkpoint-{step}")
+        self._thread.start()
+        return Path(run_dir) / CHECKPOINTS / step_dir_name(step)
+
+    def wait(self) -> None:
+        """Block until the pending write is on disk; raise its error if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise CheckpointError(f"writing a checkpoint failed: {err}") from err
 
 
 def _prune(root: Path, keep_last: int) -> None:

@@ -56,22 +56,17 @@ class VAEOutput(NamedTuple):
     """Everything one forward pass computes; all log-densities in nats.
 
     mean, log_var: (B, D) posterior parameters; z: (S, B, D) samples;
-    log_likelihood, log_prior, log_posterior: (S, B) log p(x|z), log p(z), log q(z|x);
-    kl_per_dim: (B, D) analytic KL(q(z|x) || N(0, I)).
+    log_likelihood: (S, B) log p(x|z); kl_per_dim: (B, D) analytic KL(q(z|x) || N(0, I));
+    log_weights: (S, B) importance log-weights log p(x, z) - log q(z|x), computed only when
+    the forward pass is asked for them (IWAE), else None.
     """
 
     mean: Tensor
     log_var: Tensor
     z: Tensor
     log_likelihood: Tensor
-    log_prior: Tensor
-    log_posterior: Tensor
     kl_per_dim: Tensor
-
-    @property
-    def log_weights(self) -> Tensor:
-        """(S, B) importance log-weights log p(x, z) - log q(z|x) for IWAE bounds."""
-        return self.log_likelihood + self.log_prior - self.log_posterior
+    log_weights: Tensor | None = None
 
 
 class VAE(nn.Module):
@@ -118,20 +113,16 @@ class VAE(nn.Module):
         return self.decode(z).log_prob(x)
 
     # -- training ----------------------------------------------------------------------------
-    def forward(self, x: Tensor, n_samples: int = 1) -> VAEOutput:
+    def forward(self, x: Tensor, n_samples: int = 1, *, importance_weights: bool = False) -> VAEOutput:
         """One reparameterized pass (SGVB, Kingma & Welling eq. 7): x (B, *input_shape), S = n_samples."""
         mean, log_var = self._posterior_params(x)
         posterior = diagonal_gaussian(mean, log_var)
         z = posterior.rsample((n_samples,))  # (S, B, D)
-        return VAEOutput(
-            mean=mean,
-            log_var=log_var,
-            z=z,
-            log_likelihood=self.log_likelihood(x, z),
-            log_prior=self.prior().log_prob(z),
-            log_posterior=posterior.log_prob(z),
-            kl_per_dim=kl_standard_normal(mean, log_var),
-        )
+        log_likelihood = self.log_likelihood(x, z)
+        log_weights = None
+        if importance_weights:  # Burda et al. eq. 8's weights; the ELBO needs only the analytic KL
+            log_weights = log_likelihood + self.prior().log_prob(z) - posterior.log_prob(z)
+        return VAEOutput(mean, log_var, z, log_likelihood, kl_standard_normal(mean, log_var), log_weights)
 
     # -- exploring ---------------------------------------------------------------------------
     @torch.no_grad()

@@ -52,7 +52,7 @@ def make_loss_fn(objective: VAEObjective, *, dynamic_binarization: bool) -> Loss
     def loss_fn(model: nn.Module, x: Tensor, step: int) -> tuple[Tensor, dict[str, Tensor]]:
         if dynamic_binarization:
             x = binarize_batch(x)
-        out = model(x, n_samples=objective.n_samples)
+        out = model(x, n_samples=objective.n_samples, importance_weights=objective.loss == "iwae")
         beta = objective.beta(step)
         recon_weight = 0.0 if objective.loss == "kl" else 1.0
         if objective.loss == "reconstruction":
