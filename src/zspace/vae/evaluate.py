@@ -32,6 +32,7 @@ def evaluate(
     batch_size: int = 100,
     chunk_size: int = 500,
     seed: int = 0,
+    return_posterior_means: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on x (N, *input_shape); every quantity is nats per example.
 
@@ -41,7 +42,9 @@ def evaluate(
     - ``reconstruction_nll`` / ``reconstruction_mse``: -log p(x|z) and per-value squared error
       of the decoder mean at the posterior mean z.
     - ``kl``, ``kl_per_dim`` (analytic), ``active_units`` (Burda et al.'s A_u > 0.01).
-    Samples come from a forked RNG seeded by ``seed``: the result is reproducible.
+    - ``posterior_means``: the (N, D) tensor of E_q[z], only with ``return_posterior_means``.
+    Samples come from a forked RNG seeded by ``seed``: the result is reproducible and the
+    caller's RNG stream is left untouched.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -68,7 +71,8 @@ def evaluate(
             for name, values in batch_terms.items():
                 sums[name] = sums.get(name, 0.0) + float(values.double().sum())
             means.append(mean_z.cpu())
-    count, activity = active_units(torch.cat(means))
+    posterior_means = torch.cat(means)
+    count, activity = active_units(posterior_means)
     result: dict[str, Any] = {name: total / n for name, total in sums.items()}
     result.update(
         n_examples=n,
@@ -80,4 +84,6 @@ def evaluate(
         activity=[float(a) for a in activity],
         latent_dim=model.config.latent_dim,
     )
+    if return_posterior_means:
+        result["posterior_means"] = posterior_means
     return result

@@ -20,12 +20,12 @@ from torch import Tensor
 
 from zspace.core.config import override, to_dict
 from zspace.core.latent import lerp, slerp
-from zspace.core.objectives import active_units, elbo_terms, iwae_bound, log_importance_weights
 from zspace.data.images import ImageDataset, load_images
 from zspace.errors import CheckpointError
 from zspace.explore import plots
 from zspace.explore.report import Section, write_html_report
 from zspace.train import checkpoint as ckpt
+from zspace.vae.evaluate import evaluate
 from zspace.vae.model import VAE
 from zspace.vae.run import VAERunConfig, fit_data_shape, load_model, load_run_config, train
 
@@ -85,31 +85,16 @@ def explore_run(
 def posterior_stats(model: VAE, x: Tensor, seed: int, *, iwae_k: int = IWAE_K, batch: int = 250) -> dict[str, Any]:
     """Full-ELBO statistics of ``model`` on x (N, C, H, W), whatever loss it was trained with.
 
-    Returns floats (nats per example) elbo, reconstruction, kl, iwae (the IWAE lower bound on
-    log p(x) with iwae_k samples), the ints iwae_k and active_units, and tensors mean (N, D)
-    of posterior means, activity (D,) and kl_per_dim (D,) (mean KL per dimension).
+    Returns floats (nats per example) elbo, reconstruction (E_q[-log p(x|z)]), kl, iwae (the
+    IWAE lower bound on log p(x) with iwae_k samples), the ints iwae_k and active_units, and
+    tensors mean (N, D) of posterior means, activity (D,) and kl_per_dim (D,).
     """
-    model.eval()
-    sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0, "iwae": 0.0}
-    means, kl_dims = [], []
-    with torch.random.fork_rng(devices=[]):  # seeded noise without touching the caller's RNG
-        torch.manual_seed(seed)
-        for start in range(0, len(x), batch):
-            xb = x[start : start + batch]
-            out = model(xb)
-            terms = elbo_terms(out.log_likelihood, out.kl_per_dim)
-            posterior = model.encode(xb)
-            log_w = log_importance_weights(posterior, model.prior(), lambda z: model.log_likelihood(xb, z), iwae_k)
-            values = {"elbo": terms.elbo, "reconstruction": terms.reconstruction, "kl": terms.kl, "iwae": iwae_bound(log_w).mean()}
-            for key, value in values.items():
-                sums[key] += float(value) * len(xb)
-            means.append(out.mean)
-            kl_dims.append(out.kl_per_dim)
-    mean = torch.cat(means)  # (N, D)
-    count, activity = active_units(mean)
-    stats: dict[str, Any] = {k: v / len(x) for k, v in sums.items()}
-    stats.update(iwae_k=iwae_k, active_units=count, mean=mean, activity=activity, kl_per_dim=torch.cat(kl_dims).mean(0))
-    return stats
+    r = evaluate(model, x, k=iwae_k, iwae_ks=(), batch_size=batch, seed=seed, return_posterior_means=True)
+    return {
+        "elbo": r["elbo"], "reconstruction": -(r["elbo"] + r["kl"]), "kl": r["kl"], "iwae": r[f"iwae_{iwae_k}"],
+        "iwae_k": iwae_k, "active_units": r["active_units"], "mean": r["posterior_means"],
+        "activity": torch.tensor(r["activity"]), "kl_per_dim": torch.tensor(r["kl_per_dim"]),
+    }  # fmt: skip
 
 
 def _numbers(stats: dict[str, Any]) -> dict[str, Any]:
