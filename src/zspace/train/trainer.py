@@ -239,13 +239,12 @@ class Trainer:
                     if is_best:
                         best_metric = metric
                     last_checkpoint = self._save(step, info, metric, is_best or (valid_data is None and step == total_steps), best_metric)
-            self._checkpointer.wait()
             distributed.barrier(info)  # ranks leave together: gloo's teardown can hang otherwise
         finally:
-            self._checkpointer.wait()
             logger.close()
             torch.use_deterministic_algorithms(previous_deterministic)
             distributed.teardown(info)
+            self._checkpointer.wait()  # the last checkpoint is on disk before fit returns
         elapsed = time.perf_counter() - t_start
         return FitResult(
             step=step,
