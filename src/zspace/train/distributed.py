@@ -66,5 +66,14 @@ def barrier(info: DistInfo) -> None:
 
 
 def teardown(info: DistInfo) -> None:
+    """Leave the process group; call after the DDP wrapper has been dropped.
+
+    gloo's worker thread frees finished work items, which needs the GIL, while the process
+    group's destructor joins that thread holding the GIL: if the two meet, the process hangs at
+    exit (seen with torch 2.13 + gloo). Two synchronous barriers, waited for with the GIL
+    released, leave the worker idle before the group is destroyed.
+    """
     if info.enabled and dist.is_initialized():
+        dist.barrier()
+        dist.barrier()
         dist.destroy_process_group()

@@ -239,10 +239,10 @@ class Trainer:
                     if is_best:
                         best_metric = metric
                     last_checkpoint = self._save(step, info, metric, is_best or (valid_data is None and step == total_steps), best_metric)
-            distributed.barrier(info)  # ranks leave together: gloo's teardown can hang otherwise
         finally:
             logger.close()
             torch.use_deterministic_algorithms(previous_deterministic)
+            wrapped = None  # DDP's reducer must not outlive the process group (see teardown)
             distributed.teardown(info)
             self._checkpointer.wait()  # the last checkpoint is on disk before fit returns
         elapsed = time.perf_counter() - t_start

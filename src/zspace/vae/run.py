@@ -39,7 +39,12 @@ class VAERunConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> "VAERunConfig":
         data = dict(data)
-        family = data.pop("family", FAMILY)
+        family = data.pop("family", None)
+        if family is None or "model" not in data:
+            raise CheckpointError(
+                f"{where} has no 'family'/'model' entries, so the model cannot be rebuilt; when calling Trainer "
+                "directly, pass run_config=VAERunConfig(...).to_json() (zspace.vae.train does this for you)"
+            )
         if family != FAMILY:
             raise ConfigError(f"{where}: this run is a {family!r} run, not a VAE")
         return from_dict(cls, data, where=where)
