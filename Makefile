@@ -30,8 +30,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
 
+# The VAE throughput benchmark, with Pythae 0.1.2 installed beside our torch for comparison.
 bench: $(STAMP)
-	$(BIN)/python bench/vae.py
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python bench/vae.py --json-out docs/benchmarks/vae.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
