@@ -25,7 +25,8 @@ def test_train_eval_sample_smoke(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, [*TRAIN, "--epochs", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert ckpt.latest_checkpoint(out).name == "step-00000020"  # 320 // 32 steps * 2 epochs
+    # 320 examples, 10% held out for validation: 288 // 32 = 9 steps per epoch, 2 epochs
+    assert ckpt.latest_checkpoint(out).name == "step-00000018"
     saved = json.loads((out / "config.json").read_text())
     assert saved["family"] == "vae" and saved["model"]["latent_dim"] == 2 and saved["data"]["limit"] == 320
 
@@ -70,11 +71,11 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     interrupted_at = ckpt.latest_checkpoint(killed).name
-    assert interrupted_at < "step-00000300", "the run finished before it could be killed"
+    assert interrupted_at < "step-00000270", "the run finished before it could be killed"
 
     subprocess.run([*args, "--out", str(killed), "--resume"], check=True, env=env, capture_output=True, timeout=300)
     a, b = _final_weights(full), _final_weights(killed)
-    assert ckpt.latest_checkpoint(killed).name == "step-00000300"
+    assert ckpt.latest_checkpoint(killed).name == "step-00000270"  # 9 steps x 30 epochs
     for name in a:
         assert torch.equal(a[name], b[name]), f"{name} differs after resuming from {interrupted_at}"
 
@@ -88,6 +89,17 @@ def test_torchrun_two_processes_train_vae(tmp_path):
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert ckpt.latest_checkpoint(out).name == "step-00000020"  # global batch 32 = 2 x 16
+    assert ckpt.latest_checkpoint(out).name == "step-00000018"  # global batch 32 = 2 x 16
     state = ckpt.load_trainer_state(ckpt.latest_checkpoint(out))
     assert state["world_size"] == 2 and len(state["rng_states"]) == 2
+
+
+def test_resume_keeps_the_saved_config_and_refuses_a_different_run(tmp_path):
+    out = tmp_path / "run"
+    assert runner.invoke(app, [*TRAIN, "--epochs", "1", "--lr", "0.01", "--seed", "5", "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["train", "vae", "--epochs", "2", "--out", str(out), "--resume"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["train"]["lr"]["value"] == 0.01 and saved["train"]["seed"] == 5 and saved["train"]["epochs"] == 2
+    result = runner.invoke(app, ["train", "vae", "--epochs", "3", "--seed", "6", "--out", str(out), "--resume"])
+    assert result.exit_code == 2 and "train.seed" in result.output

@@ -170,3 +170,50 @@ def test_two_process_ddp_matches_one_process_on_same_global_batch(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+
+
+def test_resume_with_cosine_schedule_and_max_steps_equals_uninterrupted_run(tmp_path):
+    cosine = dict(lr=Schedule(kind="cosine", value=1e-2, warmup_steps=3, min_value=1e-4))
+    full = make_model()
+    Trainer(full, noisy_loss, config(**cosine), run_dir=tmp_path / "full").fit(make_problem())
+    part = make_model()
+    Trainer(part, noisy_loss, config(max_steps=7, **cosine), run_dir=tmp_path / "part").fit(make_problem())
+    resumed = make_model()
+    Trainer(resumed, noisy_loss, config(**cosine), run_dir=tmp_path / "part").fit(make_problem(), resume=True)
+    for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_infinite_gradient_with_finite_loss_never_reaches_a_checkpoint(tmp_path):
+    def poisoned(model, batch, step):
+        loss, metrics = noisy_loss(model, batch, step)
+        if step == 9:  # value 0, gradient inf, right before the step-10 checkpoint
+            w = next(model.parameters())
+            loss = loss + torch.sqrt(w - w.detach()).sum()
+        return loss, metrics
+
+    model = make_model()
+    with pytest.raises(TrainingDivergedError, match=r"weights became NaN/inf by step 10.*step-00000005"):
+        Trainer(model, poisoned, config(), run_dir=tmp_path).fit(make_problem())
+    good = ckpt.latest_checkpoint(tmp_path)
+    assert good.name == "step-00000005"  # the poisoned weights of step 10 were not saved
+    restored = ckpt.load_weights(make_model(), good)
+    assert all(torch.isfinite(p).all() for p in restored.parameters())
+
+
+def test_validation_sees_the_current_step_and_best_follows_the_chosen_metric(tmp_path):
+    seen_steps = []
+
+    def loss_fn(model, batch, step):
+        loss, metrics = noisy_loss(model, batch, step)
+        if not model.training:
+            seen_steps.append(step)
+        # a "score" that peaks at step 10, while the loss keeps falling
+        return loss, {**metrics, "score": torch.tensor(-abs(step - 10.0))}
+
+    cfg = config(best_metric="score", best_mode="max", keep_last=1)
+    result = Trainer(make_model(), loss_fn, cfg, run_dir=tmp_path).fit(make_problem(), make_problem(1))
+    assert sorted(set(seen_steps)) == [5, 10, 15, 20, 24]
+    assert result.best_checkpoint.name == "step-00000010"
+    with pytest.raises(ConfigError, match="best_metric 'nope'"):
+        Trainer(make_model(), loss_fn, config(best_metric="nope"), run_dir=tmp_path / "x").fit(make_problem(), make_problem(1))

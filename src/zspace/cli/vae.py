@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from zspace.cli.common import console, metrics_table, parse_sets, user_errors
+from zspace.errors import ConfigError
 
 # Flags that map one-to-one onto run-config fields; None means "keep the preset's value".
 FLAG_FIELDS = {
@@ -67,14 +68,18 @@ def train_vae(
     """Train a VAE (AEVB) and checkpoint it every epoch into --out."""
     from zspace.core.config import override
     from zspace.vae import PRESETS
-    from zspace.vae.run import train
+    from zspace.vae.run import load_run_config, train
 
     values = dict(locals())
     with user_errors():
         overrides: dict[str, Any] = {field: values[flag] for flag, field in FLAG_FIELDS.items() if values[flag] is not None}
-        overrides["train.tensorboard"] = tensorboard
+        if not tensorboard:
+            overrides["train.tensorboard"] = False
         overrides.update(parse_sets(set_))
-        config = override(PRESETS[preset], overrides)
+        # --resume continues the saved run: its config is the base, and only the flags given
+        # now change it (train.run refuses changes that would make it a different run).
+        base = load_run_config(out) if resume else PRESETS[preset]
+        config = override(base, overrides)
         model, result, _ = train(config, out, resume=resume)
     console.print(metrics_table(f"trained {out} to step {result.step}", {**{f"valid {k}": v for k, v in result.valid_metrics.items()}, "examples/s": result.examples_per_s, "best checkpoint": str(result.best_checkpoint)}))
 
@@ -85,6 +90,8 @@ def eval_vae(run: Path, *, k: int, checkpoint: str, batch_size: int, seed: int, 
     from zspace.vae.evaluate import evaluate
     from zspace.vae.run import load_model, load_run_config
 
+    if k < 1 or batch_size < 1:
+        raise ConfigError(f"--iw and --batch-size must be >= 1, got {k} and {batch_size}")
     config = load_run_config(run)
     model = load_model(run, checkpoint=checkpoint)
     data = load_images(config.data)
@@ -94,6 +101,7 @@ def eval_vae(run: Path, *, k: int, checkpoint: str, batch_size: int, seed: int, 
     shown = {k_: v for k_, v in result.items() if k_ not in ("activity", "run")}
     console.print(metrics_table(f"{run} on {data.name} test ({result['n_examples']} examples, nats)", shown))
     path = out or run / "eval.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {path}")
     return result
@@ -107,6 +115,8 @@ def sample_vae(run: Path, *, n: int, temperature: float, seed: int, checkpoint: 
     from zspace.explore.plots import image_grid
     from zspace.vae.run import load_model
 
+    if n < 1 or temperature <= 0:
+        raise ConfigError(f"-n must be >= 1 and --temperature > 0, got {n} and {temperature}")
     model = load_model(run, checkpoint=checkpoint)
     images = model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
     path = out or run / "samples.png"

@@ -9,6 +9,7 @@ from zspace.data.images import (
     ImageDataset,
     binarize_batch,
     load_images,
+    validation_split,
 )
 from zspace.data.shapes import FACTOR_NAMES, SHAPE_NAMES, generate_shapes
 
@@ -22,4 +23,5 @@ __all__ = [
     "binarize_batch",
     "generate_shapes",
     "load_images",
+    "validation_split",
 ]

@@ -51,6 +51,7 @@ class DataConfig:
     path: str | None = None  # IDX directory, image folder, or .npy/.npz file
     binarize: str = "dynamic"  # the standard protocol for Bernoulli-decoder likelihoods
     test_fraction: float = 0.2  # only for sources without an official split
+    valid_fraction: float = 0.1  # share of the training split held out to pick the best checkpoint
     image_size: int | None = None  # "folder": resize side (default: keep); "shapes": side (64)
     n_samples: int = 20000  # "shapes": images generated before the split
     limit: int | None = None  # cap on train and on test examples, for quick runs
@@ -85,6 +86,10 @@ class DataConfig:
             self.image_size is None or self.image_size >= 1,
             f"image_size must be >= 1, got {self.image_size}",
         )
+        require(
+            0.0 <= self.valid_fraction < 1.0,
+            f"valid_fraction must lie in [0, 1), got {self.valid_fraction}",
+        )
         require(self.n_samples >= 2, f"n_samples must be >= 2 (train + test), got {self.n_samples}")
         require(
             self.limit is None or self.limit >= 1, f"limit must be >= 1 or None, got {self.limit}"
@@ -114,6 +119,17 @@ class ImageDataset:
         """(C, H, W) of every image."""
         c, h, w = self.train_x.shape[1:]
         return (int(c), int(h), int(w))
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, valid) index tensors: a seeded ``fraction`` of n training examples held out.
+
+    Checkpoint selection uses the validation part, so the test split stays unseen until
+    ``zspace eval``. With fraction 0 the validation part is empty.
+    """
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 0xA11D))
+    n_valid = int(round(n * fraction))
+    return order[n_valid:].sort().values, order[:n_valid].sort().values
 
 
 def binarize_batch(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

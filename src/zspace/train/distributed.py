@@ -38,8 +38,11 @@ def setup(device: torch.device) -> DistInfo:
     if world_size <= 1:
         return DistInfo()
     info = DistInfo(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        torch.cuda.set_device(info.local_rank)  # object collectives use the current device
     if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
+        # gloo for the small CPU-side collectives (NaN consensus, RNG states), nccl for gradients.
+        backend = "cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
     return info
 

@@ -56,6 +56,8 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None  # torch intra-op threads; None leaves torch's default
     fused_optimizer: bool = True  # torch's fused optimizer kernels (CPU and CUDA) where available
+    best_metric: str = "loss"  # validation metric that picks the best checkpoint
+    best_mode: Literal["min", "max"] = "min"  # whether lower or higher ``best_metric`` is better
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "epochs", "log_every", "keep_last"):
@@ -67,6 +69,8 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.checkpoint_every must be >= 1, got {self.checkpoint_every}")
         if self.grad_clip_norm is not None and self.grad_clip_norm <= 0:
             raise ConfigError(f"TrainConfig.grad_clip_norm must be > 0, got {self.grad_clip_norm}")
+        if self.best_mode not in ("min", "max"):
+            raise ConfigError(f"TrainConfig.best_mode must be 'min' or 'max', got {self.best_mode!r}")
 
 
 @dataclass
@@ -162,7 +166,8 @@ class Trainer:
         steps_per_epoch = n // c.batch_size
         if steps_per_epoch == 0:
             raise DataError(f"the training set has {n} examples, fewer than one batch (batch_size={c.batch_size}); lower --batch-size")
-        total_steps = c.epochs * steps_per_epoch if c.max_steps is None else min(c.max_steps, c.epochs * steps_per_epoch)
+        schedule_steps = c.epochs * steps_per_epoch  # the lr horizon: stopping early (max_steps) must not change it
+        total_steps = schedule_steps if c.max_steps is None else min(c.max_steps, schedule_steps)
         checkpoint_every = c.checkpoint_every or steps_per_epoch
 
         previous_deterministic = torch.are_deterministic_algorithms_enabled()
@@ -182,6 +187,8 @@ class Trainer:
         if self.run_dir is not None and info.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_json_atomic(self.run_dir / ckpt.CONFIG, self.run_config)
+            if not resume:  # records of an earlier attempt that never reached a checkpoint
+                truncate_metrics(self.run_dir, after_step=0)
         wrapped: nn.Module = self.model
         if info.enabled:
             wrapped = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
@@ -205,7 +212,7 @@ class Trainer:
 
                 loss, metrics = self.loss_fn(wrapped, batch, step)
                 self._check_finite(loss, step, epoch, info)
-                lr = c.lr(step, total_steps)
+                lr = c.lr(step, schedule_steps)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 self.optimizer.zero_grad(set_to_none=True)
@@ -232,9 +239,9 @@ class Trainer:
                 if step % checkpoint_every == 0 or step == total_steps:
                     metric = None
                     if valid_data is not None:
-                        valid_metrics = self.evaluate(valid_data, info)
+                        valid_metrics = self.evaluate(valid_data, step=step)
                         logger.write("valid", step, epoch, valid_metrics)
-                        metric = valid_metrics["loss"]
+                        metric = self._selection_metric(valid_metrics)
                     is_best = metric is not None and (best_metric is None or metric < best_metric)
                     if is_best:
                         best_metric = metric
@@ -259,31 +266,35 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self, data: Batch, info: distributed.DistInfo | None = None) -> dict[str, float]:
-        """Mean of ``loss_fn``'s loss and metrics over ``data`` (model in eval mode).
+    def evaluate(self, data: Batch, *, step: int = 0) -> dict[str, float]:
+        """Mean of ``loss_fn``'s loss and metrics over ``data`` at training ``step`` (eval mode).
 
         Runs under a forked RNG with a fixed seed, so evaluation noise is the same at every
         checkpoint and does not disturb the training RNG stream (exact resume depends on it).
+        Every data-parallel rank evaluates the whole set identically, so all ranks agree on
+        the best checkpoint without a collective (validation sets are small next to training).
         """
-        info = info or distributed.DistInfo()
         n = _num_examples(data)
         was_training = self.model.training
         self.model.eval()
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.config.seed + 7919 * (info.rank + 1))
+            torch.manual_seed(self.config.seed + 7919)
             sums: dict[str, Tensor] = {}
-            local = torch.arange(n)[info.rank :: info.world_size]
-            for start in range(0, local.numel(), self.config.batch_size):
-                index = local[start : start + self.config.batch_size]
-                loss, metrics = self.loss_fn(self.model, _take(data, index, self.device), 0)
-                metrics = {**metrics, "loss": loss}
-                for name, value in metrics.items():
+            for start in range(0, n, self.config.batch_size):
+                index = torch.arange(start, min(start + self.config.batch_size, n))
+                loss, metrics = self.loss_fn(self.model, _take(data, index, self.device), step)
+                for name, value in {**metrics, "loss": loss}.items():
                     sums[name] = sums.get(name, 0.0) + value.detach().double() * index.numel()
         self.model.train(was_training)
-        names = sorted(sums)
-        totals = distributed.all_reduce_sum(torch.stack([sums[k] for k in names]).cpu(), info)
-        return {k: float(v) / n for k, v in zip(names, totals)}
+        return {name: float(total) / n for name, total in sums.items()}
+
+    def _selection_metric(self, metrics: dict[str, float]) -> float:
+        """The validation number to minimize when choosing the best checkpoint."""
+        name = self.config.best_metric
+        if name not in metrics:
+            raise ConfigError(f"TrainConfig.best_metric {name!r} is not among the validation metrics {sorted(metrics)}")
+        return metrics[name] if self.config.best_mode == "min" else -metrics[name]
 
     def _check_finite(self, loss: Tensor, step: int, epoch: int, info: distributed.DistInfo) -> None:
         finite = torch.isfinite(loss.detach()).to(torch.float32).reshape(1).cpu()
@@ -302,7 +313,20 @@ class Trainer:
             )
 
     def _save(self, step: int, info: distributed.DistInfo, metric: float | None, is_best: bool, best_metric: float | None) -> Path | None:
-        rng_states = distributed.all_gather_objects(torch.get_rng_state(), info)
+        # A finite loss can still come with an infinite gradient that poisons the weights; a
+        # checkpoint of them would pass for "the last good one", so stop instead.
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            self._checkpointer.wait()
+            last = ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None
+            raise TrainingDivergedError(
+                f"weights became NaN/inf by step {step} (a non-finite gradient); "
+                + (f"the last good checkpoint is {last}; resume from it with --resume" if last else "no checkpoint was saved before it")
+                + ". Try a lower learning rate or gradient clipping (--grad-clip-norm)."
+            )
+        rng = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device).cpu()
+        rng_states = distributed.all_gather_objects(rng, info)
         if not info.is_main or self.run_dir is None:
             return None
         state = {
@@ -327,7 +351,9 @@ class Trainer:
         step = int(state["step"])
         rng_states = state["rng_states"]
         if len(rng_states) == info.world_size:
-            torch.set_rng_state(rng_states[info.rank])
+            torch.set_rng_state(rng_states[info.rank]["cpu"])
+            if "cuda" in rng_states[info.rank] and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng_states[info.rank]["cuda"], self.device)
         else:
             log.warning("checkpoint was written by %d processes, now %d: model noise is reseeded, so the run is not bit-identical", len(rng_states), info.world_size)
             torch.manual_seed(self.config.seed + info.rank + 104_729 * step)

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from zspace.core.config import override, to_dict
 from zspace.core.latent import lerp, slerp
-from zspace.data.images import ImageDataset, load_images
+from zspace.data.images import ImageDataset, load_images, validation_split
 from zspace.errors import CheckpointError
 from zspace.explore import plots
 from zspace.explore.report import Section, write_html_report
@@ -299,7 +299,8 @@ def _train_or_reuse(config: VAERunConfig, data: ImageDataset, directory: Path) -
     and saving every epoch dominates the training time of small models.
     """
     config = fit_data_shape(config, data)
-    steps_per_epoch = max(1, len(data.train_x) // config.train.batch_size)
+    n_train = len(validation_split(len(data.train_x), config.data.valid_fraction, config.data.seed)[0])
+    steps_per_epoch = max(1, n_train // config.train.batch_size)
     total = config.train.epochs * steps_per_epoch
     total = total if config.train.max_steps is None else min(total, config.train.max_steps)
     config = replace(config, train=replace(config.train, checkpoint_every=max(steps_per_epoch, total // 10)))

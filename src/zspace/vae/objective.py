@@ -37,6 +37,8 @@ class VAEObjective:
             raise ConfigError(f"VAEObjective.n_samples must be >= 1, got {self.n_samples}")
         if self.free_nats < 0 or self.free_nats_per_dim < 0:
             raise ConfigError("VAEObjective free bits must be >= 0 nats")
+        if min(self.beta.value, self.beta.start) < 0:
+            raise ConfigError(f"VAEObjective.beta must be >= 0 (a negative KL weight rewards leaving the prior), got {self.beta}")
         if self.free_nats > 0 and self.free_nats_per_dim > 0:
             raise ConfigError("VAEObjective: set free_nats or free_nats_per_dim, not both")
 

@@ -7,10 +7,9 @@ from dataclasses import replace
 from zspace.core.config import Registry
 from zspace.core.schedules import Schedule
 from zspace.data.images import DataConfig
-from zspace.train import TrainConfig
 from zspace.vae.model import VAEConfig
 from zspace.vae.objective import VAEObjective
-from zspace.vae.run import VAERunConfig
+from zspace.vae.run import VAE_TRAIN, VAERunConfig
 
 PRESETS: Registry[VAERunConfig] = Registry("vae")
 
@@ -21,7 +20,7 @@ PRESETS.register(
     VAERunConfig(
         model=VAEConfig(input_shape=(1, 28, 28), latent_dim=20, hidden=(500, 500), activation="tanh"),
         data=DataConfig(source="mnist", binarize="dynamic"),
-        train=TrainConfig(optimizer="adagrad", lr=Schedule(value=0.02), batch_size=100, epochs=100),
+        train=replace(VAE_TRAIN, optimizer="adagrad", lr=Schedule(value=0.02), batch_size=100, epochs=100),
     ),
 )
 
@@ -31,7 +30,7 @@ PRESETS.register(
     VAERunConfig(
         model=VAEConfig(input_shape=(1, 28, 28), latent_dim=20, hidden=(400,), activation="relu"),
         data=DataConfig(source="mnist", binarize="none"),
-        train=TrainConfig(optimizer="adam", lr=Schedule(value=1e-3), batch_size=128, epochs=10),
+        train=replace(VAE_TRAIN, optimizer="adam", lr=Schedule(value=1e-3), batch_size=128, epochs=10),
     ),
 )
 
@@ -41,7 +40,7 @@ PRESETS.register(
     VAERunConfig(
         model=VAEConfig(input_shape=(1, 8, 8), latent_dim=2, hidden=(256, 128), activation="relu"),
         data=DataConfig(source="digits", binarize="dynamic"),
-        train=TrainConfig(optimizer="adam", lr=Schedule(value=2e-3), batch_size=64, epochs=200),
+        train=replace(VAE_TRAIN, optimizer="adam", lr=Schedule(value=2e-3), batch_size=64, epochs=200),
     ),
 )
 
@@ -59,6 +58,6 @@ PRESETS.register(
         model=VAEConfig(input_shape=(1, 32, 32), latent_dim=10, architecture="conv", channels=(32, 32, 64), conv_hidden=256),
         objective=VAEObjective(beta=Schedule(kind="linear", value=4.0, start=0.0, warmup_steps=2000)),
         data=DataConfig(source="shapes", binarize="none", image_size=32, n_samples=20000),
-        train=TrainConfig(optimizer="adam", lr=Schedule(value=5e-4), batch_size=64, epochs=20),
+        train=replace(VAE_TRAIN, optimizer="adam", lr=Schedule(value=5e-4), batch_size=64, epochs=20),
     ),
 )

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from zspace.core.config import from_dict, to_dict
-from zspace.data.images import DataConfig, ImageDataset, load_images
+from zspace.data.images import DataConfig, ImageDataset, load_images, validation_split
 from zspace.errors import CheckpointError, ConfigError
 from zspace.train import FitResult, TrainConfig, Trainer
 from zspace.train import checkpoint as ckpt
@@ -22,6 +22,10 @@ from zspace.vae.model import VAE, VAEConfig
 from zspace.vae.objective import VAEObjective, make_loss_fn
 
 FAMILY = "vae"
+
+# The best checkpoint is the one with the highest validation ELBO: the training loss is not
+# comparable across steps when beta or free bits change during training.
+VAE_TRAIN = TrainConfig(best_metric="elbo", best_mode="max")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +35,7 @@ class VAERunConfig:
     model: VAEConfig = field(default_factory=VAEConfig)
     objective: VAEObjective = field(default_factory=VAEObjective)
     data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = VAE_TRAIN
 
     def to_json(self) -> dict[str, Any]:
         return {"family": FAMILY, **to_dict(self)}
@@ -58,19 +62,37 @@ def fit_data_shape(config: VAERunConfig, data: ImageDataset) -> VAERunConfig:
 
 
 def train(config: VAERunConfig, out: str | Path | None, *, resume: bool = False) -> tuple[VAE, FitResult, ImageDataset]:
-    """Load data, build the VAE and train it; returns the model, the fit result and the data."""
+    """Load data, build the VAE and train it; returns the model, the fit result and the data.
+
+    ``data.valid_fraction`` of the training split is held out to choose the best checkpoint
+    (highest validation ELBO); the test split is left for ``zspace eval``.
+    """
     data = load_images(config.data)
     config = fit_data_shape(config, data)
     if resume and out is not None:
-        saved = VAERunConfig.from_json(ckpt.read_config(out), where=str(Path(out) / ckpt.CONFIG))
-        if to_dict(saved.model) != to_dict(config.model) or to_dict(saved.data) != to_dict(config.data):
-            raise CheckpointError(f"--resume: the model or data options differ from those saved in {Path(out) / ckpt.CONFIG}; resume with the same options")
+        _check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
+    train_index, valid_index = validation_split(len(data.train_x), config.data.valid_fraction, config.data.seed)
+    valid_x = data.train_x[valid_index] if len(valid_index) else None
     torch.manual_seed(config.train.seed)  # model initialization
     model = VAE(config.model)
     loss_fn = make_loss_fn(config.objective, dynamic_binarization=config.data.binarize == "dynamic")
     trainer = Trainer(model, loss_fn, config.train, run_dir=out, run_config=config.to_json())
-    result = trainer.fit(data.train_x, data.test_x, resume=resume)
+    result = trainer.fit(data.train_x[train_index], valid_x, resume=resume)
     return model, result, data
+
+
+def _check_resumable(saved: VAERunConfig, config: VAERunConfig, where: Path) -> None:
+    """A resumed run may train longer or log differently, but not change what it computes."""
+    fixed = {
+        "model": (to_dict(saved.model), to_dict(config.model)),
+        "data": (to_dict(saved.data), to_dict(config.data)),
+        "objective": (to_dict(saved.objective), to_dict(config.objective)),
+        "train.seed": (saved.train.seed, config.train.seed),
+        "train.batch_size": (saved.train.batch_size, config.train.batch_size),
+    }
+    changed = [name for name, (before, now) in fixed.items() if before != now]
+    if changed:
+        raise CheckpointError(f"--resume: {', '.join(changed)} differ from the run saved in {where}; resume with the same options")
 
 
 def load_run_config(run_dir: str | Path) -> VAERunConfig:
