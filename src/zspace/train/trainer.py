@@ -304,25 +304,20 @@ class Trainer:
         else:
             ok = bool(finite.item())
         if not ok:
-            self._checkpointer.wait()
-            last = ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None
-            where = f"the last good checkpoint is {last}; resume from it with --resume" if last else "no checkpoint was saved before it"
-            raise TrainingDivergedError(
-                f"loss is {loss.item()} at step {step} (epoch {epoch}); {where}. "
-                "Try a lower learning rate or gradient clipping (--grad-clip-norm)."
-            )
+            raise self._diverged(f"loss is {loss.item()} at step {step} (epoch {epoch})")
+
+    def _diverged(self, what: str) -> TrainingDivergedError:
+        """The error for a diverged run, naming the checkpoint to resume from."""
+        self._checkpointer.wait()
+        last = ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None
+        where = f"the last good checkpoint is {last}; resume from it with --resume" if last else "no checkpoint was saved before it"
+        return TrainingDivergedError(f"{what}; {where}. Try a lower learning rate or gradient clipping (--grad-clip-norm).")
 
     def _save(self, step: int, info: distributed.DistInfo, metric: float | None, is_best: bool, best_metric: float | None) -> Path | None:
         # A finite loss can still come with an infinite gradient that poisons the weights; a
         # checkpoint of them would pass for "the last good one", so stop instead.
         if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
-            self._checkpointer.wait()
-            last = ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None
-            raise TrainingDivergedError(
-                f"weights became NaN/inf by step {step} (a non-finite gradient); "
-                + (f"the last good checkpoint is {last}; resume from it with --resume" if last else "no checkpoint was saved before it")
-                + ". Try a lower learning rate or gradient clipping (--grad-clip-norm)."
-            )
+            raise self._diverged(f"weights became NaN/inf by step {step} (a non-finite gradient)")
         rng = {"cpu": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device).cpu()
