@@ -77,7 +77,7 @@ def train_vae(
             overrides["train.tensorboard"] = False
         overrides.update(parse_sets(set_))
         # --resume continues the saved run: its config is the base, and only the flags given
-        # now change it (train.run refuses changes that would make it a different run).
+        # now change it (zspace.vae.run.train refuses changes that would make it another run).
         base = load_run_config(out) if resume else PRESETS[preset]
         config = override(base, overrides)
         model, result, _ = train(config, out, resume=resume)
