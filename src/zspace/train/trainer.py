@@ -230,7 +230,9 @@ class Trainer:
                 interval_examples += global_index.numel()
                 if step % c.log_every == 0 or step == total_steps:
                     elapsed = time.perf_counter() - t_interval
-                    train_metrics = {k: float(v) / interval_steps for k, v in sums.items()}
+                    names = sorted(sums)  # the same on every rank: one loss_fn
+                    totals = distributed.all_reduce_sum(torch.stack([sums[k].float() for k in names]).cpu(), info)
+                    train_metrics = {k: float(v) / (interval_steps * info.world_size) for k, v in zip(names, totals)}
                     train_metrics.update(lr=lr, examples_per_s=interval_examples / max(elapsed, 1e-9))
                     logger.write("train", step, epoch, train_metrics)
                     sums, interval_steps, interval_examples, t_interval = {}, 0, 0, time.perf_counter()
