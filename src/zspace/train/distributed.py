@@ -63,11 +63,6 @@ def all_gather_objects(obj: object, info: DistInfo) -> list[object]:
     return out
 
 
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()
-
-
 def teardown(info: DistInfo) -> None:
     """Leave the process group; call after the DDP wrapper has been dropped.
 

@@ -72,6 +72,11 @@ class TrainConfig:
         if self.best_mode not in ("min", "max"):
             raise ConfigError(f"TrainConfig.best_mode must be 'min' or 'max', got {self.best_mode!r}")
 
+    def total_steps(self, n_examples: int) -> int:
+        """Optimizer steps a full fit on ``n_examples`` takes (the last partial batch is dropped)."""
+        schedule_steps = self.epochs * (n_examples // self.batch_size)
+        return schedule_steps if self.max_steps is None else min(self.max_steps, schedule_steps)
+
 
 @dataclass
 class FitResult:
@@ -167,7 +172,7 @@ class Trainer:
         if steps_per_epoch == 0:
             raise DataError(f"the training set has {n} examples, fewer than one batch (batch_size={c.batch_size}); lower --batch-size")
         schedule_steps = c.epochs * steps_per_epoch  # the lr horizon: stopping early (max_steps) must not change it
-        total_steps = schedule_steps if c.max_steps is None else min(c.max_steps, schedule_steps)
+        total_steps = c.total_steps(n)
         checkpoint_every = c.checkpoint_every or steps_per_epoch
 
         previous_deterministic = torch.are_deterministic_algorithms_enabled()

@@ -20,14 +20,14 @@ from torch import Tensor
 
 from zspace.core.config import override, to_dict
 from zspace.core.latent import lerp, slerp
-from zspace.data.images import ImageDataset, load_images, validation_split
+from zspace.data.images import ImageDataset, load_images
 from zspace.errors import CheckpointError
 from zspace.explore import plots
 from zspace.explore.report import Section, write_html_report
 from zspace.train import checkpoint as ckpt
 from zspace.vae.evaluate import evaluate
 from zspace.vae.model import VAE
-from zspace.vae.run import VAERunConfig, fit_data_shape, load_model, load_run_config, train
+from zspace.vae.run import VAERunConfig, fit_data_shape, load_model, load_run_config, n_train_examples, train
 
 log = logging.getLogger("zspace.explore")
 
@@ -299,10 +299,9 @@ def _train_or_reuse(config: VAERunConfig, data: ImageDataset, directory: Path) -
     and saving every epoch dominates the training time of small models.
     """
     config = fit_data_shape(config, data)
-    n_train = len(validation_split(len(data.train_x), config.data.valid_fraction, config.data.seed)[0])
+    n_train = n_train_examples(config, data)
     steps_per_epoch = max(1, n_train // config.train.batch_size)
-    total = config.train.epochs * steps_per_epoch
-    total = total if config.train.max_steps is None else min(total, config.train.max_steps)
+    total = config.train.total_steps(n_train)
     config = replace(config, train=replace(config.train, checkpoint_every=max(steps_per_epoch, total // 10)))
     latest = ckpt.latest_checkpoint(directory)
     if latest is None:

@@ -71,7 +71,7 @@ def train(config: VAERunConfig, out: str | Path | None, *, resume: bool = False)
     config = fit_data_shape(config, data)
     if resume and out is not None:
         _check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
-    train_index, valid_index = validation_split(len(data.train_x), config.data.valid_fraction, config.data.seed)
+    train_index, valid_index = _train_valid_split(config, data)
     valid_x = data.train_x[valid_index] if len(valid_index) else None
     torch.manual_seed(config.train.seed)  # model initialization
     model = VAE(config.model)
@@ -79,6 +79,15 @@ def train(config: VAERunConfig, out: str | Path | None, *, resume: bool = False)
     trainer = Trainer(model, loss_fn, config.train, run_dir=out, run_config=config.to_json())
     result = trainer.fit(data.train_x[train_index], valid_x, resume=resume)
     return model, result, data
+
+
+def _train_valid_split(config: VAERunConfig, data: ImageDataset) -> tuple[torch.Tensor, torch.Tensor]:
+    return validation_split(len(data.train_x), config.data.valid_fraction, config.data.seed)
+
+
+def n_train_examples(config: VAERunConfig, data: ImageDataset) -> int:
+    """Examples :func:`train` fits on: the training split less the validation hold-out."""
+    return len(_train_valid_split(config, data)[0])
 
 
 def _check_resumable(saved: VAERunConfig, config: VAERunConfig, where: Path) -> None:
