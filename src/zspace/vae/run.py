@@ -93,9 +93,9 @@ def n_train_examples(config: VAERunConfig, data: ImageDataset) -> int:
 def _check_resumable(saved: VAERunConfig, config: VAERunConfig, where: Path) -> None:
     """A resumed run may train longer or log differently, but not change what it computes."""
     fixed = {
-        "model": (to_dict(saved.model), to_dict(config.model)),
-        "data": (to_dict(saved.data), to_dict(config.data)),
-        "objective": (to_dict(saved.objective), to_dict(config.objective)),
+        "model": (saved.model, config.model),
+        "data": (saved.data, config.data),
+        "objective": (saved.objective, config.objective),
         "train.seed": (saved.train.seed, config.train.seed),
         "train.batch_size": (saved.train.batch_size, config.train.batch_size),
     }
