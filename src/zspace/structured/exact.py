@@ -54,35 +54,41 @@ def latent_ssvm_objective(problem: StructuredProblem, w: np.ndarray, X: np.ndarr
     return float(0.5 * alpha * w @ w + hinge.mean())
 
 
-def solve_one_slack_dual(K: np.ndarray, b: np.ndarray, cap: float, a0: np.ndarray, tol: float, max_iter: int = 100_000) -> np.ndarray:
-    """max_a a . b - 1/2 a^T K a  s.t. a >= 0, sum(a) <= cap, by pairwise (SMO-style) coordinate ascent.
+def _project_capped_simplex(v: np.ndarray, cap: float) -> np.ndarray:
+    """Euclidean projection of v onto {a >= 0, sum(a) <= cap} (sort-based, Duchi et al. 2008)."""
+    clipped = np.maximum(v, 0.0)
+    if clipped.sum() <= cap:
+        return clipped
+    u = np.sort(v)[::-1]
+    excess = np.cumsum(u) - cap
+    k = np.flatnonzero(u - excess / np.arange(1, len(u) + 1) > 0)[-1]
+    return np.maximum(v - excess[k] / (k + 1), 0.0)
 
-    K (k, k) is the Gram matrix of the planes' feature differences, b (k,) their losses. A zero plane
-    (b = 0, g = 0) is prepended to take the unused mass cap - sum(a), turning the feasible set into a
-    simplex; each step moves mass from the worst active plane to the best one in closed form at O(k)
-    cost. Stops when the Frank-Wolfe duality gap cap * max_k grad_k - a . grad is below tol.
+
+def solve_one_slack_dual(K: np.ndarray, b: np.ndarray, cap: float, a0: np.ndarray, tol: float, max_iter: int = 5000) -> np.ndarray:
+    """max_a a . b - 1/2 a^T K a  s.t. a >= 0, sum(a) <= cap: accelerated projected gradient with adaptive restart.
+
+    K (k, k) is the Gram matrix of the planes' feature differences, b (k,) their losses. Every
+    iteration is one (k, k) matvec, so no Python loop runs per coordinate. Stops when the
+    primal-dual gap, 1/2||w||^2 + cap * max(0, max_k b_k - (K a)_k) minus the dual value, is below tol.
     """
-    k = len(b)
-    K_aug = np.zeros((k + 1, k + 1))
-    K_aug[1:, 1:] = K
-    b_aug = np.concatenate([[0.0], b])
-    a = np.clip(np.asarray(a0, dtype=float), 0.0, None)
-    a *= min(1.0, cap / a.sum()) if a.sum() > 0 else 1.0
-    a = np.concatenate([[cap - a.sum()], a])
-    grad = b_aug - K_aug @ a
-    diag = np.diag(K_aug)
+    step = 1.0 / max(float(np.linalg.eigvalsh(K)[-1]), 1e-12)
+    a = _project_capped_simplex(np.asarray(a0, dtype=float), cap)
+    y, t = a.copy(), 1.0
     for _ in range(max_iter):
-        best = int(np.argmax(grad))
-        if cap * grad[best] - a @ grad <= tol:
+        Ka = K @ a
+        dual = a @ b - 0.5 * a @ Ka
+        primal = 0.5 * a @ Ka + cap * max(0.0, float(np.max(b - Ka)))
+        if primal - dual <= tol:
             break
-        active = np.flatnonzero(a > 0)
-        worst = int(active[np.argmin(grad[active])])
-        curvature = diag[best] + diag[worst] - 2 * K_aug[best, worst]
-        step = min((grad[best] - grad[worst]) / curvature if curvature > 0 else np.inf, a[worst])
-        a[best] += step
-        a[worst] -= step
-        grad -= step * (K_aug[:, best] - K_aug[:, worst])
-    return a[1:]
+        a_next = _project_capped_simplex(y + step * (b - K @ y), cap)
+        if (a_next - a) @ (b - Ka) < 0:  # momentum points downhill: restart (O'Donoghue & Candes 2015)
+            y, t = a.copy(), 1.0
+            continue
+        t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        y = a_next + (t - 1) / t_next * (a_next - a)
+        a, t = a_next, t_next
+    return a
 
 
 @dataclass

@@ -1,0 +1,174 @@
+"""The MusicVAE training objective: ELBO with a rising beta, free bits, and scheduled sampling.
+
+Roberts et al. (2018), eq. 3-5, as Magenta's ``base_model._compute_model_loss``:
+
+    loss = mean_b[ -log p(x_b | z_b) ] + beta(step) * mean_b[ max(KL_b - free_nats, 0) ]
+
+with the reconstruction summed over time steps and tracks, KL summed over latent dimensions,
+and beta = max_beta * (1 - beta_rate^step). One reduction convention (STYLE rule 2): sum over
+event dimensions, mean over the batch. Everything here is a pure function of its arguments
+and the global step; the terms themselves come from :mod:`zspace.core.objectives`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.distributions import Independent
+
+from zspace.core.objectives import bits_to_nats, elbo_terms, kl_standard_normal, nats_to_bits
+from zspace.core.schedules import Schedule, exponential_rise
+from zspace.errors import ConfigError
+
+LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, Tensor]]]
+
+
+def inverse_sigmoid(step: int, k: float) -> float:
+    """Scheduled-sampling probability 1 - k / (k + exp(step / k)) (Bengio et al. 2015, Magenta).
+
+    Written as 1 / (1 + k exp(-step / k)), the same number without overflow at large steps.
+    0.5 at step = k ln k; k >= 1 sets how slowly the model is weaned off the true inputs.
+    """
+    return 1.0 / (1.0 + k * math.exp(-step / k))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SamplingSchedule:
+    """Probability of feeding the decoder its own sample instead of the true previous token.
+
+    Magenta's ``sampling_schedule`` / ``sampling_rate``: ``constant`` (rate is the probability),
+    ``exponential`` (1 - rate^step, rate in (0, 1)), ``inverse_sigmoid`` (rate = k >= 1).
+    The default, constant 0, is pure teacher forcing: the decoder's fast path.
+    """
+
+    kind: Literal["constant", "exponential", "inverse_sigmoid"] = "constant"
+    rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        ok = {
+            "constant": 0.0 <= self.rate <= 1.0,
+            "exponential": 0.0 < self.rate < 1.0,
+            "inverse_sigmoid": self.rate >= 1.0,
+        }
+        if self.kind not in ok:
+            raise ConfigError(f"SamplingSchedule.kind {self.kind!r} is not one of {sorted(ok)}")
+        if not ok[self.kind]:
+            ranges = {"constant": "[0, 1]", "exponential": "(0, 1)", "inverse_sigmoid": "[1, inf)"}
+            raise ConfigError(f"SamplingSchedule.rate for {self.kind!r} must lie in {ranges[self.kind]}, got {self.rate}")
+
+    def __call__(self, step: int) -> float:
+        if self.kind == "constant":
+            return self.rate
+        if self.kind == "exponential":
+            return exponential_rise(step, 1.0, self.rate)
+        return inverse_sigmoid(step, self.rate)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MusicObjective:
+    """What a MusicVAE minimizes. Defaults: Magenta's default hparams (beta 1, no free bits, teacher forcing)."""
+
+    free_bits: float = 0.0  # per-example KL budget, bits (Magenta's free_bits): no KL pressure below it
+    beta: Schedule = field(default_factory=lambda: Schedule(kind="constant", value=1.0))  # KL weight by step
+    sampling: SamplingSchedule = field(default_factory=SamplingSchedule)
+
+    def __post_init__(self) -> None:
+        if self.free_bits < 0:
+            raise ConfigError(f"MusicObjective.free_bits must be >= 0 bits, got {self.free_bits}")
+        if min(self.beta.value, self.beta.start) < 0:
+            raise ConfigError(f"MusicObjective.beta must be >= 0, got {self.beta}")
+
+    @property
+    def free_nats(self) -> float:
+        return bits_to_nats(self.free_bits)
+
+
+def reconstruction_log_likelihood(logits: Sequence[Tensor], targets: Tensor) -> Tensor:
+    """log p(x|z) per example, nats: sum over steps and tracks of log softmax at the target class.
+
+    logits: one (B, T, D_k) per track; targets: (B, T, n_tracks) long. Returns (B,).
+    Equal to ``categorical(logits_k, 1).log_prob(targets_k)`` summed over k, in one fused kernel.
+    """
+    total = 0.0
+    for k, track_logits in enumerate(logits):
+        nll = F.cross_entropy(track_logits.flatten(0, 1), targets[..., k].flatten(), reduction="none")  # (B*T,)
+        total = total + nll.view(targets.shape[:2]).sum(dim=1)
+    return -total
+
+
+@torch.no_grad()
+def accuracy(logits: Sequence[Tensor], targets: Tensor) -> Tensor:
+    """Fraction of steps whose argmax class is the target, per track: (n_tracks,)."""
+    return torch.stack([(lg.argmax(dim=-1) == targets[..., k]).float().mean() for k, lg in enumerate(logits)])
+
+
+def loss_terms(
+    logits: Sequence[Tensor],
+    targets: Tensor,
+    posterior: Independent,
+    *,
+    beta: float,
+    free_nats: float,
+    track_names: Sequence[str] | None = None,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """The MusicVAE loss and its metrics for one batch (Roberts et al. 2018, eq. 5; Magenta).
+
+    posterior: q(z|x), a diagonal Normal with batch (B,) and event (Z,). Free bits apply to
+    each example's total KL. Metrics are batch means per example: elbo, reconstruction and kl
+    in nats, kl_bits, beta, and accuracy (argmax at every step, mean over tracks; per track too
+    when ``track_names`` are given for more than one track).
+    """
+    log_likelihood = reconstruction_log_likelihood(logits, targets)
+    normal = posterior.base_dist
+    kl_per_dim = kl_standard_normal(normal.loc, 2.0 * normal.scale.log())  # (B, Z), Kingma & Welling app. B
+    terms = elbo_terms(log_likelihood, kl_per_dim, beta=beta, free_nats=free_nats)
+    per_track = accuracy(logits, targets)
+    metrics = {
+        "elbo": terms.elbo.detach(),
+        "reconstruction": terms.reconstruction.detach(),
+        "kl": terms.kl.detach(),
+        "kl_bits": nats_to_bits(terms.kl.detach()),
+        "beta": torch.tensor(float(beta)),
+        "accuracy": per_track.mean(),
+    }
+    if track_names is not None and len(track_names) > 1:
+        metrics.update({f"accuracy/{name}": acc for name, acc in zip(track_names, per_track)})
+    return terms.loss, metrics
+
+
+def make_loss_fn(objective: MusicObjective, *, track_names: Sequence[str] | None = None) -> LossFn:
+    """The trainer's step function: (model, (inputs, targets), step) -> (loss, metrics).
+
+    inputs: (B, T, input_depth) float, targets: (B, T, n_tracks) long. Scheduled sampling is a
+    training-time regulariser, like dropout: in eval mode the decoder is teacher-forced, so
+    validation accuracy is the teacher-forced one at every checkpoint.
+    """
+
+    def loss_fn(model: nn.Module, batch: tuple[Tensor, Tensor], step: int) -> tuple[Tensor, dict[str, Tensor]]:
+        inputs, targets = batch
+        p = objective.sampling(step) if model.training else 0.0
+        out = model(inputs, targets, sampling_probability=p)
+        loss, metrics = loss_terms(
+            out.logits, targets, out.posterior, beta=objective.beta(step), free_nats=objective.free_nats, track_names=track_names
+        )
+        metrics["sampling_probability"] = torch.tensor(p)
+        return loss, metrics
+
+    return loss_fn
+
+
+__all__ = [
+    "MusicObjective",
+    "SamplingSchedule",
+    "accuracy",
+    "inverse_sigmoid",
+    "loss_terms",
+    "make_loss_fn",
+    "reconstruction_log_likelihood",
+]

@@ -1,0 +1,318 @@
+"""Songs of a data source, and the training windows of one song (run in worker processes).
+
+A *song* is one MIDI file, or one tune of a music21 corpus file: an ABC collection such as
+Essen's ``altdeu10.abc`` holds hundreds of tunes, and each is its own song (its own split,
+its own per-song cap). :func:`song_windows` parses one song and returns only its token
+windows (kilobytes), so a worker never sends a parsed score back and the parent never holds
+more than the windows of the songs in flight.
+
+Windows follow MusicVAE's data converters (Magenta ``music_vae/data.py``): ``bars`` bars of 16
+steps, sliding by one bar, bar-aligned; all-silent windows are dropped, duplicates within a
+song removed, then at most ``max_per_song`` kept (a seeded random choice). Magenta keeps only
+sequences whose bars are 16 steps (4/4, 2/2); ``meter="any"`` cuts 16-step "bars" from any
+meter instead, which keeps e.g. Essen's many 2/4 and 3/4 tunes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zspace.errors import ConfigError, DataError, ZspaceError
+from zspace.music.encoding import (
+    BASS_PROGRAMS,
+    MELODY_MAX_PITCH,
+    MELODY_MIN_PITCH,
+    STEPS_PER_BAR,
+    NoteSequence,
+    canonical_melody_tokens,
+    extract_melodies,
+    get_encoding,
+    melody_transpositions,
+    transpose_melody_tokens,
+)
+from zspace.music.midi import from_music21, read_midi
+
+KINDS = ("melody", "drums", "trio")
+METERS = ("4/4", "any")  # "4/4": only 16-step bars, as Magenta; "any": 16-step windows of any meter
+SPLITS = ("train", "valid", "test")
+MIDI_SUFFIXES = frozenset({".mid", ".midi"})
+# music21 formats with notes; RomanText (.rntxt) analyses of the chorales are harmony, not music.
+MUSIC21_SUFFIXES = frozenset({".abc", ".mxl", ".xml", ".musicxml", ".krn", ".mid", ".midi"})
+
+# Why a song gave no windows: stable keys (manifest, report) -> words for people.
+SKIP_REASONS = {
+    "empty": "empty",
+    "not_midi": "not MIDI",
+    "corrupt": "corrupt",
+    "type2": "type-2",
+    "unreadable": "unreadable score",
+    "meter": "meter not 4/4 or 2/2",
+    "no_melody": "no melody",
+    "no_bass": "no bass",
+    "no_drums": "no drums",
+    "too_short": "too short",
+    "silent": "no notes in any window",
+}
+_ABC_TUNE = re.compile(r"^\s*X:\s*(\d+)", re.MULTILINE)
+
+
+def _require(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ZspaceError(f"{module} is needed to read music data; install it with pip install 'zspace[music]'") from err
+
+
+def stable_fraction(text: str, salt: str) -> float:
+    """A number in [0, 1) fixed by ``text`` alone: the same on every machine, run and seed."""
+    digest = hashlib.sha256(f"{salt}:{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_of(song_id: str, valid_fraction: float, test_fraction: float) -> str:
+    """The split of a song, from a hash of its id: a song never lands in two splits, and keeps
+    its split whatever the seed, the kind or the other songs prepared with it."""
+    u = stable_fraction(song_id, "split")
+    return "test" if u < test_fraction else "valid" if u < test_fraction + valid_fraction else "train"
+
+
+@dataclass(frozen=True)
+class SongRef:
+    """Where to find one song. ``id`` is its stable name (path relative to the source root,
+    ``#N`` appended for tune ``X:N`` of a collection): splits and seeds derive from it."""
+
+    id: str
+    path: str
+    reader: str  # "midi" (pretty_midi) | "music21"
+    number: int | None = None  # ABC reference number of the tune inside a collection file
+    split: str = "train"
+
+    @property
+    def where(self) -> str:
+        """The file, with ``#N`` for a tune of a collection: what to name in a message."""
+        return self.path if self.number is None else f"{self.path}#{self.number}"
+
+
+def midi_dir_songs(root: Path) -> list[SongRef]:
+    """Every ``.mid`` / ``.midi`` file under ``root`` (recursively, any letter case), by id."""
+    if not root.is_dir():
+        raise DataError(f"{root}: no such directory; --midi-dir needs a folder of .mid/.midi files")
+    refs = [
+        SongRef(id=p.relative_to(root).as_posix(), path=str(p), reader="midi")
+        for p in root.rglob("*")
+        if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()
+    ]
+    return sorted(refs, key=lambda r: r.id)
+
+
+def music21_collections() -> list[str]:
+    """Names of the collections bundled with music21 (its corpus directories)."""
+    root = Path(_require("music21.corpus").__file__).parent
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
+def music21_songs(name: str) -> list[SongRef]:
+    """The tunes of music21's bundled collection ``name`` (``corpus.getComposer(name)``).
+
+    ABC collections are split into their tunes by their ``X:`` numbers; other files are one
+    song each. Files in formats without notes (RomanText analyses) are left out.
+    """
+    corpus = _require("music21.corpus")
+    root = Path(corpus.__file__).parent
+    paths = sorted(Path(p) for p in corpus.getComposer(name))
+    if not paths:
+        raise DataError(f"music21's corpus has no collection {name!r}; bundled ones: {', '.join(music21_collections())}")
+    refs = []
+    for path in paths:
+        if path.suffix.lower() not in MUSIC21_SUFFIXES:
+            continue
+        song_id = path.relative_to(root).as_posix()
+        numbers = []
+        if path.suffix.lower() == ".abc":
+            text = path.read_text(encoding="utf-8", errors="replace")
+            numbers = list(dict.fromkeys(int(x) for x in _ABC_TUNE.findall(text)))  # unique, in order
+        if len(numbers) > 1:
+            refs += [SongRef(id=f"{song_id}#{n}", path=str(path), reader="music21", number=n) for n in numbers]
+        else:
+            refs.append(SongRef(id=song_id, path=str(path), reader="music21"))
+    return refs
+
+
+def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None) -> tuple[list[SongRef], dict[str, str]]:
+    """The songs of exactly one source and its description for the manifest."""
+    if (corpus is None) == (midi_dir is None):
+        raise ConfigError("give exactly one source: --corpus music21:NAME (e.g. music21:essenFolksong) or --midi-dir PATH")
+    if midi_dir is not None:
+        root = Path(midi_dir)
+        refs = midi_dir_songs(root)
+        if not refs:
+            raise DataError(f"{root}: no .mid/.midi files in it or its subfolders; point --midi-dir at your MIDI collection")
+        return refs, {"type": "midi_dir", "path": str(root), "unit": "file"}
+    prefix, sep, name = str(corpus).partition(":")
+    if not sep or prefix != "music21" or not name:
+        raise ConfigError(f"corpus {corpus!r} is not music21:NAME (e.g. music21:essenFolksong); for MIDI files use --midi-dir")
+    return music21_songs(name), {"type": "music21", "name": name, "unit": "tune"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowSpec:
+    """How to cut one song into windows (the part of the prepare config a worker needs)."""
+
+    kind: str
+    bars: int
+    meter: str = "4/4"
+    max_per_song: int | None = 50  # None: keep every window
+    seed: int = 0
+    transpose: int = 0  # melody, train split: add copies shifted by every fitting -k..+k
+    gap_bars: float = 1.0  # melody: split lines at this much silence (Magenta's default)
+
+    @property
+    def n_steps(self) -> int:
+        return self.bars * STEPS_PER_BAR
+
+    @property
+    def dtype(self) -> np.dtype:
+        """uint8 when every class fits (melody, 90), else uint16 (drums, 512)."""
+        return np.dtype(np.uint8 if max(get_encoding(self.kind).output_depths) <= 256 else np.uint16)
+
+
+@dataclass(frozen=True, eq=False)
+class SongWindows:
+    """What a worker sends back: ``tokens (n, n_steps, n_tracks)`` or why there are none."""
+
+    ref: SongRef
+    tokens: np.ndarray | None
+    skip: str | None = None  # a key of SKIP_REASONS
+    message: str = ""
+    capped: int = 0  # distinct windows left out by max_per_song
+    augmented: int = 0  # transposed copies added
+
+
+def song_windows(ref: SongRef, spec: WindowSpec) -> SongWindows:
+    """Parse one song and cut it into windows; any failure becomes a skip, never an exception."""
+    try:
+        seqs = _read(ref)
+    except _Skip as skip:
+        return SongWindows(ref, None, skip.reason, skip.message)
+    except Exception as err:  # noqa: BLE001 - a bad file is a skip; the message says what broke
+        reason = "corrupt" if ref.reader == "midi" else "unreadable"
+        return SongWindows(ref, None, reason, f"{type(err).__name__}: {err}")
+    windows, last_skip = [], _Skip("silent", "no notes")
+    for seq in seqs:
+        try:
+            windows.append(_windows(seq, spec))
+        except _Skip as skip:
+            last_skip = skip
+        except DataError as err:  # e.g. a meter whose bars are not whole steps
+            last_skip = _Skip("meter", str(err))
+        except Exception as err:  # noqa: BLE001 - odd content must not end a 170k-file run; the type is kept
+            last_skip = _Skip("unreadable", f"{type(err).__name__}: {err}")
+    if not windows:
+        return SongWindows(ref, None, last_skip.reason, last_skip.message)
+    tokens = _unique_rows(np.concatenate(windows))
+    capped = 0
+    if spec.max_per_song is not None and len(tokens) > spec.max_per_song:
+        rng = np.random.default_rng([spec.seed, int(stable_fraction(ref.id, "cap") * 2**32)])
+        keep = np.sort(rng.choice(len(tokens), size=spec.max_per_song, replace=False))  # keep time order
+        capped, tokens = len(tokens) - len(keep), tokens[keep]
+    augmented = 0
+    if spec.transpose and spec.kind == "melody" and ref.split == "train":
+        copies = [transpose_melody_tokens(w, int(s)) for w in tokens for s in melody_transpositions(w, spec.transpose) if s]
+        if copies:
+            before = len(tokens)
+            tokens = _unique_rows(np.concatenate([tokens, np.stack(copies)]))
+            augmented = len(tokens) - before
+    return SongWindows(ref, tokens.astype(spec.dtype), capped=capped, augmented=augmented)
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def _read(ref: SongRef) -> list[NoteSequence]:
+    if ref.reader == "midi":
+        path = Path(ref.path)
+        with path.open("rb") as f:
+            header = f.read(14)
+        if not header:
+            raise _Skip("empty", "0 bytes")
+        if header[:4] != b"MThd":
+            raise _Skip("not_midi", "no 'MThd' header")
+        if len(header) >= 10 and int.from_bytes(header[8:10], "big") == 2:
+            raise _Skip("type2", "type-2 MIDI (independent sequences) is unsupported")
+        return [read_midi(path)]
+    converter = _require("music21.converter")
+    stream = _require("music21.stream")
+    with warnings.catch_warnings():  # music21 warns about every odd ABC/MusicXML detail
+        warnings.simplefilter("ignore")
+        score = converter.parseFile(ref.path, number=ref.number, forceSource=True, storePickle=False)
+        scores = list(score.scores) if isinstance(score, stream.Opus) else [score]
+        return [from_music21(s) for s in scores]
+
+
+def _windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
+    """All non-silent windows of one sequence: int64 ``(n, n_steps, n_tracks)``."""
+    if spec.meter == "4/4" and seq.steps_per_bar != STEPS_PER_BAR:
+        num, den = seq.time_signature
+        raise _Skip("meter", f"{num}/{den} bars are {seq.steps_per_bar} steps, not {STEPS_PER_BAR} (--meter any keeps them)")
+    n, hop = spec.n_steps, STEPS_PER_BAR
+    if spec.kind == "melody":
+        segments = extract_melodies(seq, gap_bars=spec.gap_bars)
+        if not segments:
+            raise _Skip("no_melody", f"no non-drum notes in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
+        lines = [_slide(s.tokens[:, None], n, hop) for s in segments if len(s.tokens) >= n]
+        if not lines:
+            longest = max(len(s.tokens) for s in segments) // STEPS_PER_BAR
+            raise _Skip("too_short", f"the longest melody spans {longest} bar(s), windows need {spec.bars}")
+        windows = np.concatenate(lines)
+        windows[..., 0] = canonical_melody_tokens(windows[..., 0])
+        keep = windows.any(axis=(1, 2))
+    else:
+        notes = seq.notes
+        if not any(x.is_drum for x in notes):
+            raise _Skip("no_drums", "no notes on the drum channel")
+        if spec.kind == "trio":
+            if not any(not x.is_drum and x.program in BASS_PROGRAMS for x in notes):
+                raise _Skip("no_bass", f"no notes with a bass program ({BASS_PROGRAMS.start}..{BASS_PROGRAMS.stop - 1})")
+            if not any(not x.is_drum and x.program not in BASS_PROGRAMS for x in notes):
+                raise _Skip("no_melody", "no non-drum, non-bass notes")
+        total = -(-seq.total_steps // hop) * hop  # whole 16-step bars
+        if total < n:
+            raise _Skip("too_short", f"{total // STEPS_PER_BAR} bar(s), windows need {spec.bars}")
+        windows = _slide(get_encoding(spec.kind).encode(seq, 0, total), n, hop)
+        if spec.kind == "trio":  # melody and bass slices may open with a note off of a cut note
+            windows[..., :2] = np.moveaxis(canonical_melody_tokens(np.moveaxis(windows[..., :2], -1, 1)), 1, -1)
+            keep = windows.any(axis=1).all(axis=-1)  # a trio window needs all three parts
+        else:
+            keep = windows.any(axis=(1, 2))
+    if not keep.any():
+        raise _Skip("silent", f"every {spec.bars}-bar window is silent")
+    return windows[keep]
+
+
+def _slide(tokens: np.ndarray, n: int, hop: int) -> np.ndarray:
+    """Windows of ``tokens (T, tracks)``: ``(n_windows, n, tracks)``, starting every ``hop`` steps."""
+    view = np.lib.stride_tricks.sliding_window_view(tokens, n, axis=0)[::hop]  # (n_windows, tracks, n)
+    return view.transpose(0, 2, 1).copy()  # always a copy: the view is read-only (and may look contiguous)
+
+
+def _unique_rows(windows: np.ndarray) -> np.ndarray:
+    """``windows`` without repeats, first occurrences in their original order."""
+    _, first = np.unique(windows.reshape(len(windows), -1), axis=0, return_index=True)
+    return windows[np.sort(first)]
+
+
+def with_split(refs: list[SongRef], valid_fraction: float, test_fraction: float) -> list[SongRef]:
+    """``refs`` with their splits set, ordered train, valid, test (then by id)."""
+    refs = [replace(r, split=split_of(r.id, valid_fraction, test_fraction)) for r in refs]
+    return sorted(refs, key=lambda r: (SPLITS.index(r.split), r.id))

@@ -1,0 +1,77 @@
+"""The sparse, sequential, multi-stage tasks of SeCTAR (Co-Reyes et al., ICML 2018), Gymnasium API.
+
+Importing this module registers, once (re-importing is a no-op):
+
+==============================  ==================================================  ===========
+id                              task                                                 episode
+==============================  ==================================================  ===========
+``zspace/Waypoints-v0``         point, 4 moves, 50 waypoints (r 0.4), +1 per 3rd    20 x 19
+``zspace/Wheeled-v0``           differential drive, 12 waypoints (r 0.6), walls     50 x 19
+``zspace/Blocks-v0``            gripper, 6 actions, 4 objects to goals in order     50 x 19
+``zspace/SwimmerWaypoints-v0``  MuJoCo swimmer, 10 waypoints (r 0.2), +1 per 3rd    50 x 99
+==============================  ==================================================  ===========
+
+The numpy environments also have a vector entry point (``gymnasium.make_vec(id, num_envs=n)``
+returns :class:`WaypointsVec` etc., stepping all copies as arrays). The swimmer needs MuJoCo
+(the ``rl`` extra) when made, not when registered. Every environment takes ``include_stage``
+(the paper's baselines observe the current target), ``layout_seed`` (one fixed layout) and
+``render_mode="rgb_array"``; ``info`` carries ``stage``, the count completed, ``is_success`` and
+the layout; ``env.unwrapped.progress(states, stage)`` scores predicted states for a planner.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv
+from zspace.rl.envs.blocks import BlocksConfig, BlocksEnv, BlocksVec
+from zspace.rl.envs.swimmer import MissingDependencyError, SwimmerWaypointsConfig, SwimmerWaypointsEnv
+from zspace.rl.envs.tasks import blocks_progress, waypoint_progress
+from zspace.rl.envs.waypoints import WaypointsConfig, WaypointsEnv, WaypointsVec
+from zspace.rl.envs.wheeled import WheeledConfig, WheeledEnv, WheeledVec
+
+__all__ = [
+    "ENV_IDS",
+    "BatchedSim",
+    "BlocksConfig",
+    "BlocksEnv",
+    "BlocksVec",
+    "MissingDependencyError",
+    "SingleEnv",
+    "SwimmerWaypointsConfig",
+    "SwimmerWaypointsEnv",
+    "VecEnv",
+    "WaypointsConfig",
+    "WaypointsEnv",
+    "WaypointsVec",
+    "WheeledConfig",
+    "WheeledEnv",
+    "WheeledVec",
+    "blocks_progress",
+    "register_envs",
+    "waypoint_progress",
+]
+
+_PACKAGE = __name__
+# id -> (entry point, vector entry point); strings, so registering imports nothing (no MuJoCo).
+_ENTRY_POINTS: dict[str, tuple[str, str | None]] = {
+    "zspace/Waypoints-v0": (f"{_PACKAGE}.waypoints:WaypointsEnv", f"{_PACKAGE}.waypoints:WaypointsVec"),
+    "zspace/Wheeled-v0": (f"{_PACKAGE}.wheeled:WheeledEnv", f"{_PACKAGE}.wheeled:WheeledVec"),
+    "zspace/Blocks-v0": (f"{_PACKAGE}.blocks:BlocksEnv", f"{_PACKAGE}.blocks:BlocksVec"),
+    "zspace/SwimmerWaypoints-v0": (f"{_PACKAGE}.swimmer:SwimmerWaypointsEnv", None),
+}
+ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
+
+
+def register_envs() -> None:
+    """Register the ``zspace/...`` ids with gymnasium; ids already registered are left alone.
+
+    Episode length is the environments' own (``config.n_segments * config.segment_len``), so no
+    ``TimeLimit`` is registered; ``gymnasium.make(id, max_episode_steps=k)`` still shortens it.
+    """
+    for env_id, (entry_point, vector_entry_point) in _ENTRY_POINTS.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=entry_point, vector_entry_point=vector_entry_point)
+
+
+register_envs()

@@ -1,0 +1,187 @@
+"""``zspace/Waypoints-v0``: a 2-D point visits 50 waypoints in order, +1 for every third.
+
+The authors' discrete "waypoint play pen" (traj2vec/envs/playpen/waypointplaypendiscretegym.py)
+without MuJoCo: the point moves 0.2 m per step in one of four directions and is clipped to the
+square [-2.8, 2.8]^2; a waypoint is reached strictly within 0.4 m; episodes are 20 segments of
+19 steps (380 steps). Positions are in metres, a step is one move.
+
+Layout: every episode starts at the origin; the waypoints are a random walk from it (steps of
+0.8-1.4 m inside the square) drawn at reset from the episode's generator, so ``reset(seed=s)``
+fixes them; ``layout_seed`` fixes one layout for every episode (the authors used one goal file).
+
+Observation ``(2,)``: the position ``(x, y)``; with ``include_stage=True`` also
+``[stage / 50, waypoint_x, waypoint_y]`` of the current waypoint ``(5,)``.
+Actions: ``Discrete(4)``: 0 = +x (right), 1 = +y (up), 2 = -x (left), 3 = -y (down), the authors' order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+
+from zspace.errors import ConfigError
+from zspace.rl.envs import render as draw
+from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv, capped
+from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
+
+__all__ = ["MOVES", "WaypointsConfig", "WaypointsEnv", "WaypointsSim", "WaypointsVec", "move_point"]
+
+MOVES = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # unit moves of actions 0..3
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WaypointsConfig:
+    """The point-navigation task; lengths in metres."""
+
+    n_waypoints: int = 50  # reward at waypoints 3, 6, ..., 48: at most 16 per episode
+    radius: float = 0.4  # reached when strictly closer (authors' reward_fn)
+    step_size: float = 0.2  # length of one move (authors' move_distance)
+    half_width: float = 2.8  # the position is clipped to [-half_width, half_width]^2 (authors' border)
+    spacing: tuple[float, float] = (0.8, 1.4)  # between consecutive waypoints; >= 2 radius: the next is never pre-reached
+    reward_every: int = 3  # +1 for every third waypoint, as the paper's sparse multi-stage tasks
+    segment_len: int = 19  # steps per latent segment (authors' path_len)
+    n_segments: int = 20  # segments per episode (authors' mpc_max): 380 steps
+
+    def __post_init__(self) -> None:
+        for name in ("n_waypoints", "reward_every", "segment_len", "n_segments"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"WaypointsConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("radius", "step_size", "half_width"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"WaypointsConfig.{name} must be > 0, got {getattr(self, name)}")
+        low, high = self.spacing
+        if not 0 < low <= high or high > self.half_width:
+            raise ConfigError(f"WaypointsConfig.spacing must satisfy 0 < low <= high <= half_width, got {self.spacing}")
+
+    @property
+    def max_episode_steps(self) -> int:
+        return self.segment_len * self.n_segments
+
+
+def move_point(position: np.ndarray, actions: np.ndarray, *, step_size: float, half_width: float) -> np.ndarray:
+    """The batched dynamics: ``position (n, 2)`` metres, ``actions (n,)`` in 0..3 -> new ``(n, 2)``."""
+    return np.clip(position + step_size * MOVES[actions], -half_width, half_width)
+
+
+class WaypointsSim(BatchedSim):
+    """Arrays of ``num_envs`` point-navigation tasks; see the module docstring."""
+
+    layout_key = "waypoints"
+    count_key = "waypoints_reached"
+
+    def __init__(
+        self,
+        *,
+        num_envs: int,
+        config: WaypointsConfig,
+        include_stage: bool,
+        layout_seed: int | None,
+        max_episode_steps: int | None,
+    ) -> None:
+        self.config = config
+        hw = config.half_width
+        super().__init__(
+            num_envs=num_envs,
+            targets_shape=(config.n_waypoints, 2),
+            base_low=np.full(2, -hw),
+            base_high=np.full(2, hw),
+            target_bound=hw,
+            action_space=spaces.Discrete(len(MOVES)),
+            max_episode_steps=capped(config.max_episode_steps, max_episode_steps),
+            include_stage=include_stage,
+            layout_seed=layout_seed,
+        )
+        self.position = np.zeros((num_envs, 2))  # metres; every episode starts at the origin
+
+    @property
+    def waypoints(self) -> np.ndarray:
+        """``(n, N, 2)`` the current layouts, metres."""
+        return self.targets
+
+    def _sample_layout(self, i: int, rng: np.random.Generator) -> None:
+        c = self.config
+        self.targets[i] = sample_waypoints(rng, c.n_waypoints, start=np.zeros(2), spacing=c.spacing, half_width=c.half_width)
+
+    def _set_state(self, index: np.ndarray, state: np.ndarray | None) -> None:
+        hw = self.config.half_width
+        self.position[index] = 0.0 if state is None else np.clip(state[:, :2], -hw, hw)
+
+    def _advance(self, actions: np.ndarray) -> None:
+        self.position = move_point(self.position, actions, step_size=self.config.step_size, half_width=self.config.half_width)
+
+    def _base_observation(self) -> np.ndarray:
+        return self.position.astype(np.float32)
+
+    def progress(
+        self, states: np.ndarray, stage: np.ndarray | int, *, env_index: int | slice = slice(None), discount: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        c = self.config
+        return waypoint_progress(
+            states, self.targets[env_index], stage, radius=c.radius, reward_every=c.reward_every, discount=discount
+        )
+
+    def render(self, i: int) -> np.ndarray:
+        c = self.config
+        canvas = draw.Canvas(half_width=c.half_width + 0.2)
+        canvas.frame(c.half_width)
+        draw.route(canvas, self.targets[i], int(self.stage[i]), c.radius)
+        canvas.disc(self.position[i], 0.12, draw.AGENT)
+        canvas.progress_bar(self.stage[i] / self.n_stages)
+        return canvas.image
+
+
+class WaypointsEnv(SingleEnv):
+    """``zspace/Waypoints-v0`` as a ``gymnasium.Env``.
+
+    Args:
+        config: task parameters (default: the paper's).
+        include_stage: append the current waypoint's index and position to the observation.
+        layout_seed: fix the waypoints of every episode to the layout of this seed.
+        max_episode_steps: truncate earlier than ``config.max_episode_steps``.
+        render_mode: ``"rgb_array"`` for 256 x 256 frames.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: WaypointsConfig | None = None,
+        include_stage: bool = False,
+        layout_seed: int | None = None,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        sim = WaypointsSim(
+            num_envs=1,
+            config=config or WaypointsConfig(),
+            include_stage=include_stage,
+            layout_seed=layout_seed,
+            max_episode_steps=max_episode_steps,
+        )
+        super().__init__(sim, render_mode=render_mode)
+
+
+class WaypointsVec(VecEnv):
+    """``num_envs`` copies of :class:`WaypointsEnv` stepped as arrays (a gymnasium ``VectorEnv``)."""
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        config: WaypointsConfig | None = None,
+        include_stage: bool = False,
+        layout_seed: int | None = None,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    ) -> None:
+        sim = WaypointsSim(
+            num_envs=num_envs,
+            config=config or WaypointsConfig(),
+            include_stage=include_stage,
+            layout_seed=layout_seed,
+            max_episode_steps=max_episode_steps,
+        )
+        super().__init__(sim, render_mode=render_mode, autoreset_mode=autoreset_mode)
