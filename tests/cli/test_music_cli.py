@@ -78,3 +78,76 @@ def test_zero_windows_exit_2_and_say_why(tmp_path):
     )
     assert result.exit_code == 2
     assert "0 windows" in result.output and "3 too short for 8 bars, 1 corrupt" in result.output
+
+
+# -- train, sample, interpolate ------------------------------------------------------------------
+def prepared(tmp_path, n=6):
+    """A 2-bar melody set from ``n`` 4-bar songs (valid split kept small but not empty)."""
+    from zspace.music.corpus import PrepareConfig, prepare
+
+    config = PrepareConfig(kind="melody", bars=2, workers=1, valid_fraction=0.3, test_fraction=0.0)
+    return prepare(tmp_path / "mel2.npz", config, midi_dir=songs(tmp_path / "midi", n)).out
+
+
+def test_train_sample_interpolate_smoke(tmp_path):
+    import torch
+
+    from zspace.music import read_midi
+
+    torch.set_num_threads(1)
+    data, run = prepared(tmp_path), tmp_path / "runs" / "mel2"
+    args = ["music", "train", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
+    result = runner.invoke(app, [*args, "--steps", "2", "--batch-size", "4", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert (run / "checkpoints" / "step-00000002" / "model.safetensors").is_file()
+    assert json.loads((run / "config.json").read_text())["train"]["seed"] == 1
+
+    result = runner.invoke(app, [*args, "--steps", "3", "--batch-size", "4", "--seed", "1", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert (run / "checkpoints" / "step-00000003").is_dir()
+
+    result = runner.invoke(app, ["music", "sample", str(run), "-n", "2", "--temperature", "0.5", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["sample_00.mid", "sample_01.mid"]
+
+    a, b = tmp_path / "midi" / "song0.mid", tmp_path / "midi" / "song1.mid"
+    result = runner.invoke(app, ["music", "interpolate", str(run), str(a), str(b), "--steps", "3", "--out", str(tmp_path / "i")])
+    assert result.exit_code == 0, result.output
+    assert read_midi(tmp_path / "i" / "interpolation.mid").total_steps <= 3 * 32
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["sample", "{tmp}/no-run", "--out", "{tmp}/s"], "does not exist"),
+        (["interpolate", "{tmp}/no-run", "{tmp}/a.mid", "{tmp}/a.mid", "--out", "{tmp}/i"], "does not exist"),
+        (["train", "--preset", "nope", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"], "unknown music preset 'nope'"),
+        (
+            ["train", "--preset", "cat-drums_2bar_tiny", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"],
+            "needs 2-bar drums windows",
+        ),
+        (["train", "--preset", "cat-mel_2bar_tiny", "--data", "{tmp}/missing.npz", "--out", "{tmp}/r"], "no such prepared data"),
+    ],
+)
+def test_train_and_sample_errors_exit_2_with_one_line(tmp_path, command, message):
+    prepared(tmp_path, n=2)
+    result = runner.invoke(app, ["music", *(w.format(tmp=tmp_path) for w in command)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_interpolate_a_bad_midi_file_exits_2(tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    data, run = prepared(tmp_path), tmp_path / "run"
+    args = ["--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--steps", "1", "--batch-size", "4"]
+    assert runner.invoke(app, ["music", "train", *args, "--device", "cpu"]).exit_code == 0
+    (tmp_path / "bad.mid").write_bytes(b"MThd\x00\x00")
+    good = tmp_path / "midi" / "song0.mid"
+    result = runner.invoke(
+        app, ["music", "interpolate", str(run), str(good), str(tmp_path / "bad.mid"), "--out", str(tmp_path / "i")]
+    )
+    assert result.exit_code == 2 and "bad.mid" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output

@@ -11,6 +11,8 @@ import typer
 
 from zspace.cli import common
 from zspace.cli.common import console, user_errors
+from zspace.cli.music import app as music_app
+from zspace.cli.structured import app as structured_app
 from zspace.cli.vae import eval_vae, sample_vae, train_vae
 from zspace.errors import ConfigError
 
@@ -19,6 +21,8 @@ train_app = typer.Typer(help="Train a model family.", no_args_is_help=True)
 bench_app = typer.Typer(help="Run a benchmark script from bench/ (prints a table and a JSON line).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(bench_app, name="bench")
+app.add_typer(music_app, name="music")
+app.add_typer(structured_app, name="structured")
 train_app.command("vae")(train_vae)
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train`.")]
@@ -114,15 +118,28 @@ def _bench_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "bench"
 
 
-@bench_app.command("vae", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def bench_vae(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
-    """Trainer throughput vs a plain PyTorch loop and Pythae, plus test NLL on digits."""
+def _run_bench(name: str, quick: bool, extra: list[str]) -> None:
     with user_errors():
-        script = _bench_dir() / "vae.py"
+        script = _bench_dir() / f"{name}.py"
         if not script.is_file():
             raise ConfigError(f"{script} not found: benchmarks ship with the source checkout (git clone), not the wheel")
-        sys.argv = [str(script), *(["--quick"] if quick else []), *ctx.args]
+        sys.argv = [str(script), *(["--quick"] if quick else []), *extra]
         runpy.run_path(str(script), run_name="__main__")
+
+
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@bench_app.command("vae", context_settings=_EXTRA)
+def bench_vae(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+    """Trainer throughput vs a plain PyTorch loop and Pythae, plus test NLL on digits."""
+    _run_bench("vae", quick, ctx.args)
+
+
+@bench_app.command("structured", context_settings=_EXTRA)
+def bench_structured(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+    """Exact CCCP latent SSVM vs the randomized learner: test error and training time over space sizes."""
+    _run_bench("structured", quick, ctx.args)
 
 
 def run() -> None:

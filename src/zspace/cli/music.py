@@ -1,4 +1,5 @@
-"""``zspace music ...``: MusicVAE's commands. For now ``prepare``, the data pipeline."""
+"""``zspace music ...``: MusicVAE's commands: ``prepare`` data, ``train`` a preset, ``sample`` and
+``interpolate`` with a trained run. Each parses flags, builds a config and calls the library."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from zspace.cli.common import console, user_errors
+from zspace.cli.common import console, metrics_table, user_errors
 from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
 from zspace.music.songs import SKIP_REASONS, SPLITS
 
@@ -107,3 +108,93 @@ def report_table(report: PrepareReport, bars: int) -> Table:
     for name, count, detail in rows:
         table.add_row(name, str(count), detail)
     return table
+
+
+@app.command("train")
+def train_cmd(
+    preset: Annotated[str, typer.Option(help="A preset name, e.g. cat-mel_2bar_small or cat-mel_2bar_tiny.")],
+    data: Annotated[
+        Path, typer.Option(help="Prepared .npz from `zspace music prepare` (its kind and bars must fit the preset).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory: config, checkpoints, metrics.")],
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps (default: the preset's budget).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Examples per step (default: the preset's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of initialization, data order and noise (default: the preset's).")
+    ] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints (default: every epoch).")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N (default: auto).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
+) -> None:
+    """Train a MusicVAE preset on prepared windows; the best checkpoint has the highest validation ELBO.
+
+    Example: zspace music train --preset cat-mel_2bar_tiny --data data/mel2.npz --out runs/mel2 --steps 2000
+    """
+    from zspace.music.run import MusicRunConfig, train
+
+    changes = {"max_steps": steps, "batch_size": batch_size, "seed": seed, "checkpoint_every": checkpoint_every, "device": device}
+    with user_errors():
+        config = MusicRunConfig.from_preset(preset, data=data, **{k: v for k, v in changes.items() if v is not None})
+        _, result, prepared = train(config, out, resume=resume)
+    rows = {"steps": result.step, "train windows": len(prepared.train), "valid windows": len(prepared.valid)}
+    rows |= {f"train/{k}": v for k, v in result.train_metrics.items() if k in ("loss", "elbo", "kl_bits", "accuracy")}
+    rows |= {f"valid/{k}": v for k, v in result.valid_metrics.items() if k in ("loss", "elbo", "kl_bits", "accuracy")}
+    console.print(metrics_table(f"{preset} on {data}", rows))
+    if not len(prepared.valid):
+        console.print("[yellow]note:[/] the data has no valid windows, so the best checkpoint is simply the last one")
+    console.print(f"checkpoints in {out / 'checkpoints'}; best: {result.best_checkpoint}")
+
+
+RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace music train`.")]
+CheckpointOpt = Annotated[str, typer.Option(help="best | last | step-NNNNNNNN")]
+
+
+@app.command("sample")
+def sample_cmd(
+    run: RunArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sample_XX.mid files.")],
+    n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 8,
+    temperature: Annotated[float, typer.Option(help="Softmax temperature: lower is safer, higher wilder.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of z and of every draw: the same seed, the same music.")] = 0,
+    checkpoint: CheckpointOpt = "best",
+) -> None:
+    """Decode samples z ~ N(0, I) into MIDI files, one per sample.
+
+    Example: zspace music sample runs/mel2 -n 8 --temperature 0.5 --out samples/
+    """
+    from zspace.music.generate import sample, write_samples
+    from zspace.music.run import load_model, load_run_config
+
+    with user_errors():
+        config = load_run_config(run)
+        model = load_model(run, checkpoint=checkpoint)
+        tokens = sample(model, config.encoding, n, temperature=temperature, seed=seed)
+        paths = write_samples(config.encoding, tokens, out)
+    console.print(f"wrote {len(paths)} MIDI files of {config.model.n_steps} steps to {out}")
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    run: RunArg,
+    a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window is used).")],
+    b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window is used).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for interpolation.mid.")],
+    steps: Annotated[int, typer.Option(help="Points on the path, both ends included.")] = 7,
+    checkpoint: CheckpointOpt = "best",
+) -> None:
+    """Slerp between the codes of two MIDI files and write the decoded path as one MIDI file.
+
+    Example: zspace music interpolate runs/mel2 a.mid b.mid --steps 7 --out interp/
+    """
+    from zspace.music.generate import interpolate, read_tokens, to_sequence
+    from zspace.music.midi import write_midi
+    from zspace.music.run import load_model, load_run_config
+
+    with user_errors():
+        config = load_run_config(run)
+        model = load_model(run, checkpoint=checkpoint)
+        a_tokens, qpm = read_tokens(a, config.encoding, config.model.n_steps)
+        b_tokens, _ = read_tokens(b, config.encoding, config.model.n_steps)
+        path = interpolate(model, a_tokens, b_tokens, steps, encoding=config.encoding)
+        written = write_midi(to_sequence(config.encoding, path, qpm=qpm), out / "interpolation.mid")
+    console.print(f"wrote {written}: {steps} steps of {config.model.n_steps} steps each")
