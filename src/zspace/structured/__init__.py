@@ -1,6 +1,7 @@
 """Latent structured prediction: problems (feature maps and argmax oracles) and latent SSVM learners."""
 
 from zspace.structured.alignment import ImageAlignment, make_shifted_digits
+from zspace.structured.estimator import LatentSSVM
 from zspace.structured.exact import FitResult, fit_exact, latent_ssvm_objective
 from zspace.structured.perturbed import fit_perturbed, randomized_loss_terms
 from zspace.structured.problems import LatentMulticlass, StructuredDataset, StructuredProblem, make_synthetic
@@ -10,6 +11,7 @@ __all__ = [
     "FitResult",
     "ImageAlignment",
     "LatentMulticlass",
+    "LatentSSVM",
     "LatentSequenceLabelling",
     "StructuredDataset",
     "StructuredProblem",

@@ -54,7 +54,7 @@ def train_test_split(data: StructuredDataset, test_fraction: float, seed: int) -
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
     order = np.random.default_rng(seed).permutation(len(data.X))
-    n_test = max(1, int(round(test_fraction * len(order))))
+    n_test = max(1, round(test_fraction * len(order)))
     test, train = order[:n_test], order[n_test:]
     return (data.X[train], data.Y[train]), (data.X[test], data.Y[test])
 
