@@ -66,6 +66,7 @@ class BatchedSim(abc.ABC):
             as the authors' goal files); otherwise from the episode's generator at each reset.
     """
 
+    config_class: ClassVar[type]  # the task's frozen config dataclass, built with defaults when none is given
     layout_key = "targets"  # info key of the layout, e.g. "waypoints"
     count_key = "completed"  # info key of the number completed, e.g. "waypoints_reached"
 
@@ -226,6 +227,22 @@ def _row(value: np.ndarray, i: int = 0) -> Any:
     return value[i].item() if value.ndim == 1 else value[i]
 
 
+def _check_render_mode(render_mode: str | None) -> None:
+    if render_mode not in (None, *METADATA["render_modes"]):
+        raise ConfigError(f"render_mode {render_mode!r} is not one of {[None, *METADATA['render_modes']]}")
+
+
+def _build_sim(sim_class, num_envs, config, include_stage, layout_seed, max_episode_steps) -> BatchedSim:
+    """The task's sim with its default config unless one is given (shared by the single and vector fronts)."""
+    return sim_class(
+        num_envs=num_envs,
+        config=config if config is not None else sim_class.config_class(),
+        include_stage=include_stage,
+        layout_seed=layout_seed,
+        max_episode_steps=max_episode_steps,
+    )
+
+
 class SingleEnv(gym.Env):
     """A Gymnasium environment that drives a :class:`BatchedSim` of size 1.
 
@@ -235,10 +252,19 @@ class SingleEnv(gym.Env):
     """
 
     metadata: ClassVar[dict[str, Any]] = {**METADATA}
+    sim_class: ClassVar[type[BatchedSim]]  # each task's env names its sim
 
-    def __init__(self, sim: BatchedSim, *, render_mode: str | None = None) -> None:
-        if render_mode not in (None, *METADATA["render_modes"]):
-            raise ConfigError(f"render_mode {render_mode!r} is not one of {[None, *METADATA['render_modes']]}")
+    def __init__(
+        self,
+        *,
+        config: Any = None,
+        include_stage: bool = False,
+        layout_seed: int | None = None,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        _check_render_mode(render_mode)
+        sim = _build_sim(self.sim_class, 1, config, include_stage, layout_seed, max_episode_steps)
         self.sim = sim
         self.render_mode = render_mode
         self.observation_space = sim.single_observation_space
@@ -287,15 +313,21 @@ class VecEnv(VectorEnv):
 
     metadata: ClassVar[dict[str, Any]] = {**METADATA, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
+    sim_class: ClassVar[type[BatchedSim]]
+
     def __init__(
         self,
-        sim: BatchedSim,
+        num_envs: int = 1,
         *,
+        config: Any = None,
+        include_stage: bool = False,
+        layout_seed: int | None = None,
+        max_episode_steps: int | None = None,
         render_mode: str | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
-        if render_mode not in (None, *METADATA["render_modes"]):
-            raise ConfigError(f"render_mode {render_mode!r} is not one of {[None, *METADATA['render_modes']]}")
+        _check_render_mode(render_mode)
+        sim = _build_sim(self.sim_class, num_envs, config, include_stage, layout_seed, max_episode_steps)
         try:
             mode = AutoresetMode(autoreset_mode)
         except ValueError:

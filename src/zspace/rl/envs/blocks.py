@@ -22,7 +22,6 @@ import dataclasses
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
@@ -102,6 +101,7 @@ def gripper_step(
 class BlocksSim(BatchedSim):
     """Arrays of ``num_envs`` pick-and-place tasks; see the module docstring."""
 
+    config_class = BlocksConfig
     layout_key = "goals"
     count_key = "objects_placed"
 
@@ -203,44 +203,10 @@ class BlocksEnv(SingleEnv):
     """``zspace/Blocks-v0`` as a ``gymnasium.Env``; arguments as :class:`~zspace.rl.envs.waypoints.WaypointsEnv`
     (``layout_seed`` fixes the objects' start positions and goals)."""
 
-    def __init__(
-        self,
-        *,
-        config: BlocksConfig | None = None,
-        include_stage: bool = False,
-        layout_seed: int | None = None,
-        max_episode_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        sim = BlocksSim(
-            num_envs=1,
-            config=config or BlocksConfig(),
-            include_stage=include_stage,
-            layout_seed=layout_seed,
-            max_episode_steps=max_episode_steps,
-        )
-        super().__init__(sim, render_mode=render_mode)
+    sim_class = BlocksSim
 
 
 class BlocksVec(VecEnv):
     """``num_envs`` copies of :class:`BlocksEnv` stepped as arrays (a gymnasium ``VectorEnv``)."""
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        config: BlocksConfig | None = None,
-        include_stage: bool = False,
-        layout_seed: int | None = None,
-        max_episode_steps: int | None = None,
-        render_mode: str | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-    ) -> None:
-        sim = BlocksSim(
-            num_envs=num_envs,
-            config=config or BlocksConfig(),
-            include_stage=include_stage,
-            layout_seed=layout_seed,
-            max_episode_steps=max_episode_steps,
-        )
-        super().__init__(sim, render_mode=render_mode, autoreset_mode=autoreset_mode)
+    sim_class = BlocksSim

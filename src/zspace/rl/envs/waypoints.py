@@ -20,7 +20,6 @@ import dataclasses
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
@@ -69,6 +68,7 @@ def move_point(position: np.ndarray, actions: np.ndarray, *, step_size: float, h
 class WaypointsSim(BatchedSim):
     """Arrays of ``num_envs`` point-navigation tasks; see the module docstring."""
 
+    config_class = WaypointsConfig
     layout_key = "waypoints"
     count_key = "waypoints_reached"
 
@@ -144,44 +144,10 @@ class WaypointsEnv(SingleEnv):
         render_mode: ``"rgb_array"`` for 256 x 256 frames.
     """
 
-    def __init__(
-        self,
-        *,
-        config: WaypointsConfig | None = None,
-        include_stage: bool = False,
-        layout_seed: int | None = None,
-        max_episode_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        sim = WaypointsSim(
-            num_envs=1,
-            config=config or WaypointsConfig(),
-            include_stage=include_stage,
-            layout_seed=layout_seed,
-            max_episode_steps=max_episode_steps,
-        )
-        super().__init__(sim, render_mode=render_mode)
+    sim_class = WaypointsSim
 
 
 class WaypointsVec(VecEnv):
     """``num_envs`` copies of :class:`WaypointsEnv` stepped as arrays (a gymnasium ``VectorEnv``)."""
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        config: WaypointsConfig | None = None,
-        include_stage: bool = False,
-        layout_seed: int | None = None,
-        max_episode_steps: int | None = None,
-        render_mode: str | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-    ) -> None:
-        sim = WaypointsSim(
-            num_envs=num_envs,
-            config=config or WaypointsConfig(),
-            include_stage=include_stage,
-            layout_seed=layout_seed,
-            max_episode_steps=max_episode_steps,
-        )
-        super().__init__(sim, render_mode=render_mode, autoreset_mode=autoreset_mode)
+    sim_class = WaypointsSim

@@ -27,7 +27,6 @@ import dataclasses
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
@@ -116,6 +115,7 @@ def drive(
 class WheeledSim(BatchedSim):
     """Arrays of ``num_envs`` wheeled-robot tasks; see the module docstring."""
 
+    config_class = WheeledConfig
     layout_key = "waypoints"
     count_key = "waypoints_reached"
 
@@ -217,44 +217,10 @@ class WheeledSim(BatchedSim):
 class WheeledEnv(SingleEnv):
     """``zspace/Wheeled-v0`` as a ``gymnasium.Env``; arguments as :class:`~zspace.rl.envs.waypoints.WaypointsEnv`."""
 
-    def __init__(
-        self,
-        *,
-        config: WheeledConfig | None = None,
-        include_stage: bool = False,
-        layout_seed: int | None = None,
-        max_episode_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        sim = WheeledSim(
-            num_envs=1,
-            config=config or WheeledConfig(),
-            include_stage=include_stage,
-            layout_seed=layout_seed,
-            max_episode_steps=max_episode_steps,
-        )
-        super().__init__(sim, render_mode=render_mode)
+    sim_class = WheeledSim
 
 
 class WheeledVec(VecEnv):
     """``num_envs`` copies of :class:`WheeledEnv` stepped as arrays (a gymnasium ``VectorEnv``)."""
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        config: WheeledConfig | None = None,
-        include_stage: bool = False,
-        layout_seed: int | None = None,
-        max_episode_steps: int | None = None,
-        render_mode: str | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-    ) -> None:
-        sim = WheeledSim(
-            num_envs=num_envs,
-            config=config or WheeledConfig(),
-            include_stage=include_stage,
-            layout_seed=layout_seed,
-            max_episode_steps=max_episode_steps,
-        )
-        super().__init__(sim, render_mode=render_mode, autoreset_mode=autoreset_mode)
+    sim_class = WheeledSim
