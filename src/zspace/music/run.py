@@ -137,29 +137,13 @@ def train(config: MusicRunConfig, out: str | Path | None, *, resume: bool = Fals
     data = load_prepared(config.data)
     check_data(config, data)
     if resume and out is not None:
-        _check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
+        ckpt.check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
     torch.manual_seed(config.train.seed)  # model initialization
     model = build_model(config)
     trainer = Trainer(model, make_step_fn(config), config.train, run_dir=out, run_config=config.to_json())
     valid = batch_tokens(data.valid) if len(data.valid) else None
     result = trainer.fit(batch_tokens(data.train), valid, resume=resume)
     return model, result, data
-
-
-def _check_resumable(saved: MusicRunConfig, config: MusicRunConfig, where: Path) -> None:
-    """A resumed run may train longer or log differently, but not change what it computes."""
-    fixed = {
-        "model": (saved.model, config.model),
-        "objective": (saved.objective, config.objective),
-        "data": (saved.data, config.data),
-        "train.seed": (saved.train.seed, config.train.seed),
-        "train.batch_size": (saved.train.batch_size, config.train.batch_size),
-    }
-    changed = [name for name, (before, now) in fixed.items() if before != now]
-    if changed:
-        raise CheckpointError(
-            f"--resume: {', '.join(changed)} differ from the run saved in {where}; resume with the same options"
-        )
 
 
 def load_run_config(run_dir: str | Path, *, checkpoint: str | None = None) -> MusicRunConfig:

@@ -240,3 +240,22 @@ def load_trainer_state(checkpoint: str | os.PathLike) -> dict[str, Any]:
     if not file.is_file():
         raise CheckpointError(f"{file} is missing")
     return torch.load(file, map_location="cpu", weights_only=True)
+
+
+def check_resumable(saved: Any, config: Any, where: Path) -> None:
+    """Refuse a ``--resume`` that would change what the run computes.
+
+    ``saved`` and ``config`` are a family's run configs (frozen dataclasses with ``model``,
+    ``data``, ``objective`` and ``train``): a resumed run may train longer or log differently, but
+    its model, data, objective, seed and batch size must stay those of the run saved in ``where``.
+    """
+    fixed = {
+        "model": (saved.model, config.model),
+        "data": (saved.data, config.data),
+        "objective": (saved.objective, config.objective),
+        "train.seed": (saved.train.seed, config.train.seed),
+        "train.batch_size": (saved.train.batch_size, config.train.batch_size),
+    }
+    changed = [name for name, (before, now) in fixed.items() if before != now]
+    if changed:
+        raise CheckpointError(f"--resume: {', '.join(changed)} differ from the run saved in {where}; resume with the same options")

@@ -70,7 +70,7 @@ def train(config: VAERunConfig, out: str | Path | None, *, resume: bool = False)
     data = load_images(config.data)
     config = fit_data_shape(config, data)
     if resume and out is not None:
-        _check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
+        ckpt.check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
     train_index, valid_index = _train_valid_split(config, data)
     valid_x = data.train_x[valid_index] if len(valid_index) else None
     torch.manual_seed(config.train.seed)  # model initialization
@@ -88,20 +88,6 @@ def _train_valid_split(config: VAERunConfig, data: ImageDataset) -> tuple[torch.
 def n_train_examples(config: VAERunConfig, data: ImageDataset) -> int:
     """Examples :func:`train` fits on: the training split less the validation hold-out."""
     return len(_train_valid_split(config, data)[0])
-
-
-def _check_resumable(saved: VAERunConfig, config: VAERunConfig, where: Path) -> None:
-    """A resumed run may train longer or log differently, but not change what it computes."""
-    fixed = {
-        "model": (saved.model, config.model),
-        "data": (saved.data, config.data),
-        "objective": (saved.objective, config.objective),
-        "train.seed": (saved.train.seed, config.train.seed),
-        "train.batch_size": (saved.train.batch_size, config.train.batch_size),
-    }
-    changed = [name for name, (before, now) in fixed.items() if before != now]
-    if changed:
-        raise CheckpointError(f"--resume: {', '.join(changed)} differ from the run saved in {where}; resume with the same options")
 
 
 def load_run_config(run_dir: str | Path) -> VAERunConfig:
