@@ -46,12 +46,17 @@ class FitResult:
     converged: bool = False
 
 
-def latent_ssvm_objective(problem: StructuredProblem, w: np.ndarray, X: np.ndarray, Y: np.ndarray, alpha: float) -> float:
-    """f(w) above, with exact oracles; the training criterion both learners are judged by."""
+def _objective_and_latents(problem, w, X, Y, alpha) -> tuple[float, np.ndarray]:
+    """f(w) with exact oracles, and the latents it imputes for the true outputs."""
     Y_hat, H_hat = problem.batch_loss_augmented_inference(w, X, Y)
     H_star = problem.batch_latent_completion(w, X, Y)
     hinge = problem.losses(Y, Y_hat) + problem.scores(w, X, Y_hat, H_hat) - problem.scores(w, X, Y, H_star)
-    return float(0.5 * alpha * w @ w + hinge.mean())
+    return float(0.5 * alpha * w @ w + hinge.mean()), H_star
+
+
+def latent_ssvm_objective(problem: StructuredProblem, w: np.ndarray, X: np.ndarray, Y: np.ndarray, alpha: float) -> float:
+    """f(w) above, with exact oracles; the training criterion both learners are judged by."""
+    return _objective_and_latents(problem, w, X, Y, alpha)[0]
 
 
 def _project_capped_simplex(v: np.ndarray, cap: float) -> np.ndarray:
@@ -197,13 +202,12 @@ def fit_exact(
         Phi_star = problem.joint_feature_sum(X, Y, H)
         w_new, surrogate, passes, solved = _convex_step(problem, X, Y, Phi_star, w, alpha, tol, max_planes, planes)
         result.n_oracle_calls += passes * len(X)
-        objective = latent_ssvm_objective(problem, w_new, X, Y, alpha)
+        objective, H_new = _objective_and_latents(problem, w_new, X, Y, alpha)
         result.n_oracle_calls += len(X)
         if objective > previous:  # only possible within the tol-slack of the convex step: keep w_t
             result.converged = True
             break
-        w = w_new
-        H = problem.batch_latent_completion(w, X, Y)
+        w, H = w_new, H_new
         result.history.append({"round": round_, "objective": objective, "surrogate": surrogate, "planes": len(planes.b),
                                "oracle_passes": passes, "step_solved": solved, "seconds": time.perf_counter() - start})
         if previous - objective < tol:

@@ -144,16 +144,16 @@ def fit_perturbed(
         for batch in np.array_split(rng.permutation(m), max(1, m // batch_size)):
             Xb, Yb = X[batch], Y[batch]
             w_eval = w + sigma * rng.standard_normal(w.shape) if sigma > 0 else w
-            H[batch] = _impute(problem, w_eval, Xb, Yb, H[batch], latent, n_latent_samples, rng)
+            Hb = H[batch] = _impute(problem, w_eval, Xb, Yb, H[batch], latent, n_latent_samples, rng)
             Yc, Hc = problem.sample_candidates(Xb, Yb, n_samples, rng)
-            losses, best_j, coef = randomized_loss_terms(problem, w_eval, Xb, Yb, H[batch], Yc, Hc, rescaling)
+            losses, best_j, coef = randomized_loss_terms(problem, w_eval, Xb, Yb, Hb, Yc, Hc, rescaling)
             result.n_oracle_calls += len(batch) * (n_samples + (n_latent_samples + 1 if latent == "sampled" else 0))
             total += losses.sum() + 0.5 * alpha * (w @ w) * len(batch)
             active = np.flatnonzero(coef > 0)
             rows = np.arange(len(batch))[active]
             # subgradient of the mean loss: coef * (phi(x, y', h') - phi(x, y, h*)) over the active examples
             violator = problem.joint_feature_sum(Xb[active], Yc[rows, best_j[active]], Hc[rows, best_j[active]], coef[active])
-            truth = problem.joint_feature_sum(Xb[active], Yb[active], H[batch][active], coef[active])
+            truth = problem.joint_feature_sum(Xb[active], Yb[active], Hb[active], coef[active])
             eta = learning_rate / (1.0 + learning_rate * alpha * step)
             w = (1.0 - eta * alpha) * w - eta * (violator - truth) / len(batch)
             step += 1
