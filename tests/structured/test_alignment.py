@@ -12,21 +12,7 @@ from zspace.errors import ConfigError, DataError
 from zspace.structured import StructuredProblem
 from zspace.structured.alignment import ImageAlignment, make_shifted_digits
 
-
-def _all_pairs(problem):
-    return list(itertools.product(range(problem.n_classes), range(problem.n_latent)))
-
-
-def _brute_argmax(problem, w, x, y=None, augment=False, fixed_y=False):
-    """Enumerate (y', h') in lexicographic order; strict '>' keeps the first maximiser."""
-    best, best_pair = -np.inf, None
-    for yy, hh in _all_pairs(problem):
-        if fixed_y and yy != y:
-            continue
-        value = w @ problem.joint_feature(x, yy, hh) + (problem.loss(y, yy) if augment else 0.0)
-        if value > best:
-            best, best_pair = value, (yy, hh)
-    return best_pair
+from ._brute import all_pairs, brute_argmax
 
 
 def _tiny_problems(n=20, seed=0):
@@ -89,7 +75,7 @@ def test_score_table_matches_explicit_dot_products():
     X, _, w = _random_data(problem, 4, seed=0)
     table = problem.score_table(w, X)
     assert table.shape == (4, 3, 9)
-    for i, (y, h) in itertools.product(range(4), _all_pairs(problem)):
+    for i, (y, h) in itertools.product(range(4), all_pairs(problem)):
         assert table[i, y, h] == pytest.approx(w @ problem.joint_feature(X[i], y, h))
 
 
@@ -115,16 +101,16 @@ def test_candidate_scores_and_losses_match_single_pairs():
 
 def test_oracles_match_brute_force():
     for problem, w, x, y in _tiny_problems():
-        assert problem.inference(w, x) == _brute_argmax(problem, w, x)
-        assert problem.loss_augmented_inference(w, x, y) == _brute_argmax(problem, w, x, y, augment=True)
-        assert (y, problem.latent_completion(w, x, y)) == _brute_argmax(problem, w, x, y, fixed_y=True)
+        assert problem.inference(w, x) == brute_argmax(problem, w, x)
+        assert problem.loss_augmented_inference(w, x, y) == brute_argmax(problem, w, x, y, augment=True)
+        assert (y, problem.latent_completion(w, x, y)) == brute_argmax(problem, w, x, y, fixed_y=True)
 
 
 def test_oracles_break_ties_like_enumeration():
     problem = ImageAlignment(3, (4, 4), (2, 2))
     w, x = np.zeros(problem.n_features), np.ones((4, 4))  # every (y, h) scores 0
-    assert problem.inference(w, x) == _brute_argmax(problem, w, x) == (0, 0)
-    assert problem.loss_augmented_inference(w, x, 0) == _brute_argmax(problem, w, x, 0, augment=True) == (1, 0)
+    assert problem.inference(w, x) == brute_argmax(problem, w, x) == (0, 0)
+    assert problem.loss_augmented_inference(w, x, 0) == brute_argmax(problem, w, x, 0, augment=True) == (1, 0)
     assert problem.latent_completion(w, x, 2) == 0
 
 
@@ -160,7 +146,7 @@ def test_proposals_lie_in_space_and_are_reproducible():
     assert not np.array_equal(first, other)
     Yc, Hc = first
     assert Yc.shape == Hc.shape == (2, 500)
-    assert set(zip(Yc[0], Hc[0])) == set(_all_pairs(problem))  # uniform: 500 draws cover all 12 pairs
+    assert set(zip(Yc[0], Hc[0])) == set(all_pairs(problem))  # uniform: 500 draws cover all 12 pairs
     latents = problem.sample_latents(X, Y, 300, np.random.default_rng(0))
     assert latents.shape == (2, 300) and set(latents.ravel()) == {0, 1, 2, 3}
     assert problem.sample_candidates(X, Y, 0, np.random.default_rng(0))[0].shape == (2, 0)

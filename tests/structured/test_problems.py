@@ -12,21 +12,7 @@ import pytest
 from zspace.errors import ConfigError, DataError
 from zspace.structured import LatentMulticlass, StructuredProblem, make_synthetic
 
-
-def _all_pairs(problem: LatentMulticlass):
-    return list(itertools.product(range(problem.n_classes), range(problem.n_latent)))
-
-
-def _brute_argmax(problem, w, x, y=None, augment=False, fixed_y=False):
-    """Enumerate (y', h') in lexicographic order; strict '>' keeps the first maximiser."""
-    best, best_pair = -np.inf, None
-    for yy, hh in _all_pairs(problem):
-        if fixed_y and yy != y:
-            continue
-        value = w @ problem.joint_feature(x, yy, hh) + (problem.loss(y, yy) if augment else 0.0)
-        if value > best:
-            best, best_pair = value, (yy, hh)
-    return best_pair
+from ._brute import all_pairs, brute_argmax
 
 
 def _tiny_problems(n=25, seed=0):
@@ -56,7 +42,7 @@ def test_constructor_rejects_bad_sizes(args):
 def test_joint_feature_shape_and_placement():
     problem = LatentMulticlass(n_classes=3, n_latent=2, n_input_features=4)
     x = np.arange(1.0, 5.0)
-    for y, h in _all_pairs(problem):
+    for y, h in all_pairs(problem):
         phi = problem.joint_feature(x, y, h)
         assert phi.shape == (problem.n_features,)
         block = phi.reshape(3, 2, 4)
@@ -95,16 +81,16 @@ def test_joint_feature_sum_matches_loop():
 
 def test_oracles_match_brute_force():
     for problem, w, x, y in _tiny_problems():
-        assert problem.inference(w, x) == _brute_argmax(problem, w, x)
-        assert problem.loss_augmented_inference(w, x, y) == _brute_argmax(problem, w, x, y, augment=True)
-        assert (y, problem.latent_completion(w, x, y)) == _brute_argmax(problem, w, x, y, fixed_y=True)
+        assert problem.inference(w, x) == brute_argmax(problem, w, x)
+        assert problem.loss_augmented_inference(w, x, y) == brute_argmax(problem, w, x, y, augment=True)
+        assert (y, problem.latent_completion(w, x, y)) == brute_argmax(problem, w, x, y, fixed_y=True)
 
 
 def test_oracles_break_ties_like_enumeration():
     problem = LatentMulticlass(3, 2, 2)
     w, x = np.zeros(problem.n_features), np.ones(2)  # every (y, h) scores 0
-    assert problem.inference(w, x) == _brute_argmax(problem, w, x) == (0, 0)
-    assert problem.loss_augmented_inference(w, x, 0) == _brute_argmax(problem, w, x, 0, augment=True) == (1, 0)
+    assert problem.inference(w, x) == brute_argmax(problem, w, x) == (0, 0)
+    assert problem.loss_augmented_inference(w, x, 0) == brute_argmax(problem, w, x, 0, augment=True) == (1, 0)
     assert problem.latent_completion(w, x, 2) == 0
 
 
@@ -159,7 +145,7 @@ def test_proposals_lie_in_space_and_are_reproducible():
     assert not np.array_equal(first, other)
     Yc, Hc = first
     assert Yc.shape == Hc.shape == (2, 500)
-    assert set(zip(Yc[0], Hc[0])) == set(_all_pairs(problem))  # uniform: 500 draws cover all 12 pairs
+    assert set(zip(Yc[0], Hc[0])) == set(all_pairs(problem))  # uniform: 500 draws cover all 12 pairs
     latents = problem.sample_latents(X, Y, 300, np.random.default_rng(0))
     assert latents.shape == (2, 300) and set(latents.ravel()) == {0, 1, 2}
     assert problem.sample_candidates(X, Y, 0, np.random.default_rng(0))[0].shape == (2, 0)
