@@ -12,6 +12,7 @@ import typer
 from zspace.cli import common
 from zspace.cli.common import console, user_errors
 from zspace.cli.music import app as music_app
+from zspace.cli.rl import app as rl_app
 from zspace.cli.structured import app as structured_app
 from zspace.cli.vae import eval_vae, sample_vae, train_vae
 from zspace.errors import ConfigError
@@ -22,6 +23,7 @@ bench_app = typer.Typer(help="Run a benchmark script from bench/ (prints a table
 app.add_typer(train_app, name="train")
 app.add_typer(bench_app, name="bench")
 app.add_typer(music_app, name="music")
+app.add_typer(rl_app, name="rl")
 app.add_typer(structured_app, name="structured")
 train_app.command("vae")(train_vae)
 
@@ -140,6 +142,18 @@ def bench_vae(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick",
 def bench_structured(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
     """Exact CCCP latent SSVM vs the randomized learner: test error and training time over space sizes."""
     _run_bench("structured", quick, ctx.args)
+
+
+@bench_app.command("music", context_settings=_EXTRA)
+def bench_music(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+    """MusicVAE: 2-bar melody accuracy, flat vs hierarchical 16-bar decoders, training speed vs plain PyTorch."""
+    _run_bench("musicvae", quick, ctx.args)
+
+
+@bench_app.command("rl", context_settings=_EXTRA)
+def bench_rl(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+    """SeCTAR latent planning vs flat PPO, state-space MPC, exploration bonus and RL over skills."""
+    _run_bench("sectar", quick, ctx.args)
 
 
 def run() -> None:
