@@ -414,3 +414,20 @@ def test_swimmer_waypoints_when_mujoco_is_installed():
     assert env.unwrapped.progress(np.array(observations), 0)[1] == env.unwrapped.stage
     again, _ = gymnasium.make("zspace/SwimmerWaypoints-v0", include_stage=True).reset(seed=0)
     np.testing.assert_array_equal(obs, again)
+
+
+@pytest.mark.parametrize("env_id", ["zspace/Waypoints-v0", "zspace/Blocks-v0", "zspace/Wheeled-v0"])
+def test_stage_index_observation_is_the_stage_fraction_alone(env_id):
+    base = gymnasium.make(env_id).observation_space.shape[0]
+    env = gymnasium.make(env_id, include_stage="index")
+    obs, info = env.reset(seed=3, options={"stage": 2})
+    assert obs.shape == env.observation_space.shape == (base + 1,)
+    n_stages = env.unwrapped.sim.n_stages
+    assert obs[-1] == pytest.approx(2 / n_stages)
+    full, _ = gymnasium.make(env_id, include_stage="target").reset(seed=3, options={"stage": 2})
+    np.testing.assert_array_equal(full[: base + 1], obs)
+
+
+def test_include_stage_rejects_unknown_modes():
+    with pytest.raises(ConfigError, match="include_stage must be False, True, 'index' or 'target'"):
+        gymnasium.make("zspace/Waypoints-v0", include_stage="position")

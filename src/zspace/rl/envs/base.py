@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -23,7 +23,7 @@ from gymnasium.vector.utils import batch_space
 
 from zspace.errors import ConfigError
 
-__all__ = ["BatchedSim", "SingleEnv", "VecEnv", "capped", "stage_features"]
+__all__ = ["BatchedSim", "SingleEnv", "StageOption", "VecEnv", "capped", "stage_bounds", "stage_features", "stage_mode"]
 
 METADATA: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}  # shared, never mutated
 
@@ -33,15 +33,44 @@ def capped(steps: int, cap: int | None) -> int:
     return steps if cap is None else min(steps, cap)
 
 
-def stage_features(stage: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """The baselines' task features ``[stage / N, target_x, target_y]``, shape ``(n, 3)`` float32.
+StageOption = bool | Literal["index", "target"]  # what the baselines observe of the task progress
 
-    ``stage (n,)`` indexes ``targets (n, N, 2)``; the target is (0, 0) once all N are done.
+
+def stage_mode(include_stage: StageOption) -> Literal["index", "target"] | None:
+    """``include_stage`` as a mode: False -> None, "index" -> the stage alone, True / "target" -> stage and target."""
+    if include_stage is False:
+        return None
+    if include_stage is True:
+        return "target"
+    if include_stage in ("index", "target"):
+        return include_stage
+    raise ConfigError(f"include_stage must be False, True, 'index' or 'target', got {include_stage!r}")
+
+
+def stage_bounds(mode: str | None, target_bound: float) -> tuple[list[float], list[float]]:
+    """Low and high bounds of :func:`stage_features` of ``mode`` (empty lists for None)."""
+    if mode is None:
+        return [], []
+    if mode == "index":
+        return [0.0], [1.0]
+    return [0.0, -target_bound, -target_bound], [1.0, target_bound, target_bound]
+
+
+def stage_features(stage: np.ndarray, targets: np.ndarray, mode: str = "target") -> np.ndarray:
+    """The baselines' task features, float32: ``[stage / N]`` ("index", ``(n, 1)``) or
+    ``[stage / N, target_x, target_y]`` ("target", ``(n, 3)``).
+
+    ``stage (n,)`` indexes ``targets (n, N, 2)``; the target is (0, 0) once all N are done. The
+    paper's baselines saw the index of the current waypoint; "target" also gives its position,
+    which makes the task a plain goal-reaching one (flat PPO nearly solves Waypoints with it).
     """
     n, n_targets, _ = targets.shape
+    index = stage[:, None] / n_targets
+    if mode == "index":
+        return index.astype(np.float32)
     padded = np.concatenate([targets, np.zeros((n, 1, 2))], axis=1)
     current = padded[np.arange(n), stage]  # (n, 2)
-    return np.concatenate([stage[:, None] / n_targets, current], axis=1).astype(np.float32)
+    return np.concatenate([index, current], axis=1).astype(np.float32)
 
 
 class BatchedSim(abc.ABC):
@@ -61,7 +90,8 @@ class BatchedSim(abc.ABC):
         target_bound: bound of a target coordinate, for the stage features' space.
         action_space: the action space of one copy.
         max_episode_steps: steps before truncation.
-        include_stage: append :func:`stage_features` to the observation.
+        include_stage: append :func:`stage_features` to the observation: True or "target" (the
+            stage and the current target's position), "index" (the stage alone), False (nothing).
         layout_seed: if given, every episode's layout is drawn from this seed alone (a fixed task,
             as the authors' goal files); otherwise from the episode's generator at each reset.
     """
@@ -80,7 +110,7 @@ class BatchedSim(abc.ABC):
         target_bound: float,
         action_space: spaces.Space,
         max_episode_steps: int,
-        include_stage: bool,
+        include_stage: StageOption,
         layout_seed: int | None,
     ) -> None:
         if num_envs < 1:
@@ -89,12 +119,12 @@ class BatchedSim(abc.ABC):
             raise ConfigError(f"max_episode_steps must be >= 1, got {max_episode_steps}")
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
-        self.include_stage = include_stage
+        self.stage_mode = stage_mode(include_stage)
         self.layout_seed = layout_seed
         self.base_dim = len(base_low)
-        if include_stage:
-            base_low = np.concatenate([base_low, [0.0, -target_bound, -target_bound]])
-            base_high = np.concatenate([base_high, [1.0, target_bound, target_bound]])
+        stage_low, stage_high = stage_bounds(self.stage_mode, target_bound)
+        base_low = np.concatenate([base_low, stage_low])
+        base_high = np.concatenate([base_high, stage_high])
         self.single_observation_space = spaces.Box(
             np.asarray(base_low, np.float32), np.asarray(base_high, np.float32), dtype=np.float32
         )
@@ -182,8 +212,8 @@ class BatchedSim(abc.ABC):
     def observe(self) -> np.ndarray:
         """``(n, obs_dim)`` float32 observation of every env (a new array)."""
         obs = self._base_observation()
-        if self.include_stage:
-            obs = np.concatenate([obs, stage_features(self.stage, self.targets)], axis=1)
+        if self.stage_mode is not None:
+            obs = np.concatenate([obs, stage_features(self.stage, self.targets, self.stage_mode)], axis=1)
         return obs
 
     def info(self) -> dict[str, np.ndarray]:
@@ -258,7 +288,7 @@ class SingleEnv(gym.Env):
         self,
         *,
         config: Any = None,
-        include_stage: bool = False,
+        include_stage: StageOption = False,
         layout_seed: int | None = None,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
@@ -320,7 +350,7 @@ class VecEnv(VectorEnv):
         num_envs: int = 1,
         *,
         config: Any = None,
-        include_stage: bool = False,
+        include_stage: StageOption = False,
         layout_seed: int | None = None,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,

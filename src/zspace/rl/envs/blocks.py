@@ -25,7 +25,7 @@ from gymnasium import spaces
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv, capped
+from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped
 from zspace.rl.envs.tasks import blocks_progress, sample_separated_points
 from zspace.rl.envs.waypoints import MOVES
 
@@ -110,7 +110,7 @@ class BlocksSim(BatchedSim):
         *,
         num_envs: int,
         config: BlocksConfig,
-        include_stage: bool,
+        include_stage: StageOption,
         layout_seed: int | None,
         max_episode_steps: int | None,
     ) -> None:

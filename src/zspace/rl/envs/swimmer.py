@@ -27,7 +27,7 @@ from gymnasium.utils import seeding
 
 from zspace.errors import ConfigError, ZspaceError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import METADATA, capped, stage_features
+from zspace.rl.envs.base import METADATA, StageOption, capped, stage_bounds, stage_features, stage_mode
 from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
 
 __all__ = ["MissingDependencyError", "SwimmerWaypointsConfig", "SwimmerWaypointsEnv"]
@@ -77,7 +77,7 @@ class SwimmerWaypointsEnv(gym.Env):
         self,
         *,
         config: SwimmerWaypointsConfig | None = None,
-        include_stage: bool = False,
+        include_stage: StageOption = False,
         layout_seed: int | None = None,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
@@ -91,16 +91,15 @@ class SwimmerWaypointsEnv(gym.Env):
         if render_mode not in (None, *METADATA["render_modes"]):
             raise ConfigError(f"render_mode {render_mode!r} is not one of {[None, *METADATA['render_modes']]}")
         self.config = c = config or SwimmerWaypointsConfig()
-        self.include_stage = include_stage
+        self.stage_mode = stage_mode(include_stage)
         self.layout_seed = layout_seed
         self.render_mode = render_mode
         self.max_episode_steps = capped(c.max_episode_steps, max_episode_steps)
         self.swimmer = SwimmerEnv(exclude_current_positions_from_observation=False, reset_noise_scale=c.reset_noise_scale)
         inner = self.swimmer.observation_space
         low, high = np.concatenate([[-np.inf, -np.inf], inner.low]), np.concatenate([[np.inf, np.inf], inner.high])
-        if include_stage:
-            low = np.concatenate([low, [0.0, -c.half_width, -c.half_width]])
-            high = np.concatenate([high, [1.0, c.half_width, c.half_width]])
+        stage_low, stage_high = stage_bounds(self.stage_mode, c.half_width)
+        low, high = np.concatenate([low, stage_low]), np.concatenate([high, stage_high])
         self.observation_space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
         self.action_space = self.swimmer.action_space
         self.waypoints = np.zeros((c.n_waypoints, 2))  # metres, the current layout
@@ -182,8 +181,8 @@ class SwimmerWaypointsEnv(gym.Env):
     def _observe(self) -> np.ndarray:
         data = self.swimmer.data
         obs = np.concatenate([self._head(), data.qpos, data.qvel]).astype(np.float32)
-        if self.include_stage:
-            obs = np.concatenate([obs, stage_features(np.array([self.stage]), self.waypoints[None])[0]])
+        if self.stage_mode is not None:
+            obs = np.concatenate([obs, stage_features(np.array([self.stage]), self.waypoints[None], self.stage_mode)[0]])
         return obs
 
     def _info(self) -> dict[str, Any]:

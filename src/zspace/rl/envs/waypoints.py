@@ -10,7 +10,8 @@ Layout: every episode starts at the origin; the waypoints are a random walk from
 fixes them; ``layout_seed`` fixes one layout for every episode (the authors used one goal file).
 
 Observation ``(2,)``: the position ``(x, y)``; with ``include_stage=True`` also
-``[stage / 50, waypoint_x, waypoint_y]`` of the current waypoint ``(5,)``.
+``[stage / 50, waypoint_x, waypoint_y]`` of the current waypoint ``(5,)``, with ``include_stage="index"``
+only ``[stage / 50]`` ``(3,)`` (what the paper's baselines saw).
 Actions: ``Discrete(4)``: 0 = +x (right), 1 = +y (up), 2 = -x (left), 3 = -y (down), the authors' order.
 """
 
@@ -23,7 +24,7 @@ from gymnasium import spaces
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv, capped
+from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped
 from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
 
 __all__ = ["MOVES", "WaypointsConfig", "WaypointsEnv", "WaypointsSim", "WaypointsVec", "move_point"]
@@ -77,7 +78,7 @@ class WaypointsSim(BatchedSim):
         *,
         num_envs: int,
         config: WaypointsConfig,
-        include_stage: bool,
+        include_stage: StageOption,
         layout_seed: int | None,
         max_episode_steps: int | None,
     ) -> None:
@@ -138,7 +139,7 @@ class WaypointsEnv(SingleEnv):
 
     Args:
         config: task parameters (default: the paper's).
-        include_stage: append the current waypoint's index and position to the observation.
+        include_stage: True or "target" appends the current waypoint's index and position to the observation, "index" the index alone.
         layout_seed: fix the waypoints of every episode to the layout of this seed.
         max_episode_steps: truncate earlier than ``config.max_episode_steps``.
         render_mode: ``"rgb_array"`` for 256 x 256 frames.

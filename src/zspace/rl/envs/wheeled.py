@@ -30,7 +30,7 @@ from gymnasium import spaces
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv, capped
+from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped
 from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
 
 __all__ = ["WheeledConfig", "WheeledEnv", "WheeledSim", "WheeledVec", "drive"]
@@ -124,7 +124,7 @@ class WheeledSim(BatchedSim):
         *,
         num_envs: int,
         config: WheeledConfig,
-        include_stage: bool,
+        include_stage: StageOption,
         layout_seed: int | None,
         max_episode_steps: int | None,
     ) -> None:
