@@ -363,7 +363,7 @@ def collect_rollout(
 
 
 def train_ppo(
-    env_id: str,
+    env_id: str | VectorEnv,
     *,
     total_steps: int,
     seed: int = 0,
@@ -374,6 +374,7 @@ def train_ppo(
     bonus: RewardFn | None = None,
     hidden: Sequence[int] = (64, 64),
     log: Callable[[int, dict[str, float]], None] | None = None,
+    method: str | None = None,
 ) -> tuple[ActorCritic, LearningCurve]:
     """Flat PPO on ``env_id`` for ``total_steps`` environment steps (rounded down to whole rollouts).
 
@@ -383,11 +384,21 @@ def train_ppo(
     Everything random derives from ``seed`` (initial weights, actions, minibatches, env layouts),
     so a seeded CPU run is reproducible; the global torch RNG is left as it was.
     ``log(env_steps, metrics)`` receives CleanRL-style ``losses/*`` and ``charts/*`` per iteration.
+
+    ``env_id`` may instead be a ready SAME_STEP vector env recording episode statistics (e.g.
+    :class:`zspace.rl.skills.SkillVecEnv`, whose one step is ``env_steps_per_step`` environment
+    steps: budgets and the curve count environment steps); ``method`` names the curve.
     """
-    steps_per_iter = num_envs * n_steps
+    if isinstance(env_id, str):
+        envs = make_envs(env_id, num_envs=num_envs, env_kwargs=env_kwargs)
+    else:
+        envs, num_envs = env_id, env_id.num_envs
+        env_id = envs.spec.id if envs.spec is not None else type(envs.unwrapped).__name__
+    env_steps_per_step = getattr(envs.unwrapped, "env_steps_per_step", 1)
+    steps_per_iter = num_envs * n_steps * env_steps_per_step
     if total_steps < steps_per_iter:
-        raise ConfigError(f"total_steps={total_steps} is less than one rollout (num_envs * n_steps = {steps_per_iter})")
-    envs = make_envs(env_id, num_envs=num_envs, env_kwargs=env_kwargs)
+        envs.close()
+        raise ConfigError(f"total_steps={total_steps} is less than one rollout ({steps_per_iter} environment steps)")
     if len(envs.single_observation_space.shape) != 1:
         raise ConfigError(f"{env_id}: train_ppo needs flat observations, got {envs.single_observation_space}")
     with torch.random.fork_rng(devices=[]):
@@ -395,7 +406,7 @@ def train_ppo(
         agent = ActorCritic(envs.single_observation_space.shape[0], envs.single_action_space, hidden=hidden)
     optimizer = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=1e-5)
     generator = torch.Generator().manual_seed(seed)
-    method = "ppo" if bonus is None else "ppo_count"
+    method = method or ("ppo" if bonus is None else "ppo_count")
     curve = LearningCurve(method=method, env_id=env_id, seed=seed)
     start = time.perf_counter()
     obs, _ = envs.reset(seed=seed)
