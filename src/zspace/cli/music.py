@@ -1,18 +1,27 @@
-"""``zspace music ...``: MusicVAE's commands: ``prepare`` data, ``train`` a preset, ``sample`` and
-``interpolate`` with a trained run. Each parses flags, builds a config and calls the library."""
+"""``zspace music ...``: MusicVAE's commands: ``prepare`` data, ``train`` a preset; with a trained run,
+``sample``, ``interpolate``, ``encode`` / ``decode`` MIDI files and edit them with ``attributes``.
+Each parses flags, builds a config and calls the library; outputs are MIDI, piano-roll PNGs and
+(with ``--wav``) a synthesized audio preview."""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from zspace.cli.common import console, metrics_table, user_errors
+from zspace.music.attributes import AttributeFit
 from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
 from zspace.music.songs import SKIP_REASONS, SPLITS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from zspace.music.encoding import Encoding
 
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
 _DEFAULTS = PrepareConfig()  # CLI defaults are the config's (STYLE: defaults live in configs)
@@ -147,30 +156,69 @@ def train_cmd(
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace music train`.")]
 CheckpointOpt = Annotated[str, typer.Option(help="best | last | step-NNNNNNNN")]
+PngOpt = Annotated[bool, typer.Option("--png/--no-png", help="Also draw a piano-roll PNG per MIDI file.")]
+WavOpt = Annotated[bool, typer.Option("--wav", help="Also write a synthesized WAV preview per MIDI file.")]
+TemperatureOpt = Annotated[float, typer.Option(help="Softmax temperature when sampling: lower is safer, higher wilder.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of z and of every draw: the same seed, the same music.")]
+DecodeGreedyOpt = Annotated[
+    bool, typer.Option("--greedy/--no-greedy", help="Argmax decoding (default); --no-greedy samples at --temperature.")
+]
+
+
+def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
+    """(run config, model in eval mode) of a run directory."""
+    from zspace.music.run import load_model, load_run_config
+
+    return load_run_config(run), load_model(run, checkpoint=checkpoint)
+
+
+def _write_windows(
+    encoding: Encoding, tokens: np.ndarray, out: Path, stems: Sequence[str], *, qpm: Sequence[float] | float, png: bool, wav: bool
+) -> int:
+    """``out/STEM.mid`` per window ``tokens (n, n_steps, n_tracks)``, plus ``.png`` / ``.wav``; returns the file count."""
+    from zspace.music.audio import render_wav
+    from zspace.music.figures import piano_roll
+    from zspace.music.midi import write_midi
+
+    tempi = [qpm] * len(tokens) if isinstance(qpm, (int, float)) else list(qpm)
+    for stem, window, tempo in zip(stems, tokens, tempi):
+        seq = encoding.decode(window, float(tempo))
+        write_midi(seq, out / f"{stem}.mid")
+        if png:
+            piano_roll(window, out / f"{stem}.png", encoding=encoding, title=stem)
+        if wav:
+            render_wav(seq, out / f"{stem}.wav")
+    return len(tokens) * (1 + png + wav)
 
 
 @app.command("sample")
 def sample_cmd(
     run: RunArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sample_XX.mid files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sample_XX.mid (+ .png, .wav) and samples.png.")],
     n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 8,
-    temperature: Annotated[float, typer.Option(help="Softmax temperature: lower is safer, higher wilder.")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Seed of z and of every draw: the same seed, the same music.")] = 0,
+    temperature: TemperatureOpt = 1.0,
+    greedy: Annotated[
+        bool, typer.Option("--greedy", help="Argmax decoding instead of sampling (ignores --temperature).")
+    ] = False,
+    seed: SeedOpt = 0,
+    png: PngOpt = True,
+    wav: WavOpt = False,
     checkpoint: CheckpointOpt = "best",
 ) -> None:
-    """Decode samples z ~ N(0, I) into MIDI files, one per sample.
+    """Decode samples z ~ N(0, I) into MIDI files, one per sample, with piano rolls.
 
-    Example: zspace music sample runs/mel2 -n 8 --temperature 0.5 --out samples/
+    Example: zspace music sample runs/mel2 -n 8 --temperature 0.5 --out samples/ --wav
     """
-    from zspace.music.generate import sample, write_samples
-    from zspace.music.run import load_model, load_run_config
+    from zspace.music.figures import piano_roll_grid
+    from zspace.music.generate import numbered, sample
 
     with user_errors():
-        config = load_run_config(run)
-        model = load_model(run, checkpoint=checkpoint)
-        tokens = sample(model, config.encoding, n, temperature=temperature, seed=seed)
-        paths = write_samples(config.encoding, tokens, out)
-    console.print(f"wrote {len(paths)} MIDI files of {config.model.n_steps} steps to {out}")
+        config, model = _load(run, checkpoint)
+        tokens = sample(model, config.encoding, n, temperature=temperature, seed=seed, greedy=greedy)
+        count = _write_windows(config.encoding, tokens, out, numbered("sample", n), qpm=120.0, png=png, wav=wav)
+        if png:
+            piano_roll_grid(tokens, out / "samples.png", encoding=config.encoding, titles=numbered("sample", n))
+    console.print(f"wrote {count + png} files for {n} samples of {config.model.n_steps} steps to {out}")
 
 
 @app.command("interpolate")
@@ -178,23 +226,192 @@ def interpolate_cmd(
     run: RunArg,
     a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window is used).")],
     b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window is used).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for interpolation.mid.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for interpolation.mid (+ .png, .wav).")],
     steps: Annotated[int, typer.Option(help="Points on the path, both ends included.")] = 7,
+    png: PngOpt = True,
+    wav: WavOpt = False,
     checkpoint: CheckpointOpt = "best",
 ) -> None:
     """Slerp between the codes of two MIDI files and write the decoded path as one MIDI file.
 
-    Example: zspace music interpolate runs/mel2 a.mid b.mid --steps 7 --out interp/
+    Example: zspace music interpolate runs/mel2 a.mid b.mid --steps 7 --out interp/ --wav
     """
+    from zspace.music.audio import render_wav
+    from zspace.music.figures import interpolation_figure
     from zspace.music.generate import interpolate, read_tokens, to_sequence
     from zspace.music.midi import write_midi
-    from zspace.music.run import load_model, load_run_config
 
     with user_errors():
-        config = load_run_config(run)
-        model = load_model(run, checkpoint=checkpoint)
+        config, model = _load(run, checkpoint)
         a_tokens, qpm = read_tokens(a, config.encoding, config.model.n_steps)
         b_tokens, _ = read_tokens(b, config.encoding, config.model.n_steps)
         path = interpolate(model, a_tokens, b_tokens, steps, encoding=config.encoding)
-        written = write_midi(to_sequence(config.encoding, path, qpm=qpm), out / "interpolation.mid")
-    console.print(f"wrote {written}: {steps} steps of {config.model.n_steps} steps each")
+        seq = to_sequence(config.encoding, path, qpm=qpm)
+        written = [write_midi(seq, out / "interpolation.mid")]
+        if png:
+            written.append(interpolation_figure(path, out / "interpolation.png", encoding=config.encoding))
+        if wav:
+            written.append(render_wav(seq, out / "interpolation.wav"))
+    console.print(f"wrote {', '.join(str(p) for p in written)}: {steps} points of {config.model.n_steps} steps each")
+
+
+@app.command("encode")
+def encode_cmd(
+    run: RunArg,
+    files: Annotated[list[Path], typer.Argument(help="MIDI files; the first window of each is encoded.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, qpm.")],
+    checkpoint: CheckpointOpt = "best",
+) -> None:
+    """Encode MIDI files to their posterior mean codes, one row per file.
+
+    Example: zspace music encode runs/mel2 a.mid b.mid --out codes.npz
+    """
+    import numpy as np
+
+    from zspace.music.generate import Codes, encode, read_tokens, save_codes
+
+    with user_errors():
+        config, model = _load(run, checkpoint)
+        read = [read_tokens(f, config.encoding, config.model.n_steps) for f in files]
+        z = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding)
+        codes = Codes(z=z, names=tuple(f.name for f in files), qpm=np.array([q for _, q in read]),
+                      encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
+        save_codes(out, codes)
+    console.print(f"wrote {out}: {len(files)} codes of size {z.shape[1]} (mean norm {float(z.norm(dim=1).mean()):.2f})")
+
+
+@app.command("decode")
+def decode_cmd(
+    run: RunArg,
+    codes: Annotated[Path, typer.Argument(help="An .npz written by `zspace music encode`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for NN_NAME.mid (+ .png, .wav), one per code.")],
+    greedy: DecodeGreedyOpt = True,
+    temperature: TemperatureOpt = 1.0,
+    seed: SeedOpt = 0,
+    png: PngOpt = True,
+    wav: WavOpt = False,
+    checkpoint: CheckpointOpt = "best",
+) -> None:
+    """Decode codes back into MIDI files (at the tempo of the file each came from).
+
+    Example: zspace music decode runs/mel2 codes.npz --out decoded/
+    """
+    from zspace.errors import ConfigError
+    from zspace.music.generate import decode, load_codes
+
+    with user_errors():
+        config, model = _load(run, checkpoint)
+        c = load_codes(codes)
+        if c.encoding != config.encoding.name:
+            raise ConfigError(f"{codes} holds codes of a {c.encoding} model; this run reads {config.encoding.name}")
+        tokens = decode(model, c.z, temperature=temperature, greedy=greedy, seed=seed, n_steps=c.n_steps)
+        stems = [f"{i:02d}_{Path(name).stem}" for i, name in enumerate(c.names)]
+        count = _write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
+    console.print(f"wrote {count} files for {len(tokens)} codes to {out}")
+
+
+@app.command("attributes")
+def attributes_cmd(
+    run: RunArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="With --data: folder for the vectors; with --apply: for MIDI.")],
+    data: Annotated[Path | None, typer.Option(help="Fit: a prepared .npz; vectors come from its train split.")] = None,
+    attribute: Annotated[
+        list[str] | None, typer.Option(help="Fit: an attribute to fit (repeat it); default: all for the encoding.")
+    ] = None,
+    quantile: Annotated[float, typer.Option(help="Fit: compare the top and bottom quantile of windows.")] = (
+        AttributeFit().quantile
+    ),
+    vectors: Annotated[Path | None, typer.Option(help="Apply: a folder of vectors written by a fit.")] = None,
+    apply: Annotated[list[str] | None, typer.Option(help="Apply: NAME=STRENGTH, e.g. note_density=+1.5 (repeat it).")] = None,
+    input: Annotated[
+        list[Path] | None, typer.Option("--input", help="Apply: MIDI files to edit (repeat it); default: -n prior samples.")
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="Apply without --input: codes drawn from the prior.")] = 1,
+    greedy: DecodeGreedyOpt = True,
+    temperature: TemperatureOpt = 1.0,
+    seed: SeedOpt = 0,
+    png: PngOpt = True,
+    wav: WavOpt = False,
+    checkpoint: CheckpointOpt = "best",
+) -> None:
+    """Fit attribute vectors (note density, pitch range, ...) from data, or apply them to music.
+
+    Example: zspace music attributes runs/mel2 --data data/mel2.npz --out runs/mel2/attributes
+    Example: zspace music attributes runs/mel2 --vectors runs/mel2/attributes --apply note_density=+1.5 --out edits/
+    """
+    from zspace.errors import ConfigError
+
+    with user_errors():
+        if (data is None) == (vectors is None) or (vectors is not None) != bool(apply):
+            raise ConfigError(
+                "give --data DATA.npz to fit attribute vectors, or --vectors DIR with --apply NAME=STRENGTH to edit music"
+            )
+        config, model = _load(run, checkpoint)
+        if data is not None:
+            _fit_attributes(config, model, data, attribute, quantile, out)
+        else:
+            _apply_attributes(config, model, vectors, apply or [], input or [], n=n, greedy=greedy, temperature=temperature,
+                              seed=seed, png=png, wav=wav, out=out)  # fmt: skip
+
+
+def _fit_attributes(config: Any, model: Any, data: Path, names: list[str] | None, quantile: float, out: Path) -> None:
+    from zspace.music.attributes import fit_attribute_vectors, save_attribute_vectors
+    from zspace.music.corpus import load_prepared
+    from zspace.music.run import check_data
+
+    prepared = load_prepared(data)
+    check_data(config, prepared)
+    fitted = fit_attribute_vectors(model, prepared.train, names or None, config.encoding, fit=AttributeFit(quantile=quantile))
+    save_attribute_vectors(fitted, out)
+    table = Table(title=f"attribute vectors: top vs bottom {quantile:.0%} of {data} (train)", header_style="bold")
+    for column in ("attribute", "windows", "low mean", "high mean", "|vector|"):
+        table.add_column(column, justify="left" if column == "attribute" else "right")
+    for name in fitted.names:
+        table.add_row(name, str(fitted.n_windows[name]), f"{fitted.low_mean[name]:.3f}", f"{fitted.high_mean[name]:.3f}",
+                      f"{fitted.norm(name):.3f}")  # fmt: skip
+    console.print(table)
+    console.print(f"wrote {out}")
+
+
+def _apply_attributes(
+    config: Any, model: Any, vectors_dir: Path, specs: list[str], inputs: list[Path], *, n: int, greedy: bool,
+    temperature: float, seed: int, png: bool, wav: bool, out: Path,
+) -> None:  # fmt: skip
+    import numpy as np
+    import torch
+
+    from zspace.errors import ConfigError
+    from zspace.music.attributes import apply_attributes, load_attribute_vectors, measure, parse_strengths
+    from zspace.music.figures import piano_roll_grid
+    from zspace.music.generate import decode, encode, numbered, read_tokens
+
+    fitted = load_attribute_vectors(vectors_dir)
+    if fitted.encoding != config.encoding.name:
+        raise ConfigError(f"{vectors_dir} holds vectors of a {fitted.encoding} model; this run reads {config.encoding.name}")
+    strengths = parse_strengths(specs, fitted.names)
+    if inputs:
+        read = [read_tokens(f, config.encoding, config.model.n_steps) for f in inputs]
+        z, qpm = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding), [q for _, q in read]
+    else:
+        if n < 1:
+            raise ConfigError(f"-n must be >= 1, got {n}")
+        z, qpm = torch.randn(n, config.model.z_size, generator=torch.Generator().manual_seed(seed)), [120.0] * n
+    edited = apply_attributes(z, fitted, strengths)
+    before, after = (decode(model, c, temperature=temperature, greedy=greedy, seed=seed) for c in (z, edited))
+    count = len(z)
+    _write_windows(config.encoding, before, out, numbered("original", count), qpm=qpm, png=png, wav=wav)
+    _write_windows(config.encoding, after, out, numbered("edited", count), qpm=qpm, png=png, wav=wav)
+    if png:
+        pairs = [w for pair in zip(before, after) for w in pair]
+        titles = [t for pair in zip(numbered("original", count), numbered("edited", count)) for t in pair]
+        piano_roll_grid(pairs, out / "attributes.png", encoding=config.encoding, ncol=2, titles=titles)
+    values = measure(before, fitted.names, config.encoding), measure(after, fitted.names, config.encoding)
+    table = Table(title=f"attributes of the decoded music, mean of {count} window(s)", header_style="bold")
+    for column in ("attribute", "strength", "before", "after", "change"):
+        table.add_column(column, justify="left" if column == "attribute" else "right")
+    for name in fitted.names:
+        b, a = (float(v[name][np.isfinite(v[name])].mean()) if np.isfinite(v[name]).any() else float("nan") for v in values)
+        strength = f"{strengths[name]:+g}" if name in strengths else ""
+        table.add_row(name, strength, f"{b:.3f}", f"{a:.3f}", f"{a - b:+.3f}")
+    console.print(table)
+    console.print(f"wrote original_*/edited_* files for {count} window(s) to {out}")

@@ -1,9 +1,22 @@
 """MusicVAE family: quantized note sequences, melody/drums/trio token encodings, MIDI I/O.
 
 ``encoding`` needs only numpy; ``midi`` imports pretty_midi / music21 when first called
-(``pip install 'zspace[music]'``).
+(``pip install 'zspace[music]'``). ``attributes`` measures with numpy and imports torch only in
+the functions that handle codes; ``figures`` imports matplotlib when it draws; ``audio`` is numpy.
 """
 
+from zspace.music.attributes import (
+    ATTRIBUTES,
+    AttributeFit,
+    AttributeVectors,
+    apply_attributes,
+    fit_attribute_vectors,
+    load_attribute_vectors,
+    measure,
+    parse_strengths,
+    save_attribute_vectors,
+)
+from zspace.music.audio import render_wav
 from zspace.music.encoding import (
     BASS_PROGRAMS,
     DRUM_CLASS_NAMES,
@@ -40,14 +53,58 @@ from zspace.music.encoding import (
     tokens_to_melody,
     transpose_melody_tokens,
 )
+from zspace.music.figures import interpolation_figure, piano_roll, piano_roll_grid
 from zspace.music.midi import from_music21, read_midi, write_midi
 
 __all__ = [
-    "BASS_PROGRAMS", "DRUM_CLASS_NAMES", "DRUM_DEPTH", "DRUM_INPUT_DEPTH", "DRUM_PITCH_CLASSES", "ENCODINGS",
-    "MELODY_DEPTH", "MELODY_MAX_PITCH", "MELODY_MIN_PITCH", "MELODY_NOTE_OFF", "MELODY_NO_EVENT", "STEPS_PER_BAR",
-    "STEPS_PER_QUARTER", "DrumsEncoding", "Encoding", "MelodyEncoding", "MelodySegment", "Note", "NoteSequence",
-    "TrioEncoding", "canonical_melody_tokens", "drum_classes_to_tokens", "drum_input_table", "drum_tokens_to_classes",
-    "drums_to_tokens", "extract_melodies", "from_music21", "get_encoding", "melody_input_table", "melody_to_tokens",
-    "melody_transpositions", "read_midi", "skyline", "tokens_to_drums", "tokens_to_melody", "transpose_melody_tokens",
+    "ATTRIBUTES",
+    "BASS_PROGRAMS",
+    "DRUM_CLASS_NAMES",
+    "DRUM_DEPTH",
+    "DRUM_INPUT_DEPTH",
+    "DRUM_PITCH_CLASSES",
+    "ENCODINGS",
+    "MELODY_DEPTH",
+    "MELODY_MAX_PITCH",
+    "MELODY_MIN_PITCH",
+    "MELODY_NOTE_OFF",
+    "MELODY_NO_EVENT",
+    "STEPS_PER_BAR",
+    "STEPS_PER_QUARTER",
+    "AttributeFit",
+    "AttributeVectors",
+    "DrumsEncoding",
+    "Encoding",
+    "MelodyEncoding",
+    "MelodySegment",
+    "Note",
+    "NoteSequence",
+    "TrioEncoding",
+    "apply_attributes",
+    "canonical_melody_tokens",
+    "drum_classes_to_tokens",
+    "drum_input_table",
+    "drum_tokens_to_classes",
+    "drums_to_tokens",
+    "extract_melodies",
+    "fit_attribute_vectors",
+    "from_music21",
+    "get_encoding",
+    "interpolation_figure",
+    "load_attribute_vectors",
+    "measure",
+    "melody_input_table",
+    "melody_to_tokens",
+    "melody_transpositions",
+    "parse_strengths",
+    "piano_roll",
+    "piano_roll_grid",
+    "read_midi",
+    "render_wav",
+    "save_attribute_vectors",
+    "skyline",
+    "tokens_to_drums",
+    "tokens_to_melody",
+    "transpose_melody_tokens",
     "write_midi",
 ]  # fmt: skip

@@ -7,7 +7,9 @@ torch tensors ``(..., z_size)``. Every function here is a thin composition of th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +69,8 @@ def decode(
     model: MusicVAE, z: Tensor, *, temperature: float = 1.0, greedy: bool = True, seed: int = 0, n_steps: int | None = None
 ) -> np.ndarray:
     """Tokens int64 ``(B, n_steps, n_tracks)`` of codes ``z (B, z_size)``; greedy (argmax) by default."""
+    if z.dim() != 2 or z.shape[-1] != model.config.z_size:
+        raise ConfigError(f"codes must have shape (B, {model.config.z_size}) for this model, got {tuple(z.shape)}")
     z = z.to(next(model.parameters()).device)
     tokens = model.decode(z, n_steps, temperature=temperature, greedy=greedy, generator=_generator(model, seed))
     return tokens.cpu().numpy().astype(np.int64)
@@ -127,11 +131,64 @@ def to_sequence(encoding: Encoding, windows: Sequence[np.ndarray] | np.ndarray, 
     return NoteSequence(notes=tuple(notes), qpm=qpm, total_steps=offset)
 
 
-def write_samples(encoding: Encoding, tokens: np.ndarray, out_dir: str | Path, *, qpm: float = DEFAULT_QPM) -> list[Path]:
+def numbered(prefix: str, n: int) -> list[str]:
+    """File stems ``prefix_00``, ``prefix_01``, ... (wider past 100) that sort in order."""
+    width = max(2, len(str(n - 1)))
+    return [f"{prefix}_{i:0{width}d}" for i in range(n)]
+
+
+def write_samples(
+    encoding: Encoding, tokens: np.ndarray, out_dir: str | Path, *, qpm: float = DEFAULT_QPM, prefix: str = "sample"
+) -> list[Path]:
     """One MIDI file per window ``tokens (n, n_steps, n_tracks)``: ``out_dir/sample_00.mid``, ..."""
     out_dir = Path(out_dir)
-    width = max(2, len(str(len(tokens) - 1)))
-    return [write_midi(encoding.decode(t, qpm), out_dir / f"sample_{i:0{width}d}.mid") for i, t in enumerate(tokens)]
+    return [
+        write_midi(encoding.decode(t, qpm), out_dir / f"{stem}.mid") for stem, t in zip(numbered(prefix, len(tokens)), tokens)
+    ]
 
 
-__all__ = ["decode", "encode", "interpolate", "model_encoding", "read_tokens", "sample", "to_sequence", "write_samples"]
+# ---------------------------------------------------------------------------- codes on disk
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Codes:
+    """Latent codes with where they came from: ``z (n, z_size)``, ``names (n,)``, tempo ``qpm (n,)``."""
+
+    z: Tensor
+    names: tuple[str, ...]
+    qpm: np.ndarray
+    encoding: str
+    n_steps: int
+
+
+def save_codes(path: str | Path, codes: Codes) -> Path:
+    """Write codes as an ``.npz`` (arrays and strings only, no pickles), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(
+        tmp, z=codes.z.detach().cpu().numpy().astype(np.float32), names=np.array(codes.names, dtype=str),
+        qpm=np.asarray(codes.qpm, dtype=np.float64), encoding=np.array(codes.encoding), n_steps=np.array(codes.n_steps),
+    )  # fmt: skip
+    os.replace(tmp, path)
+    return path
+
+
+def load_codes(path: str | Path) -> Codes:
+    """Read a file written by :func:`save_codes` (``zspace music encode``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such codes file {path}; write one with `zspace music encode RUN a.mid ... --out {path}`")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            z, names, qpm = f["z"], f["names"], f["qpm"]
+            encoding, n_steps = str(f["encoding"]), int(f["n_steps"])
+    except (KeyError, ValueError, OSError) as err:
+        raise DataError(f"{path} is not a codes file of `zspace music encode` ({err})") from err
+    if z.ndim != 2 or len(names) != len(z) or len(qpm) != len(z):
+        raise DataError(f"{path}: z must be (n, z_size) with n names and tempi, got {z.shape}, {names.shape}, {qpm.shape}")
+    return Codes(z=torch.from_numpy(z), names=tuple(str(n) for n in names), qpm=qpm, encoding=encoding, n_steps=n_steps)
+
+
+__all__ = [
+    "Codes", "decode", "encode", "interpolate", "load_codes", "model_encoding", "numbered", "read_tokens", "sample",
+    "save_codes", "to_sequence", "write_samples",
+]  # fmt: skip
