@@ -420,7 +420,7 @@ def test_swimmer_waypoints_when_mujoco_is_installed():
 def test_stage_index_observation_is_the_stage_fraction_alone(env_id):
     base = gymnasium.make(env_id).observation_space.shape[0]
     env = gymnasium.make(env_id, include_stage="index")
-    obs, info = env.reset(seed=3, options={"stage": 2})
+    obs, _ = env.reset(seed=3, options={"stage": 2})
     assert obs.shape == env.observation_space.shape == (base + 1,)
     n_stages = env.unwrapped.sim.n_stages
     assert obs[-1] == pytest.approx(2 / n_stages)

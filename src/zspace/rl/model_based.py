@@ -1,0 +1,244 @@
+"""The paper's model-based baseline: state-space MPC with a learned one-step dynamics model.
+
+SeCTAR's authors compare against random-shooting MPC through an MLP dynamics model trained on
+aggregated data (their ``mpc/main_solution.py``, after Nagabandi et al. 2018): fit the model to
+random-action transitions, then alternate "run MPC episodes through the model" and "add their
+transitions to the data and refit". The model predicts the normalised change of state from
+(state, action) (one-hot for discrete actions). The planner samples ``n_paths`` uniformly random
+action sequences, rolls them through the model and scores the predicted states with the task's
+own progress function (:func:`zspace.rl.planner.score_states`, the same objective and shaping
+as the latent planner, so the comparison is fair).
+
+The model sees the environment's base observation (``include_stage=False``): it predicts
+states, and the planner tracks the task stage with ``progress`` as the latent planner does.
+As the authors (``plan_every=19``), the best sequence's first ``plan_every`` actions are executed
+open-loop before replanning; every executed step is an environment step and counts towards
+``total_steps``; planning itself costs no environment steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+import gymnasium
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import Tensor, nn
+
+import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
+from zspace.errors import ConfigError
+from zspace.nn.mlp import MLP
+from zspace.rl.planner import SHAPINGS, random_shooting, score_states
+from zspace.rl.results import LearningCurve
+
+__all__ = ["DynamicsModel", "MPCConfig", "fit_dynamics", "state_mpc"]
+
+
+class DynamicsModel(nn.Module):
+    """s_{t+1} = s_t + unnormalise(MLP(normalise(s_t), features(a_t))).
+
+    Args:
+        state_dim: S.
+        action_space: ``Discrete`` (actions become one-hot) or ``Box`` (used as they are).
+        hidden: MLP widths (the authors' waypoint baseline: three layers of 200).
+    """
+
+    def __init__(self, state_dim: int, action_space: spaces.Space, *, hidden: Sequence[int] = (200, 200, 200)) -> None:
+        super().__init__()
+        if isinstance(action_space, spaces.Discrete):
+            self.n_actions: int | None = int(action_space.n)
+            action_dim = self.n_actions
+        elif isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
+            self.n_actions, action_dim = None, action_space.shape[0]
+        else:
+            raise ConfigError(f"DynamicsModel: action_space must be Discrete or a 1-D Box, got {action_space}")
+        self.net = MLP(state_dim + action_dim, hidden, state_dim)
+        # Normalisation statistics (set once by `set_normalization`): saved with the weights.
+        for name in ("state_mean", "delta_mean"):
+            self.register_buffer(name, torch.zeros(state_dim))
+        for name in ("state_std", "delta_std"):
+            self.register_buffer(name, torch.ones(state_dim))
+
+    def features(self, actions: Tensor) -> Tensor:
+        """``(N,)`` integer or ``(N, A)`` float actions -> ``(N, A)`` network inputs."""
+        if self.n_actions is None:
+            return actions.to(self.state_mean.dtype)
+        return nn.functional.one_hot(actions.long(), self.n_actions).to(self.state_mean.dtype)
+
+    @torch.no_grad()
+    def set_normalization(self, states: Tensor, next_states: Tensor, *, min_std: float = 1e-2) -> None:
+        """Fit the input and output scalings to transitions ``(N, S)`` (stds floored as the authors')."""
+        delta = next_states - states
+        self.state_mean.copy_(states.mean(0))
+        self.state_std.copy_(states.std(0, unbiased=False).clamp_min(min_std))
+        self.delta_mean.copy_(delta.mean(0))
+        self.delta_std.copy_(delta.std(0, unbiased=False).clamp_min(min_std))
+
+    def normalized_delta(self, states: Tensor, actions: Tensor) -> Tensor:
+        """``(N, S)``, ``(N,)|(N, A)`` -> ``(N, S)`` the predicted change of state, normalised."""
+        inputs = torch.cat([(states - self.state_mean) / self.state_std, self.features(actions)], dim=-1)
+        return self.net(inputs)
+
+    def forward(self, states: Tensor, actions: Tensor) -> Tensor:
+        """``(N, S)`` states and their actions -> ``(N, S)`` predicted next states."""
+        return states + self.normalized_delta(states, actions) * self.delta_std + self.delta_mean
+
+    def loss(self, states: Tensor, actions: Tensor, next_states: Tensor) -> Tensor:
+        """Mean squared error of the normalised state change (mean over batch and state dims)."""
+        target = (next_states - states - self.delta_mean) / self.delta_std
+        return nn.functional.mse_loss(self.normalized_delta(states, actions), target)
+
+
+def fit_dynamics(
+    model: DynamicsModel,
+    optimizer: torch.optim.Optimizer,
+    states: Tensor,
+    actions: Tensor,
+    next_states: Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+) -> float:
+    """Minibatch Adam epochs over all transitions ``(N, ...)``; returns the last epoch's mean loss."""
+    n = states.shape[0]
+    mean_loss = float("nan")
+    for _ in range(epochs):
+        order, total = torch.randperm(n, generator=generator), 0.0
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            loss = model.loss(states[index], actions[index], next_states[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(index)
+        mean_loss = total / n
+    return mean_loss
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MPCConfig:
+    """The state-space MPC baseline; defaults follow the authors' waypoint run unless noted."""
+
+    n_paths: int = 2048  # random action sequences per plan (authors: 2048)
+    horizon: int = 190  # planned steps: 10 segments of 19 (authors), shortened at the episode end
+    plan_every: int = 19  # actions executed open-loop per plan (authors): 20 plans per 380-step episode
+    random_episodes: int = 40  # random-action episodes before the first fit (authors: 40)
+    episodes_per_iter: int = 10  # MPC episodes between refits (authors: 100; fewer refits on our budgets)
+    hidden: tuple[int, ...] = (200, 200, 200)  # authors: 3 x 200 ReLU
+    lr: float = 1e-3
+    batch_size: int = 512
+    epochs: int = 60  # per refit, over all aggregated data, warm-started (authors: 60)
+    shaping: str = "stage"  # tie-breaking of sparse rewards, as LatentMPC's (see zspace.rl.planner)
+    discount: float = 0.99  # the authors' MPC discount; as LatentMPC's default
+
+    def __post_init__(self) -> None:
+        for name in ("n_paths", "horizon", "plan_every", "episodes_per_iter", "batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"MPCConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.random_episodes < 1:  # the model needs data before its first plan
+            raise ConfigError(f"MPCConfig.random_episodes must be >= 1, got {self.random_episodes}")
+        if self.shaping not in SHAPINGS or self.shaping == "distance":
+            # "distance" needs a position-to-target layout that is not the same for every task
+            raise ConfigError(f"MPCConfig.shaping must be 'none' or 'stage', got {self.shaping!r}")
+
+
+def _sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+    """Uniform random actions of ``shape`` (+ the action shape for a Box)."""
+    if isinstance(space, spaces.Discrete):
+        return torch.randint(int(space.n), shape, generator=generator) + int(space.start)
+    low, high = (torch.as_tensor(b, dtype=torch.float32) for b in (space.low, space.high))
+    return low + (high - low) * torch.rand((*shape, *space.shape), generator=generator)
+
+
+@torch.no_grad()
+def _plan(model: DynamicsModel, env, state: np.ndarray, stage: int, horizon: int, config: MPCConfig, generator) -> np.ndarray:
+    """Random shooting over ``(K, horizon)`` action sequences; returns the best one (horizon, ...)."""
+
+    def score(actions: Tensor) -> Tensor:  # (K, L, ...) -> (K,)
+        s = torch.as_tensor(state, dtype=torch.float32).expand(actions.shape[0], -1)
+        predicted = []
+        for t in range(horizon):
+            s = model(s, actions[:, t])
+            predicted.append(s)
+        states = torch.stack(predicted, dim=1).numpy()  # (K, L, S)
+        scores = score_states(env.unwrapped.progress, states, stage, shaping=config.shaping, discount=config.discount,
+                              segment_len=config.plan_every)  # fmt: skip
+        return torch.from_numpy(scores)
+
+    sample = lambda k: _sample_actions(env.action_space, (k, horizon), generator)
+    best, _ = random_shooting(score, sample, config.n_paths)
+    return best.numpy()
+
+
+def state_mpc(
+    env_id: str,
+    *,
+    total_steps: int,
+    seed: int = 0,
+    config: MPCConfig = MPCConfig(),
+    env_kwargs: dict | None = None,
+) -> tuple[DynamicsModel, LearningCurve]:
+    """Train the state-space MPC baseline for ``total_steps`` environment steps.
+
+    Episodes run one at a time on ``gymnasium.make(env_id, include_stage=False, **env_kwargs)``:
+    ``config.random_episodes`` with uniform actions, then MPC episodes, refitting the model on all
+    transitions so far every ``config.episodes_per_iter`` of them. Every completed episode's
+    return and success is recorded against the env steps taken so far; an episode cut short by
+    the budget is not recorded.
+
+    Returns:
+        The final dynamics model and the learning curve (method ``"mpc"``); ``curve.extra`` has
+        ``model_loss`` (last refit), ``plan_s`` (mean wall seconds per plan) and ``random_episodes``.
+    """
+    if total_steps < 1:
+        raise ConfigError(f"state_mpc: total_steps must be >= 1, got {total_steps}")
+    start_time = time.perf_counter()
+    generator = torch.Generator().manual_seed(seed)
+    env = gymnasium.make(env_id, **{**(env_kwargs or {}), "include_stage": False})
+    with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG left as it was
+        torch.manual_seed(seed)
+        model = DynamicsModel(env.observation_space.shape[0], env.action_space, hidden=config.hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    curve = LearningCurve(method="mpc", env_id=env_id, seed=seed)
+    data: dict[str, list[np.ndarray]] = {"states": [], "actions": [], "next_states": []}
+    steps, episode, plan_s, model_loss = 0, 0, [], float("nan")
+
+    while steps < total_steps:
+        use_model = episode >= config.random_episodes
+        if use_model and (episode - config.random_episodes) % config.episodes_per_iter == 0:  # aggregate, refit
+            states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32) for k in ("states", "next_states"))
+            actions = torch.as_tensor(np.stack(data["actions"]))
+            if episode == config.random_episodes:
+                model.set_normalization(states, next_states)  # fixed from the random data, as the authors'
+            model_loss = fit_dynamics(model, optimizer, states, actions, next_states, epochs=config.epochs,
+                                      batch_size=config.batch_size, generator=generator)  # fmt: skip
+        obs, info = env.reset(seed=seed + episode)
+        episode_return, t, queue, done = 0.0, 0, [], False
+        while not done and steps < total_steps:
+            if not queue:
+                if use_model:
+                    tic = time.perf_counter()
+                    horizon = min(config.horizon, env.unwrapped.max_episode_steps - t)
+                    plan = _plan(model, env, obs, info["stage"], horizon, config, generator)
+                    plan_s.append(time.perf_counter() - tic)
+                    queue = list(plan[: config.plan_every])
+                else:
+                    queue = list(_sample_actions(env.action_space, (config.plan_every,), generator).numpy())
+            action = queue.pop(0)
+            next_obs, reward, terminated, truncated, info = env.step(action)
+            for key, value in zip(data, (obs, np.asarray(action), next_obs), strict=True):
+                data[key].append(value)
+            obs, episode_return, done = next_obs, episode_return + reward, terminated or truncated
+            steps, t = steps + 1, t + 1
+        if done:
+            curve.record(steps, episode_return, float(info["is_success"]))
+        episode += 1
+    curve.extra.update(model_loss=model_loss, plan_s=float(np.mean(plan_s)) if plan_s else 0.0,
+                       random_episodes=min(episode, config.random_episodes))  # fmt: skip
+    curve.wall_s = time.perf_counter() - start_time
+    env.close()
+    return model, curve
