@@ -80,9 +80,9 @@ class MusicEncoder(nn.Module):
     inputs: (B, T, input_depth) -> batch (B,), event (z_size,).
     """
 
-    def __init__(self, input_depth: int, sizes: Sequence[int], z_size: int) -> None:
+    def __init__(self, input_depth: int, sizes: Sequence[int], z_size: int, *, matmul_dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.rnn = BidirectionalLSTMEncoder(input_depth, sizes)
+        self.rnn = BidirectionalLSTMEncoder(input_depth, sizes, matmul_dtype=matmul_dtype)
         self.mu = nn.Linear(self.rnn.output_size, z_size)
         self.sigma = nn.Linear(self.rnn.output_size, z_size)
         for dense in (self.mu, self.sigma):
@@ -114,7 +114,7 @@ class MusicDecoder(nn.Module):
         self.groups: tuple[tuple[int, ...], ...] = (
             tuple((k,) for k in range(c.n_tracks)) if self.hierarchical else (tuple(range(c.n_tracks)),)
         )
-        self.conductor = Conductor(c.z_size, c.decoder_sizes) if self.hierarchical else None
+        self.conductor = Conductor(c.z_size, c.decoder_sizes, matmul_dtype=c.matmul_dtype) if self.hierarchical else None
         embedding_size = self.conductor.output_size if self.conductor is not None else c.z_size
         self.cores = nn.ModuleList(
             LSTMDecoderCore(
@@ -122,6 +122,7 @@ class MusicDecoder(nn.Module):
                 embedding_size=embedding_size,
                 sizes=c.decoder_sizes,
                 output_size=sum(c.output_depths[k] for k in tracks),
+                matmul_dtype=c.matmul_dtype,
             )
             for tracks in self.groups
         )
@@ -272,7 +273,7 @@ class MusicVAE(nn.Module):
         super().__init__()
         self.config = config
         tables = self._check_tables(config, input_tables)
-        self.encoder = MusicEncoder(config.input_depth, config.encoder_sizes, config.z_size)
+        self.encoder = MusicEncoder(config.input_depth, config.encoder_sizes, config.z_size, matmul_dtype=config.matmul_dtype)
         self.decoder = MusicDecoder(config, tables)
 
     @staticmethod

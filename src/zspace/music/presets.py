@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import torch
+
 from zspace.core.config import Registry
 from zspace.core.schedules import Schedule
 from zspace.errors import ConfigError
@@ -49,6 +51,12 @@ class MusicVAEConfig:
     decoder_sizes: tuple[int, ...] = (256, 256)  # decoder LSTM layers; the conductor uses the same (Magenta)
     decoder: Literal["flat", "hierarchical"] = "flat"
     segment_length: int = 16  # hierarchical: steps per conductor embedding (one bar, Magenta's [16, 16])
+    # How whole-sequence LSTM passes multiply: "float32" calls nn.LSTM's fused kernels (oneDNN,
+    # cuDNN; exact). "bfloat16" runs zspace.nn.recurrent.lstm_scan, a Python loop over time with
+    # bf16 matmuls (~2.5x MKL's float32 GEMMs on an AVX512-BF16 CPU) and float32 gates, state
+    # and accumulation: it pays only for wide LSTMs (~1.4x on a 512-unit BiLSTM alone), and ties
+    # at cat-mel_2bar_small's size (bench/musicvae.py), so float32 stays the default.
+    lstm_matmuls: Literal["float32", "bfloat16"] = "float32"
 
     def __post_init__(self) -> None:
         def fail(field_name: str, message: str) -> None:
@@ -65,6 +73,8 @@ class MusicVAEConfig:
             fail(
                 "decoder_token_depths", f"needs one width per track ({len(self.output_depths)}), got {self.decoder_token_depths}"
             )
+        if self.lstm_matmuls not in ("float32", "bfloat16"):
+            fail("lstm_matmuls", f"{self.lstm_matmuls!r} is not one of ['bfloat16', 'float32']")
         if self.decoder not in ("flat", "hierarchical"):
             fail("decoder", f"{self.decoder!r} is not one of ['flat', 'hierarchical']")
         for name in ("input_depth", "n_steps", "steps_per_bar", "z_size", "segment_length"):
@@ -89,6 +99,11 @@ class MusicVAEConfig:
     def token_depths(self) -> tuple[int, ...]:
         """Width of the vector each track's previous class is fed back as (one-hot: its depth)."""
         return self.output_depths if self.decoder_token_depths is None else self.decoder_token_depths
+
+    @property
+    def matmul_dtype(self) -> torch.dtype | None:
+        """The recurrent blocks' ``matmul_dtype``: None for nn.LSTM's fused float32 kernels."""
+        return torch.bfloat16 if self.lstm_matmuls == "bfloat16" else None
 
     @property
     def n_bars(self) -> float:

@@ -1,0 +1,339 @@
+"""MusicVAE on music21's bundled Essen folk songs: held-out reconstruction, flat vs hierarchical, speed.
+
+Three parts (``--parts``), each on the same seed, batch and thread count:
+
+- mel2bar: a 2-bar melody model (``--mel2bar-preset``) trained for ``--mel2bar-steps`` on Essen's
+  4/4 tunes (Magenta's meter rule); teacher-forced and sampled accuracy (Roberts et al. 2018,
+  Table 1; z = posterior mean), KL, active units and interpolation smoothness on the test split
+  (songs disjoint from training), plus the training wall time.
+- 16bar: ``flat-mel_16bar_tiny`` vs ``hierdec-mel_16bar_tiny`` (same z, encoder, decoder widths,
+  objective, steps, batch, data, seed) on 16-bar windows of Essen in any meter (4/4 alone gives
+  ~4x fewer: 16-step "bars" cut from 2/4, 3/4 and 6/8 tunes are still melodies); the paper's claim
+  is that the hierarchical decoder reconstructs far better when sampling.
+- speed: training steps/s at batch 64 of our model at cat-mel_2bar_small's size (teacher forcing,
+  through run.make_step_fn and Adam as the Trainer runs it) against ``PlainMusicVAE`` below, a
+  straightforward port with fused nn.LSTMs, measured interleaved in one process; the median of
+  ``--speed-repeats`` timed windows counts. The ratio's denominator is the plain model's best
+  precision (float32 or bf16 autocast).
+
+Data are prepared once and cached under ``--data-dir``; ``--quick`` uses seeded synthetic
+melodies instead and tiny budgets (< 1 minute).
+
+    python bench/musicvae.py --json-out docs/benchmarks/music.json
+
+Prints a table, then one JSON object as the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
+from _common import command_line, emit_json, median, parse_args
+
+from zspace.music.corpus import PrepareConfig, load_prepared, prepare
+from zspace.music.metrics import evaluate
+from zspace.music.objective import SamplingSchedule
+from zspace.music.run import MusicRunConfig, batch_tokens, build_model, make_step_fn
+from zspace.train import Trainer
+
+PARTS = ("mel2bar", "16bar", "speed")
+CORPUS = "music21:essenFolksong"
+DATA = {2: PrepareConfig(kind="melody", bars=2, meter="4/4"), 16: PrepareConfig(kind="melody", bars=16, meter="any")}
+
+
+@dataclass
+class Args:
+    """MusicVAE: held-out accuracy (2-bar; flat vs hierarchical 16-bar) and training speed vs plain PyTorch."""
+
+    quick: bool = False  # synthetic data and tiny budgets (< 1 minute): what the tests smoke-run
+    json_out: str | None = None  # also write the JSON result to this file (atomically)
+    parts: str = "mel2bar,16bar,speed"
+    data_dir: str = "runs/bench-music/data"  # prepared windows are cached here
+    seed: int = 0
+    threads: int = 2  # torch intra-op threads for every part
+    batch_size: int = 64
+    mel2bar_preset: str = "cat-mel_2bar_tiny"
+    mel2bar_steps: int | None = None  # 6000 (10 with --quick)
+    steps_16bar: int | None = None  # per model: 3000 (6 with --quick)
+    eval_windows: int | None = None  # held-out windows scored per model: 1024 (8 with --quick)
+    speed_repeats: int | None = None  # timed windows per model: 5 (1 with --quick)
+    speed_seconds: float | None = None  # length of one timed window: 3 s (0.2 with --quick)
+
+
+@dataclass(frozen=True)
+class Budget:
+    mel2bar_steps: int
+    steps_16bar: int
+    eval_windows: int
+    speed_repeats: int
+    speed_seconds: float
+
+
+FULL = Budget(mel2bar_steps=6000, steps_16bar=3000, eval_windows=1024, speed_repeats=5, speed_seconds=3.0)
+QUICK = Budget(mel2bar_steps=10, steps_16bar=6, eval_windows=8, speed_repeats=1, speed_seconds=0.2)
+
+
+def resolve_budget(args: Args) -> Budget:
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Budget) if getattr(args, f.name) is not None}
+    return dataclasses.replace(QUICK if args.quick else FULL, **given)
+
+
+# -- data ------------------------------------------------------------------------------------
+def synthetic_melodies(n: int, bars: int, *, seed: int) -> np.ndarray:
+    """Seeded stand-ins for --quick: scale-wise walks of 2- to 4-step notes, (n, 16 bars, 1) uint8."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n, 16 * bars, 1), dtype=np.uint8)  # 0 = no event: the held note continues
+    scale = np.array([0, 2, 4, 5, 7, 9, 11])
+    for window in out:
+        degree, step, key = int(rng.integers(7, 14)), 0, int(rng.integers(55, 67))
+        while step < len(window):
+            degree = int(np.clip(degree + rng.integers(-2, 3), 0, 20))
+            window[step, 0] = key + 12 * (degree // 7) + scale[degree % 7] - 21 + 2  # class of MIDI pitch p: p - 21 + 2
+            step += int(rng.integers(2, 5))
+    return out
+
+
+def load_windows(bars: int, args: Args) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """{split: tokens (n, T, 1)} and a description; prepared from Essen once and cached."""
+    if args.quick:
+        splits = {s: synthetic_melodies(n, bars, seed=args.seed + i) for i, (s, n) in enumerate((("train", 128), ("test", 16)))}
+        return splits, {"source": "synthetic (--quick)", "windows": {s: len(t) for s, t in splits.items()}}
+    config = DATA[bars]
+    path = Path(args.data_dir) / f"essen_mel{bars}_{config.meter.replace('/', '')}.npz"
+    if not path.is_file():
+        print(f"preparing {bars}-bar windows from {CORPUS} (meter {config.meter}) into {path} ...", file=sys.stderr, flush=True)
+        prepare(path, config, corpus=CORPUS, command=command_line(__file__))
+    data = load_prepared(path, kind="melody", bars=bars)
+    info = {"source": f"{CORPUS} meter={config.meter}", "path": str(path), "windows": dict(data.manifest["counts"]),
+            "songs": dict(data.manifest["songs"])}  # fmt: skip
+    return {"train": data.train, "test": data.test}, info
+
+
+def held_out(tokens: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """A seeded subset of n windows (all of them if fewer)."""
+    order = np.random.default_rng(seed).permutation(len(tokens))[:n]
+    return tokens[np.sort(order)]
+
+
+# -- training and scoring --------------------------------------------------------------------
+def train_and_score(preset: str, splits: dict[str, np.ndarray], steps: int, args: Args, budget: Budget) -> dict[str, Any]:
+    """Train ``preset`` for ``steps`` on the train split with the shared Trainer; score the test split."""
+    config = MusicRunConfig.from_preset(
+        preset, data="(in memory)", max_steps=steps, batch_size=args.batch_size, seed=args.seed, threads=args.threads,
+        tensorboard=False, device="cpu", log_every=max(1, steps // 10),
+    )  # fmt: skip
+    torch.manual_seed(args.seed)
+    model = build_model(config)
+    trainer = Trainer(model, make_step_fn(config), config.train)
+    start = time.perf_counter()
+    fit = trainer.fit(batch_tokens(splits["train"]))
+    wall = time.perf_counter() - start
+    scores = evaluate(model, held_out(splits["test"], budget.eval_windows, args.seed), seed=args.seed)
+    return {"preset": preset, "steps": fit.step, "train_seconds": wall, "steps_per_s": fit.step / wall,
+            "train_accuracy": fit.train_metrics.get("accuracy"), "parameters": sum(p.numel() for p in model.parameters()),
+            "model": dataclasses.asdict(config.model), **scores}  # fmt: skip
+
+
+def part_mel2bar(args: Args, budget: Budget) -> dict[str, Any]:
+    splits, data = load_windows(2, args)
+    result = train_and_score(args.mel2bar_preset, splits, budget.mel2bar_steps, args, budget)
+    return {"data": data, **result}
+
+
+def part_16bar(args: Args, budget: Budget) -> dict[str, Any]:
+    splits, data = load_windows(16, args)
+    flat = train_and_score("flat-mel_16bar_tiny", splits, budget.steps_16bar, args, budget)
+    hier = train_and_score("hierdec-mel_16bar_tiny", splits, budget.steps_16bar, args, budget)
+    return {"data": data, "flat": flat, "hier": hier, "sampled_acc_gain": hier["sampled_acc"] - flat["sampled_acc"]}
+
+
+# -- speed: a straightforward PyTorch port --------------------------------------------------
+class PlainMusicVAE(nn.Module):
+    """cat-mel_2bar_small written plainly: nn.LSTM BiLSTM encoder, z by reparameterization, a fused
+    2-layer nn.LSTM decoder over [previous one-hot, z] with state tanh(dense(z)), logits by nn.Linear."""
+
+    def __init__(self, depth: int = 90, encoder: int = 512, z_size: int = 256, decoder: int = 256, layers: int = 2) -> None:
+        super().__init__()
+        self.encoder = nn.LSTM(depth, encoder, batch_first=True, bidirectional=True)
+        self.mu, self.sigma = nn.Linear(2 * encoder, z_size), nn.Linear(2 * encoder, z_size)
+        self.initial = nn.Linear(z_size, 2 * layers * decoder)
+        self.decoder = nn.LSTM(depth + z_size, decoder, num_layers=layers, batch_first=True)
+        self.out = nn.Linear(decoder, depth)
+        self.layers, self.hidden = layers, decoder
+
+    def forward(self, x: Tensor, targets: Tensor, beta: float = 0.2) -> Tensor:
+        """x: (B, T, depth) one-hot, targets: (B, T) -> the ELBO loss (reconstruction summed over steps)."""
+        _, (h, _) = self.encoder(x)
+        h = torch.cat([h[0], h[1]], dim=-1)
+        mu, sigma = self.mu(h), F.softplus(self.sigma(h))
+        z = mu + sigma * torch.randn_like(mu)
+        h0, c0 = torch.tanh(self.initial(z)).view(-1, self.layers, 2, self.hidden).permute(2, 1, 0, 3).contiguous()
+        previous = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+        out, _ = self.decoder(torch.cat([previous, z.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1), (h0, c0))
+        logits = self.out(out)
+        reconstruction = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum") / x.shape[0]
+        kl = (0.5 * (mu.square() + sigma.square() - 1.0) - sigma.log()).sum(-1).mean()
+        return reconstruction + beta * kl
+
+
+def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
+    """Training and forward steps/s at batch 64, interleaved; median over repeats."""
+    torch.manual_seed(args.seed)
+    targets = torch.randint(0, 90, (args.batch_size, 32), generator=torch.Generator().manual_seed(args.seed))
+    onehot = F.one_hot(targets, 90).float()
+    contenders: dict[str, tuple[Any, Any]] = {}
+    for precision in ("float32", "bfloat16"):
+        plain = PlainMusicVAE()
+        optimizer = torch.optim.Adam(plain.parameters(), lr=1e-3)
+        autocast = precision == "bfloat16"
+        contenders[f"plain_{precision}"] = _plain_fns(plain, optimizer, onehot, targets, autocast)
+        base = MusicRunConfig.from_preset("cat-mel_2bar_small", data="-")
+        config = dataclasses.replace(base, model=dataclasses.replace(base.model, lstm_matmuls=precision),
+                                     objective=dataclasses.replace(base.objective, sampling=SamplingSchedule()))  # fmt: skip
+        ours = build_model(config)
+        contenders[f"ours_{precision}"] = _our_fns(ours, make_step_fn(config), targets.unsqueeze(-1).short())
+    timings: dict[str, list[float]] = {f"{name}/{kind}": [] for name in contenders for kind in ("train", "forward")}
+    for train_fn, forward_fn in contenders.values():  # warm-up: thread pools, allocator, oneDNN primitives
+        train_fn(), train_fn(), forward_fn()
+    for _ in range(budget.speed_repeats):
+        for name, (train_fn, forward_fn) in contenders.items():
+            timings[f"{name}/train"].append(_rate(train_fn, budget.speed_seconds))
+            timings[f"{name}/forward"].append(_rate(forward_fn, budget.speed_seconds))
+    rates = {k: median(v) for k, v in timings.items()}
+    plain_best = max(("plain_float32", "plain_bfloat16"), key=lambda n: rates[f"{n}/train"])
+    ours_default = f"ours_{MusicRunConfig.from_preset('cat-mel_2bar_small', data='-').model.lstm_matmuls}"  # what users get
+    return {"batch_size": args.batch_size, "steps_per_s": rates, "samples": timings, "plain_best": plain_best,
+            "ours_default": ours_default,
+            "ratio_train": rates[f"{ours_default}/train"] / rates[f"{plain_best}/train"],
+            "ratio_train_vs_plain_float32": rates[f"{ours_default}/train"] / rates["plain_float32/train"],
+            "ratio_train_bf16_scan": rates["ours_bfloat16/train"] / rates[f"{plain_best}/train"],
+            "ratio_forward": rates[f"{ours_default}/forward"] / rates["plain_float32/forward"]}  # fmt: skip
+
+
+def _plain_fns(model: PlainMusicVAE, optimizer: torch.optim.Optimizer, x: Tensor, targets: Tensor, autocast: bool):
+    def train() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = model(x, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    @torch.no_grad()
+    def forward() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            model(x, targets)
+
+    return train, forward
+
+
+def _our_fns(model: nn.Module, step_fn: Any, batch: Tensor):
+    """One Trainer step without its bookkeeping: step_fn, backward, clip, fused Adam."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+
+    def train() -> None:
+        loss, _ = step_fn(model, batch, 0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    @torch.no_grad()
+    def forward() -> None:
+        step_fn(model, batch, 0)
+
+    return train, forward
+
+
+def _rate(fn: Any, min_seconds: float) -> float:
+    calls, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < min_seconds or calls == 0:
+        fn()
+        calls += 1
+    return calls / elapsed
+
+
+# -- report ----------------------------------------------------------------------------------
+def headline(parts: dict[str, Any], budget: Budget) -> dict[str, Any]:
+    """The results-file keys (None for a part not run)."""
+    mel, bar16, speed = parts.get("mel2bar"), parts.get("16bar"), parts.get("speed")
+    return {
+        "mel2bar_tf_acc": mel and mel["tf_acc"], "mel2bar_sampled_acc": mel and mel["sampled_acc"],
+        "mel2bar_steps": mel and mel["steps"], "mel2bar_train_seconds": mel and mel["train_seconds"],
+        "flat16_tf_acc": bar16 and bar16["flat"]["tf_acc"], "flat16_sampled_acc": bar16 and bar16["flat"]["sampled_acc"],
+        "hier16_tf_acc": bar16 and bar16["hier"]["tf_acc"], "hier16_sampled_acc": bar16 and bar16["hier"]["sampled_acc"],
+        "steps_16bar": bar16 and bar16["flat"]["steps"],
+        "train_speed_ratio_vs_plain": speed and speed["ratio_train"],
+        "data": {name: p["data"] for name, p in parts.items() if "data" in p},
+    }  # fmt: skip
+
+
+def print_table(result: dict[str, Any]) -> None:
+    rows = []
+    if (mel := result["parts"].get("mel2bar")) is not None:
+        rows.append((f"mel2bar {mel['preset']}", mel))
+    if (bar16 := result["parts"].get("16bar")) is not None:
+        rows += [(f"16bar {bar16[k]['preset']}", bar16[k]) for k in ("flat", "hier")]
+    if rows:
+        print(
+            f"{'model':<34}{'steps':>7}{'train s':>9}{'tf acc':>8}{'samp acc':>9}{'KL bits':>9}{'active':>8}{'change':>8}{'monot':>7}"
+        )
+        for name, r in rows:
+            print(f"{name:<34}{r['steps']:>7}{r['train_seconds']:>9.0f}{r['tf_acc']:>8.3f}{r['sampled_acc']:>9.3f}"
+                  f"{r['kl_bits']:>9.1f}{r['active_units']:>5}/{r['z_size']:<2}{r.get('interp_change_rate', float('nan')):>8.3f}"
+                  f"{r.get('interp_monotonicity', float('nan')):>7.2f}")  # fmt: skip
+    if (speed := result["parts"].get("speed")) is not None:
+        print(f"{'speed (batch ' + str(speed['batch_size']) + ')':<34}{'train/s':>9}{'forward/s':>11}")
+        for name in ("plain_float32", "plain_bfloat16", "ours_float32", "ours_bfloat16"):
+            print(f"{name:<34}{speed['steps_per_s'][name + '/train']:>9.2f}{speed['steps_per_s'][name + '/forward']:>11.2f}")
+        print(f"train speed ratio {speed['ours_default']} / {speed['plain_best']}: {speed['ratio_train']:.2f}x")
+
+
+def write_json(path: str, result: dict[str, Any]) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    os.replace(tmp, target)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(Args, argv)
+    parts_wanted = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if unknown := sorted(set(parts_wanted) - set(PARTS)):
+        raise SystemExit(f"--parts: unknown {unknown}; choose from {','.join(PARTS)}")
+    budget = resolve_budget(args)
+    torch.set_num_threads(args.threads)
+    runners = {"mel2bar": part_mel2bar, "16bar": part_16bar, "speed": part_speed}
+    parts: dict[str, Any] = {}
+    for name in PARTS:
+        if name in parts_wanted:
+            start = time.perf_counter()
+            parts[name] = runners[name](args, budget) | {"seconds": time.perf_counter() - start}
+            print(f"{name}: done in {parts[name]['seconds']:.0f} s", file=sys.stderr, flush=True)
+    result = {"benchmark": "music", "command": command_line(__file__, argv), "quick": args.quick, "seed": args.seed,
+              "threads": args.threads, "budget": dataclasses.asdict(budget), "torch": torch.__version__,
+              **headline(parts, budget), "parts": parts}  # fmt: skip
+    result = json.loads(json.dumps(result, allow_nan=False))  # tuples -> lists: what the file will hold
+    print_table(result)
+    if args.json_out:
+        write_json(args.json_out, result)
+    emit_json(result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

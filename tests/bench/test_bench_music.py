@@ -1,0 +1,45 @@
+"""Smoke test of bench/musicvae.py with its --quick budget: the results-file keys and their ranges."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "musicvae.py"
+KEYS = ("mel2bar_tf_acc", "mel2bar_sampled_acc", "flat16_tf_acc", "flat16_sampled_acc", "hier16_tf_acc", "hier16_sampled_acc")
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_musicvae", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_musicvae"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_writes_the_results_file(tmp_path, capsys):
+    bench = _load_bench()
+    out = tmp_path / "music.json"
+    result = bench.main(["--quick", "--threads", "1", "--json-out", str(out)])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(out.read_text()) == result
+    for key in KEYS:
+        assert 0.0 <= result[key] <= 1.0, key
+    assert result["mel2bar_steps"] == 10 and result["steps_16bar"] == 6
+    assert result["train_speed_ratio_vs_plain"] > 0 and "musicvae.py" in result["command"]
+    assert set(result["data"]) == {"mel2bar", "16bar"}
+    hier, flat = result["parts"]["16bar"]["hier"], result["parts"]["16bar"]["flat"]
+    assert hier["z_size"] == flat["z_size"] and hier["model"]["encoder_sizes"] == flat["model"]["encoder_sizes"]
+    assert result["parts"]["16bar"]["sampled_acc_gain"] == hier["sampled_acc"] - flat["sampled_acc"]
+    speed = result["parts"]["speed"]["steps_per_s"]
+    assert {"plain_float32/train", "plain_bfloat16/train", "ours_float32/train", "ours_bfloat16/forward"} <= set(speed)
+
+
+def test_synthetic_melodies_are_valid_seeded_tokens():
+    bench = _load_bench()
+    a, b = bench.synthetic_melodies(5, 2, seed=1), bench.synthetic_melodies(5, 2, seed=1)
+    assert a.shape == (5, 32, 1) and a.dtype == np.uint8 and np.array_equal(a, b)
+    assert a.max() < 90 and (a[:, 0, 0] >= 2).all()  # every window starts with a note
