@@ -1,0 +1,120 @@
+"""SeCTAR's explorer: a separate policy that seeks the segments the current model explains poorly.
+
+Co-Reyes et al. (ICML 2018), sec. 4.2: data for the trajectory VAE comes from an exploration
+policy trained with RL, without any task reward, to maximise the model's *negative ELBO* on the
+segments it produces, so it moves towards behaviour the model cannot yet encode and decode. Its
+segments start at states the planner visited, so exploration happens at the frontier of what
+the task needs. It is an :class:`~zspace.rl.policy.ActorCritic` without a latent, trained by PPO
+(:mod:`zspace.rl.ppo`), and it is re-initialised when its entropy collapses (a near-deterministic
+explorer repeats one segment, which the model soon explains, and it stops learning).
+
+Reward placement: the negative ELBO of a segment is spread over its steps,
+
+    r_t = -log p(s_t | s_0, z) + KL(q(z | tau) || N(0, I)) / T,   z = mean of q(z | tau),
+
+so the rewards of a segment sum to -ELBO (with the posterior mean as the single sample), and
+each step is credited with how badly its own state is predicted: denser than one reward at the
+end, hence lower-variance advantages over the T-step segments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import gymnasium
+import torch
+from torch import Tensor
+
+from zspace.core.objectives import kl_standard_normal
+from zspace.errors import ConfigError
+from zspace.rl.policy import ActorCritic
+from zspace.rl.ppo import PPOConfig, RolloutBatch, ppo_update
+from zspace.rl.sectar import SeCTAR
+
+__all__ = ["Explorer", "ExplorerConfig", "novelty_rewards"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExplorerConfig:
+    """The explorer policy and its PPO; a small net: it only has to be different, not skilful."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)  # CleanRL's defaults
+    reset_entropy_frac: float = 0.1  # reset when mean entropy < this share of the uniform policy's
+    reward_scale: float = 0.1  # rewards are nats per step of normalised states; ~1 keeps the critic's targets O(1)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.reset_entropy_frac < 1:
+            raise ConfigError(f"ExplorerConfig.reset_entropy_frac must lie in [0, 1), got {self.reset_entropy_frac}")
+        if not self.reward_scale > 0:
+            raise ConfigError(f"ExplorerConfig.reward_scale must be > 0, got {self.reward_scale}")
+
+
+@torch.no_grad()
+def novelty_rewards(model: SeCTAR, states: Tensor) -> Tensor:
+    """The explorer's per-step rewards (see the module docstring): states ``(N, T+1, S)`` -> ``(N, T)`` nats.
+
+    ``rewards.sum(1)`` is the segment's negative ELBO under ``model``, evaluated at the posterior mean.
+    """
+    posterior = model.encode(states)
+    z = posterior.mean
+    nll = -model.step_log_probs(states[:, 0], z, states[:, 1:])  # (N, T)
+    normal = posterior.base_dist
+    kl = kl_standard_normal(normal.loc, 2 * normal.scale.log()).sum(dim=-1)  # (N,)
+    return nll + kl[:, None] / nll.shape[1]
+
+
+def max_entropy(action_space: gymnasium.spaces.Space) -> float | None:
+    """The entropy of the uniform policy over a Discrete space (nats); None for a Box (unbounded)."""
+    if isinstance(action_space, gymnasium.spaces.Discrete):
+        return math.log(int(action_space.n))
+    return None
+
+
+class Explorer:
+    """The exploration policy, its optimiser, and the entropy-collapse reset.
+
+    Args:
+        obs_dim: size of the (normalised) state the explorer reads.
+        action_space: the environment's action space.
+        config: sizes, PPO and reset threshold.
+        generator: PPO's minibatch shuffling (initial weights come from torch's global RNG).
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_space: gymnasium.spaces.Space,
+        config: ExplorerConfig,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.obs_dim, self.action_space, self.config, self.generator = obs_dim, action_space, config, generator
+        self.resets = 0
+        self._build()
+
+    def _build(self) -> None:
+        self.agent = ActorCritic(self.obs_dim, self.action_space, hidden=self.config.hidden)
+        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=self.config.ppo.lr, eps=1e-5)
+
+    def update(self, batch: RolloutBatch) -> dict[str, float]:
+        """One PPO update on ``batch``; resets the explorer afterwards if its entropy collapsed.
+
+        Returns PPO's metrics (``explore/...``) plus ``explore/resets`` (resets so far).
+        """
+        metrics = ppo_update(self.agent, self.optimizer, batch, self.config.ppo, generator=self.generator)
+        if self.collapsed(metrics["losses/entropy"]):
+            self._build()
+            self.resets += 1
+        out = {f"explore/{k.split('/')[-1]}": v for k, v in metrics.items()}
+        out["explore/resets"] = float(self.resets)
+        return out
+
+    def collapsed(self, mean_entropy: float) -> bool:
+        """Whether ``mean_entropy`` (nats) is below the reset threshold (Box spaces: below the log-std floor)."""
+        top = max_entropy(self.action_space)
+        if top is None:  # Gaussian: entropy per dim 0.5 log(2 pi e sigma^2); collapse = sigma below ~0.1
+            dims = int(math.prod(self.action_space.shape))
+            return mean_entropy < dims * (0.5 * math.log(2 * math.pi * math.e) + math.log(0.1))
+        return mean_entropy < self.config.reset_entropy_frac * top

@@ -1,0 +1,105 @@
+"""SeCTAR's outer loop on a tiny budget: end to end, reproducible, checkpoints, clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
+from zspace.rl.envs import WaypointsConfig
+from zspace.rl.exploration import ExplorerConfig
+from zspace.rl.ppo import PPOConfig
+from zspace.rl.sectar import SeCTAR, SectarConfig
+from zspace.rl.sectar_train import SectarTrainConfig, load_sectar, save_sectar, train_sectar
+
+ENV = "zspace/Waypoints-v0"
+ENV_KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3)}  # 12-step episodes
+TINY = SectarTrainConfig(
+    model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, policy_hidden=(8,)),
+    explorer=ExplorerConfig(hidden=(8,), ppo=PPOConfig(update_epochs=1, n_minibatches=2)),
+    consistency=PPOConfig(update_epochs=1, n_minibatches=2, clip_vloss=False),
+    num_envs=4, n_candidates=8, plan_horizon=2, batch_size=8, rounds=2, vae_steps=2,
+)  # fmt: skip
+BUDGET = 150  # 12 (plan) + 16 (explore) + 2 x 16 (consistency) = 60 per iteration: 2 iterations, then 12 + 16
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: OpenMP threads only contend (each backward is ~100x slower with 2 threads on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(seed: int = 0, budget: int = BUDGET, config: SectarTrainConfig = TINY):
+    return train_sectar(ENV, total_env_steps=budget, seed=seed, config=config, env_kwargs=ENV_KWARGS)
+
+
+def test_runs_end_to_end_within_the_budget():
+    logs = []
+    model, curve = train_sectar(
+        ENV, total_env_steps=BUDGET, seed=0, config=TINY, env_kwargs=ENV_KWARGS, log=lambda s, m: logs.append((s, m))
+    )
+    assert isinstance(model, SeCTAR) and model.config.segment_len == 4 and model.config.state_dim == 2
+    assert curve.method == "sectar" and len(curve.returns) == 3
+    assert (
+        curve.env_steps == [12, 72, 132] and curve.extra["env_steps"] == 148 <= BUDGET
+    )  # the last plan, then one exploration batch
+    assert {"sectar/loss", "consistency/error", "explore/entropy"} <= set(logs[0][1])
+    with pytest.raises(ConfigError, match="less than one"):
+        run(budget=11)
+
+
+def test_seeded_runs_are_reproducible():
+    (model_a, a), (model_b, b), (_, c) = run(seed=3), run(seed=3), run(seed=4)
+    assert (a.env_steps, a.returns, a.successes) == (b.env_steps, b.returns, b.successes)
+    assert a.extra["sectar/loss"] == b.extra["sectar/loss"] != c.extra["sectar/loss"]
+    for (name, p), q in zip(model_a.state_dict().items(), model_b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+
+def test_save_load_round_trip(tmp_path):
+    model, _ = run(budget=12)
+    save_sectar(tmp_path, model, TINY)
+    loaded = load_sectar(tmp_path)
+    assert loaded.config == model.config
+    s0, z = torch.randn(3, 2), torch.randn(3, 2)
+    torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["num_envs"] == 4
+
+
+def test_mismatched_checkpoint_names_the_file(tmp_path):
+    model, _ = run(budget=12)
+    save_sectar(tmp_path, model)
+    config_file = tmp_path / "config.json"
+    data = json.loads(config_file.read_text())
+    data["model"]["hidden"] = 16  # no longer the shape of the saved weights
+    config_file.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load_sectar(tmp_path)
+    data["model"]["hiden"] = 16
+    config_file.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="config.json.*hiden"):
+        load_sectar(tmp_path)
+    with pytest.raises(CheckpointError, match="missing"):
+        load_sectar(tmp_path / "nowhere")
+
+
+def test_nan_reward_raises_with_the_iteration(monkeypatch):
+    def nan_log_probs(self, s0, z, states):
+        return torch.full(states.shape[:2], float("nan"))
+
+    monkeypatch.setattr(SeCTAR, "step_log_probs", nan_log_probs)
+    with pytest.raises(TrainingDivergedError, match="exploration reward .* iteration 1 "):
+        run()
+
+
+def test_nan_loss_raises_with_the_iteration(monkeypatch):
+    config = dataclasses.replace(TINY, explore_rounds=0)
+    monkeypatch.setattr(SeCTAR, "state_log_prob", lambda self, s0, z, states: torch.full(states.shape[:1], float("nan")))
+    with pytest.raises(TrainingDivergedError, match="loss .* iteration 1 "):
+        run(config=config)
