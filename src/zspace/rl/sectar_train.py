@@ -36,7 +36,7 @@ from torch import Tensor
 from zspace.core.config import from_dict, to_dict
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
-from zspace.rl.planner import LatentMPC
+from zspace.rl.planner import LatentMPC, Plan
 from zspace.rl.policy import ActorCritic
 from zspace.rl.ppo import PPOConfig, RolloutBatch, gae, ppo_update
 from zspace.rl.results import LearningCurve
@@ -176,10 +176,17 @@ def _ppo_batch(
 
 
 def plan_episode(
-    env: gymnasium.Env, model: SeCTAR, config: SectarTrainConfig, *, seed: int
+    env: gymnasium.Env,
+    model: SeCTAR,
+    config: SectarTrainConfig,
+    *,
+    seed: int,
+    on_segment: Callable[[Plan, np.ndarray, int], None] | None = None,
 ) -> tuple[float, bool, list[np.ndarray], list[np.ndarray], int]:
     """One planning episode (layout and latents drawn from ``seed``).
 
+    ``on_segment(plan, states (t+1, S), stage)`` is called after each executed segment with the
+    plan chosen for it, the states it visited and the stage reached (figures use it).
     Returns (return, success, the full segments' states ``(T+1, S)`` and actions, env steps taken).
     """
     c = model.config
@@ -205,6 +212,8 @@ def plan_episode(
             if terminated or truncated:
                 done = True
                 break
+        if on_segment is not None:
+            on_segment(plan, np.stack(states), int(info["stage"]))
         if len(actions) == c.segment_len:
             seg_states.append(np.stack(states)), seg_actions.append(np.stack(actions))
         if done:
