@@ -19,6 +19,19 @@ app.add_typer(train_app, name="train")
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace rl train sectar`.")]
 RUN_FILE = "run.json"  # env id, env kwargs, seed and the learning curve, beside the model
+# Small LSTMs and MLPs on batches of tens: one thread is fastest (two threads made the tiny
+# backward passes many times slower on a 2-core machine); more only help the paper-sized preset.
+ThreadsOpt = Annotated[int, typer.Option(help="torch threads (1 suits the small preset).")]
+
+
+def _threads(n: int) -> None:
+    import torch
+
+    from zspace.errors import ConfigError
+
+    if n < 1:
+        raise ConfigError(f"--threads must be >= 1, got {n}")
+    torch.set_num_threads(n)
 
 
 @app.callback()
@@ -45,17 +58,21 @@ def train_sectar_cmd(
     candidates: Annotated[int | None, typer.Option(help="Latent sequences scored per plan (default: the config's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the config's).")] = None,
     method: Annotated[str | None, typer.Option(help="Planner: shooting | cem (default: the config's).")] = None,
+    threads: ThreadsOpt = 1,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
 
     Example: zspace rl train sectar --env zspace/Waypoints-v0 --layout-seed 0 --steps 150000 --out runs/nav
     """
     from zspace.core.config import to_dict
+    from zspace.rl.envs import check_env_id
     from zspace.rl.sectar import SECTAR_PRESETS
     from zspace.rl.sectar_train import SectarTrainConfig, save_sectar, train_sectar
     from zspace.train.checkpoint import write_json_atomic
 
     with user_errors():
+        _threads(threads)
+        check_env_id(env)
         changes = {"n_candidates": candidates, "plan_horizon": horizon, "plan_method": method}
         config = replace(SectarTrainConfig(model=SECTAR_PRESETS[preset]), **{k: v for k, v in changes.items() if v is not None})
         env_kwargs = _env_kwargs(layout_seed)
@@ -91,6 +108,7 @@ def plan_cmd(
     candidates: Annotated[int | None, typer.Option(help="Latent sequences per plan (default: the run's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the run's).")] = None,
     method: Annotated[str | None, typer.Option(help="shooting | cem (default: the run's).")] = None,
+    threads: ThreadsOpt = 1,
 ) -> None:
     """Run episodes of latent MPC with a trained SeCTAR and report return and success.
 
@@ -105,6 +123,7 @@ def plan_cmd(
     from zspace.rl.sectar_train import SectarTrainConfig, plan_episode
 
     with user_errors():
+        _threads(threads)
         if episodes < 1:
             raise ConfigError(f"--episodes must be >= 1, got {episodes}")
         model, info = _load_run(run)

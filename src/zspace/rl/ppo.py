@@ -32,7 +32,7 @@ from gymnasium.wrappers.vector import RecordEpisodeStatistics
 from torch import Tensor
 
 from zspace.errors import ConfigError, DataError, TrainingDivergedError
-from zspace.rl.envs import ENV_IDS  # importing registers the zspace/... ids
+from zspace.rl.envs import check_env_id  # importing registers the zspace/... ids
 from zspace.rl.policy import ActorCritic
 from zspace.rl.results import LearningCurve
 
@@ -243,8 +243,7 @@ def make_envs(env_id: str, *, num_envs: int, env_kwargs: dict[str, Any] | None =
 
     Uses the id's numpy vector entry point when it has one, else gymnasium's ``SyncVectorEnv``.
     """
-    if env_id not in gymnasium.registry:
-        raise ConfigError(f"unknown environment id {env_id!r}; zspace's are {list(ENV_IDS)}")
+    check_env_id(env_id)
     kwargs = dict(env_kwargs or {})
     if gymnasium.spec(env_id).vector_entry_point is not None:
         envs = gymnasium.make_vec(env_id, num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs)

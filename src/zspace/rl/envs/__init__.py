@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gymnasium
 
+from zspace.errors import ConfigError
 from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv
 from zspace.rl.envs.blocks import BlocksConfig, BlocksEnv, BlocksVec
 from zspace.rl.envs.swimmer import MissingDependencyError, SwimmerWaypointsConfig, SwimmerWaypointsEnv
@@ -48,6 +49,7 @@ __all__ = [
     "WheeledEnv",
     "WheeledVec",
     "blocks_progress",
+    "check_env_id",
     "register_envs",
     "waypoint_progress",
 ]
@@ -61,6 +63,13 @@ _ENTRY_POINTS: dict[str, tuple[str, str | None]] = {
     "zspace/SwimmerWaypoints-v0": (f"{_PACKAGE}.swimmer:SwimmerWaypointsEnv", None),
 }
 ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
+
+
+def check_env_id(env_id: str) -> str:
+    """``env_id`` if gymnasium knows it, else a ConfigError listing zspace's ids."""
+    if env_id not in gymnasium.registry:
+        raise ConfigError(f"unknown environment id {env_id!r}; zspace's are {list(ENV_IDS)}")
+    return env_id
 
 
 def register_envs() -> None:

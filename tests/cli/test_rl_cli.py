@@ -1,0 +1,61 @@
+"""`zspace rl train sectar / plan / render` through typer's CliRunner, on a one-episode budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from zspace.cli.main import app
+
+runner = CliRunner()
+TINY = ["--env", "zspace/Waypoints-v0", "--layout-seed", "0", "--steps", "1300", "--candidates", "16", "--horizon", "1"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    threads = torch.get_num_threads()
+    out = tmp_path_factory.mktemp("rl") / "nav"
+    result = runner.invoke(app, ["rl", "train", "sectar", *TINY, "--out", str(out)])
+    torch.set_num_threads(threads)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_writes_a_reloadable_run(run):
+    info = json.loads((run / "run.json").read_text())
+    assert info["env_id"] == "zspace/Waypoints-v0" and info["env_kwargs"] == {"layout_seed": 0}
+    assert info["curve"]["method"] == "sectar" and len(info["curve"]["returns"]) == 1
+    assert info["train"]["n_candidates"] == 16 and (run / "model.safetensors").is_file()
+
+
+def test_plan_reports_returns_reproducibly(run):
+    first = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8"])
+    second = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8"])
+    assert first.exit_code == 0, first.output
+    assert "return mean" in first.output and first.output == second.output
+
+
+def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
+    result = runner.invoke(app, ["rl", "render", str(run), "--skills", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    gif = Image.open(tmp_path / "episode.gif")
+    assert gif.n_frames == 20  # one frame per segment of the 380-step episode
+    assert Image.open(tmp_path / "skills.png").size[0] > 100
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rl", "train", "sectar", "--env", "zspace/Nope-v0", "--out", "x"], "Nope"),
+        (["rl", "train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
+        (["rl", "plan", "missing-run"], "missing-run"),
+    ],
+)
+def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in result.output
