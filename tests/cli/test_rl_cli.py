@@ -1,4 +1,4 @@
-"""`zspace rl train sectar / plan / render` through typer's CliRunner, on a one-episode budget."""
+"""`zspace rl train sectar / plan / render` through typer's CliRunner, on a one-episode budget; `zspace presets`."""
 
 from __future__ import annotations
 
@@ -59,3 +59,10 @@ def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_presets_lists_every_family():
+    result = runner.invoke(app, ["presets"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for family, name in (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "small")):
+        assert any(line.split("│")[1].strip() == family and name in line for line in result.output.splitlines() if "│" in line)

@@ -113,6 +113,17 @@ def presets_cmd() -> None:
         m = to_dict(cfg.model)
         model = f"{m['architecture']} {m['input_shape']} hidden={m['hidden']} z={m['latent_dim']} {m['likelihood']}"
         table.add_row("vae", name, model, cfg.data.source, f"{cfg.train.optimizer} lr={cfg.train.lr.value} batch={cfg.train.batch_size} epochs={cfg.train.epochs}")
+    from zspace.music.presets import PRESETS as MUSIC_PRESETS
+
+    for name, preset in MUSIC_PRESETS.items():
+        m = preset.model
+        model = f"{m.decoder} z={m.z_size} enc={list(m.encoder_sizes)} dec={list(m.decoder_sizes)} steps={m.n_steps}"
+        table.add_row("music", name, model, m.encoding, f"adam batch={preset.train.batch_size} steps={preset.train.max_steps}")
+    from zspace.rl.sectar import SECTAR_PRESETS
+
+    for name, c in SECTAR_PRESETS.items():
+        model = f"z={c.z_size} lstm={c.hidden}x{c.encoder_layers} policy={list(c.policy_hidden)}"
+        table.add_row("sectar", name, model, "online", f"kl={c.kl_weight} bc={c.bc_weight}")
     console.print(table)
 
 
