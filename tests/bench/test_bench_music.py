@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "musicvae.py"
+from ._load import load_bench
+
 KEYS = ("mel2bar_tf_acc", "mel2bar_sampled_acc", "flat16_tf_acc", "flat16_sampled_acc", "hier16_tf_acc", "hier16_sampled_acc")
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_musicvae", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_musicvae"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_quick_run_writes_the_results_file(tmp_path, capsys):
-    bench = _load_bench()
+    bench = load_bench("musicvae")
     out = tmp_path / "music.json"
     result = bench.main(["--quick", "--threads", "1", "--json-out", str(out)])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(out.read_text()) == result
@@ -39,7 +29,7 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
 
 
 def test_synthetic_melodies_are_valid_seeded_tokens():
-    bench = _load_bench()
+    bench = load_bench("musicvae")
     a, b = bench.synthetic_melodies(5, 2, seed=1), bench.synthetic_melodies(5, 2, seed=1)
     assert a.shape == (5, 32, 1) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert a.max() < 90 and (a[:, 0, 0] >= 2).all()  # every window starts with a note

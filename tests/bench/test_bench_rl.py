@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "sectar.py"
-
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_sectar", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_sectar"] = module
-    spec.loader.exec_module(module)
-    return module
+from ._load import load_bench
 
 
 def test_quick_run_writes_the_results_file(tmp_path, capsys):
-    bench = _load_bench()
+    bench = load_bench("sectar")
     out = tmp_path / "rl.json"
     result = bench.main(["--quick", "--workers", "1", "--json-out", str(out), "--figure", str(tmp_path / "curves.png")])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -34,7 +23,7 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
 
 
 def test_final_return_averages_the_last_fifth_of_the_budget():
-    bench = _load_bench()
+    bench = load_bench("sectar")
     curve = {"env_steps": [100, 700, 850, 950, 1200], "returns": [9.0, 1.0, 2.0, 4.0, 99.0], "successes": [0, 0, 0, 1, 1]}
     assert bench.final_return(curve, 1000) == (3.0, 0.5)  # records at 850 and 950; 1200 is past the budget
     assert bench.final_return(curve, 800) == (1.0, 0.0)  # none in (640, 800] but 700
@@ -42,7 +31,7 @@ def test_final_return_averages_the_last_fifth_of_the_budget():
 
 
 def test_ratio_is_against_the_best_baseline():
-    bench = _load_bench()
+    bench = load_bench("sectar")
     curves = [{"env_id": "zspace/W", "method": m, "seed": 0, "env_steps": [10], "returns": [r], "successes": [0.0],
                "wall_s": 1.0, "extra": {}} for m, r in (("sectar", 6.0), ("ppo", 1.0), ("mpc", 2.0))]  # fmt: skip
     table = bench.summarize(curves, 10)

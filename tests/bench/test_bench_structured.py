@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "structured.py"
-
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_structured", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_structured"] = module
-    spec.loader.exec_module(module)
-    return module
+from ._load import load_bench
 
 
 def test_tiny_run_writes_the_results_file(tmp_path, capsys):
-    bench = _load_bench()
+    bench = load_bench("structured")
     out = tmp_path / "structured.json"
-    result = bench.main(["--sizes", "3x2", "--n-samples", "4", "--seeds", "2", "--examples-per-feature", "1",
-                         "--no-digits", "--json-out", str(out), "--figure", str(tmp_path / "time.png")])
+    result = bench.main(
+        [
+            "--sizes",
+            "3x2",
+            "--n-samples",
+            "4",
+            "--seeds",
+            "2",
+            "--examples-per-feature",
+            "1",
+            "--no-digits",
+            "--json-out",
+            str(out),
+            "--figure",
+            str(tmp_path / "time.png"),
+        ]
+    )
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(out.read_text()) == result
     setting = result["settings"]["synthetic_3x2"]
     assert set(setting) >= {"exact", "perturbed_n4", "space_size"}
@@ -34,9 +38,11 @@ def test_tiny_run_writes_the_results_file(tmp_path, capsys):
 
 
 def test_best_setting_prefers_speed_within_one_point():
-    bench = _load_bench()
-    settings = {"a": {"p1": {"speedup": 50.0, "error_gap_pts": 3.0}, "p2": {"speedup": 12.0, "error_gap_pts": 0.5}},
-                "b": {"p1": {"speedup": 20.0, "error_gap_pts": 0.9}, "space_size": 4}}
+    bench = load_bench("structured")
+    settings = {
+        "a": {"p1": {"speedup": 50.0, "error_gap_pts": 3.0}, "p2": {"speedup": 12.0, "error_gap_pts": 0.5}},
+        "b": {"p1": {"speedup": 20.0, "error_gap_pts": 0.9}, "space_size": 4},
+    }
     assert bench.best_setting(settings)["speedup"] == 20.0
     settings = {"a": {"p1": {"speedup": 50.0, "error_gap_pts": 3.0}, "p2": {"speedup": 12.0, "error_gap_pts": 2.0}}}
     best = bench.best_setting(settings)

@@ -7,24 +7,13 @@ import json
 import math
 import os
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "vae.py"
+from ._load import load_bench
 
-
-def _load_bench():
-    """Import bench/vae.py (not a package) as the module ``bench_vae``."""
-    spec = importlib.util.spec_from_file_location("bench_vae", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_vae"] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-vae = _load_bench()
+vae = load_bench("vae")
 common = sys.modules["_common"]
 
 TINY = [

@@ -9,14 +9,6 @@ from torch import nn
 from zspace.nn.recurrent import BidirectionalLSTMEncoder, Conductor, LSTMDecoderCore, lstm_scan
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_scan_matches_nn_lstm_and_passes_gradcheck():
     torch.manual_seed(0)
     lstm = nn.LSTM(4, 6, bidirectional=True).double()

@@ -35,15 +35,6 @@ FLAT_TRIO = replace(TRIO, decoder="flat")
 CONFIGS = {"flat": FLAT, "hier": HIER, "trio": TRIO, "flat-trio": FLAT_TRIO}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny shapes gain nothing from intra-op threads, and on a busy shared CPU OpenMP's
-    spinning threads make an LSTM backward 10-20x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def build(config: MusicVAEConfig, seed: int = 0, **kw) -> MusicVAE:
     torch.manual_seed(seed)

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("gymnasium")
 
 from zspace.errors import ConfigError
 from zspace.rl import baselines
 from zspace.rl.baselines import BASELINE_PPO, CountBonus, flat_ppo, ppo_count_bonus
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_count_bonus_decays_as_one_over_sqrt_visits() -> None:

@@ -17,14 +17,6 @@ TINY = MPCConfig(n_paths=32, horizon=8, plan_every=4, random_episodes=2, episode
 SHORT = {"max_episode_steps": 30}  # 30-step episodes: several refits within a tiny budget
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and do not oversubscribe a shared machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def point_transitions(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Random positions in the Waypoints square and random moves, through the true dynamics."""

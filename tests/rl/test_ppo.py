@@ -30,14 +30,6 @@ from zspace.rl.ppo import (
 WAYPOINTS = "zspace/Waypoints-v0"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is fastest, and several oversubscribe a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def reference_gae(rewards, values, dones, next_value, next_done, gamma, lam):
     """Plain Python over every env and step: delta_t + gamma lam delta_{t+1} + ..., cut where an episode starts."""

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import gymnasium
 import numpy as np
-import pytest
 import torch
 
 import zspace.rl.envs  # noqa: F401  (registers the ids)
 from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR
 from zspace.rl.skills import SkillVecEnv, skills_ppo
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_model(env_id: str) -> SeCTAR:
