@@ -98,11 +98,13 @@ def flat_ppo(
     env_kwargs: dict | None = None,
     hidden: Sequence[int] = (64, 64),
     stage: str = "index",
+    bonus: CountBonus | None = None,
 ) -> LearningCurve:
-    """PPO on the sparse task reward, observing the stage (see the module docstring); method ``"ppo"``."""
+    """PPO on the sparse task reward (+ ``bonus``), observing the stage (see the module docstring);
+    method ``"ppo"`` (``"ppo_count"`` with a bonus; the curve records the task return only)."""
     _, curve = train_ppo(
         env_id, total_steps=total_steps, seed=seed, num_envs=num_envs, n_steps=n_steps, config=config,
-        env_kwargs=_with_stage(env_kwargs, stage), hidden=hidden,
+        env_kwargs=_with_stage(env_kwargs, stage), bonus=bonus, hidden=hidden,
     )  # fmt: skip
     curve.extra.update(gamma=config.gamma, stage=stage)
     return curve
@@ -122,11 +124,9 @@ def ppo_count_bonus(
     beta: float = 0.01,
     stage: str = "index",
 ) -> LearningCurve:
-    """PPO on task reward + :class:`CountBonus`; the curve records the task return only; method ``"ppo_count"``."""
+    """:func:`flat_ppo` with a :class:`CountBonus`; method ``"ppo_count"``."""
     bonus = CountBonus(cell_size=cell_size, beta=beta)
-    _, curve = train_ppo(
-        env_id, total_steps=total_steps, seed=seed, num_envs=num_envs, n_steps=n_steps, config=config,
-        env_kwargs=_with_stage(env_kwargs, stage), bonus=bonus, hidden=hidden,
-    )  # fmt: skip
-    curve.extra.update(gamma=config.gamma, stage=stage, cells_visited=len(bonus.counts), cell_size=cell_size, beta=beta)
+    curve = flat_ppo(env_id, total_steps=total_steps, seed=seed, num_envs=num_envs, n_steps=n_steps, config=config,
+                     env_kwargs=env_kwargs, hidden=hidden, stage=stage, bonus=bonus)  # fmt: skip
+    curve.extra.update(cells_visited=len(bonus.counts), cell_size=cell_size, beta=beta)
     return curve
