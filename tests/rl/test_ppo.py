@@ -1,4 +1,4 @@
-"""PPO: GAE against a reference loop, the loss against hand computation, the update, the
+"""PPO (zspace.rl.ppo) and its rollouts (zspace.rl.rollout): GAE and the loss against hand computation, the
 rollout collector's autoreset bookkeeping, seeded reproducibility and error messages."""
 
 from __future__ import annotations
@@ -16,16 +16,8 @@ from hypothesis import strategies as st
 
 from zspace.errors import ConfigError, DataError
 from zspace.rl.policy import ActorCritic
-from zspace.rl.ppo import (
-    PPOConfig,
-    RolloutBatch,
-    collect_rollout,
-    gae,
-    make_envs,
-    ppo_loss,
-    ppo_update,
-    train_ppo,
-)
+from zspace.rl.ppo import PPOConfig, gae, ppo_loss, ppo_update, train_ppo
+from zspace.rl.rollout import RolloutBatch, collect_rollout, make_envs
 
 WAYPOINTS = "zspace/Waypoints-v0"
 
