@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import gymnasium
 import pytest
 import torch
 
@@ -13,7 +14,7 @@ from zspace.rl.envs import WaypointsConfig
 from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.ppo import PPOConfig
 from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_train import SectarTrainConfig, load_sectar, save_sectar, train_sectar
+from zspace.rl.sectar_train import SectarTrainConfig, _sample_actions, load_sectar, save_sectar, plan_episode, train_sectar
 
 ENV = "zspace/Waypoints-v0"
 ENV_KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3)}  # 12-step episodes
@@ -60,6 +61,42 @@ def test_seeded_runs_are_reproducible():
     assert a.extra["sectar/loss"] == b.extra["sectar/loss"] != c.extra["sectar/loss"]
     for (name, p), q in zip(model_a.state_dict().items(), model_b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
+
+
+def test_sampled_actions_come_from_the_generator():
+    probs = torch.tensor([[0.1, 0.2, 0.3, 0.4]]).expand(20_000, 4)
+    categorical = torch.distributions.Categorical(probs=probs)
+    draws = [_sample_actions(categorical, False, torch.Generator().manual_seed(5)) for _ in range(2)]
+    assert torch.equal(draws[0], draws[1])  # the generator, not torch's global RNG
+    torch.testing.assert_close(torch.bincount(draws[0], minlength=4) / 20_000.0, probs[0], atol=0.015, rtol=0)
+    assert torch.equal(_sample_actions(categorical, True, torch.Generator()), torch.full((20_000,), 3))
+    normal = torch.distributions.Independent(torch.distributions.Normal(torch.ones(3, 2), 0.5 * torch.ones(3, 2)), 1)
+    expected = 1 + 0.5 * torch.randn(3, 2, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(_sample_actions(normal, False, torch.Generator().manual_seed(7)), expected)
+    torch.testing.assert_close(_sample_actions(normal, True, torch.Generator()), torch.ones(3, 2))
+
+
+def test_sampled_planning_episodes_are_reproducible():
+    import zspace.rl.envs  # noqa: F401 - registers the ids
+
+    env = gymnasium.make(ENV, layout_seed=0, **ENV_KWARGS)  # one layout: only latents and actions follow `seed`
+    torch.manual_seed(0)
+    model = SeCTAR(TINY.model.for_env(env)).eval()
+    config = dataclasses.replace(TINY, plan_greedy=False)
+    episodes = [plan_episode(env, model, config, seed=seed) for seed in (1, 1, 2)]
+    first, again, other = ([s.tolist() for s in states] for _, _, states, _, _ in episodes)
+    assert first == again != other
+    assert episodes[0][4] == 12
+
+
+def test_consistency_rollouts_join_the_buffer_only_when_asked():
+    sizes = {}
+    for flag in (True, False):
+        logs = []
+        config = dataclasses.replace(TINY, buffer_consistency=flag)
+        train_sectar(ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS, log=lambda s, m: logs.append(m))
+        sizes[flag] = logs[0]["charts/buffer_segments"]
+    assert sizes[True] - sizes[False] == 2 * 4  # rounds x num_envs consistency segments (none ends an episode)
 
 
 def test_save_load_round_trip(tmp_path):
