@@ -217,3 +217,23 @@ def test_validation_sees_the_current_step_and_best_follows_the_chosen_metric(tmp
     assert result.best_checkpoint.name == "step-00000010"
     with pytest.raises(ConfigError, match="best_metric 'nope'"):
         Trainer(make_model(), loss_fn, config(best_metric="nope"), run_dir=tmp_path / "x").fit(make_problem(), make_problem(1))
+
+
+def test_bfloat16_autocast_trains_in_bf16_and_keeps_float32_weights():
+    seen = []
+
+    def loss_fn(model, batch, step):
+        x, y = batch
+        pred = model(x)
+        seen.append(pred.dtype)
+        loss = nn.functional.mse_loss(pred.float(), y)
+        return loss, {"mse": loss}
+
+    model = make_model()
+    before = nn.functional.mse_loss(model(make_problem()[0]), make_problem()[1]).item()
+    result = Trainer(model, loss_fn, config(autocast="bfloat16", epochs=20)).fit(make_problem())
+    assert set(seen) == {torch.bfloat16}  # the linear layers ran in bf16
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert result.train_metrics["mse"] < 0.5 * before
+    with pytest.raises(ConfigError, match="TrainConfig.autocast"):
+        config(autocast="float16")
