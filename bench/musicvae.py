@@ -302,7 +302,7 @@ def print_table(result: dict[str, Any]) -> None:
                   f"{r.get('interp_monotonicity', float('nan')):>7.2f}")  # fmt: skip
     if (speed := result["parts"].get("speed")) is not None:
         print(f"{'speed (batch ' + str(speed['batch_size']) + ')':<34}{'train/s':>9}{'forward/s':>11}")
-        for name in ("plain_float32", "plain_bfloat16", "ours_float32", "ours_bfloat16"):
+        for name in sorted({key.split("/")[0] for key in speed["steps_per_s"]}):
             print(f"{name:<34}{speed['steps_per_s'][name + '/train']:>9.2f}{speed['steps_per_s'][name + '/forward']:>11.2f}")
         print(
             f"train speed ratio {speed['ours_best']} / {speed['plain_best']}: {speed['ratio_train']:.2f}x "
