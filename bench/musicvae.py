@@ -61,6 +61,7 @@ class Args:
 
     quick: bool = False  # synthetic data and tiny budgets (< 1 minute): what the tests smoke-run
     json_out: str | None = None  # also write the JSON result to this file (atomically)
+    merge: bool = False  # keep the parts already in --json-out that this run does not redo
     parts: str = "mel2bar,16bar,speed"
     data_dir: str = "runs/bench-music/data"  # prepared windows are cached here
     seed: int = 0
@@ -318,6 +319,13 @@ def write_json(path: str, result: dict[str, Any]) -> None:
     os.replace(tmp, target)
 
 
+def merge_parts(previous: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    """``previous``'s parts updated with this run's; each part keeps the command that made it."""
+    kept = {name: part | {"command": part.get("command", previous["command"])} for name, part in previous["parts"].items()}
+    merged = kept | parts
+    return {name: merged[name] for name in PARTS if name in merged}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(Args, argv)
     parts_wanted = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -327,12 +335,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     runners = {"mel2bar": part_mel2bar, "16bar": part_16bar, "speed": part_speed}
     parts: dict[str, Any] = {}
+    command = command_line(__file__, argv)
     for name in PARTS:
         if name in parts_wanted:
             start = time.perf_counter()
-            parts[name] = runners[name](args, budget) | {"seconds": time.perf_counter() - start}
+            parts[name] = runners[name](args, budget) | {"seconds": time.perf_counter() - start, "command": command,
+                                                         "budget": dataclasses.asdict(budget)}  # fmt: skip
             print(f"{name}: done in {parts[name]['seconds']:.0f} s", file=sys.stderr, flush=True)
-    result = {"benchmark": "music", "command": command_line(__file__, argv), "quick": args.quick, "seed": args.seed,
+    if args.merge and args.json_out and Path(args.json_out).is_file():
+        parts = merge_parts(json.loads(Path(args.json_out).read_text()), parts)
+    result = {"benchmark": "music", "command": command, "quick": args.quick, "seed": args.seed,
               "threads": args.threads, "budget": dataclasses.asdict(budget), "torch": torch.__version__,
               **headline(parts, budget), "parts": parts}  # fmt: skip
     result = json.loads(json.dumps(result, allow_nan=False))  # tuples -> lists: what the file will hold

@@ -33,3 +33,12 @@ def test_synthetic_melodies_are_valid_seeded_tokens():
     a, b = bench.synthetic_melodies(5, 2, seed=1), bench.synthetic_melodies(5, 2, seed=1)
     assert a.shape == (5, 32, 1) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert a.max() < 90 and (a[:, 0, 0] >= 2).all()  # every window starts with a note
+
+
+def test_merge_keeps_the_parts_a_run_does_not_redo():
+    bench = load_bench("musicvae")
+    previous = {"command": "full", "parts": {"mel2bar": {"tf_acc": 0.8}, "16bar": {"x": 1}, "speed": {"ratio_train": 0.6}}}
+    merged = bench.merge_parts(previous, {"speed": {"ratio_train": 1.1, "command": "speed only"}})
+    assert list(merged) == ["mel2bar", "16bar", "speed"]
+    assert merged["mel2bar"] == {"tf_acc": 0.8, "command": "full"}
+    assert merged["speed"] == {"ratio_train": 1.1, "command": "speed only"}
