@@ -14,7 +14,7 @@ from zspace.rl.envs import WaypointsConfig
 from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.ppo import PPOConfig
 from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_train import SectarTrainConfig, _sample_actions, load_sectar, save_sectar, plan_episode, train_sectar
+from zspace.rl.sectar_train import SectarTrainConfig, _sample_actions, load_sectar, plan_episode, save_sectar, train_sectar
 
 ENV = "zspace/Waypoints-v0"
 ENV_KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3)}  # 12-step episodes
@@ -25,15 +25,6 @@ TINY = SectarTrainConfig(
     num_envs=4, n_candidates=8, plan_horizon=2, batch_size=8, rounds=2, vae_steps=2,
 )  # fmt: skip
 BUDGET = 150  # 12 (plan) + 16 (explore) + 2 x 16 (consistency) = 60 per iteration: 2 iterations, then 12 + 16
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: OpenMP threads only contend (each backward is ~100x slower with 2 threads on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run(seed: int = 0, budget: int = BUDGET, config: SectarTrainConfig = TINY):
@@ -94,7 +85,7 @@ def test_consistency_rollouts_join_the_buffer_only_when_asked():
     for flag in (True, False):
         logs = []
         config = dataclasses.replace(TINY, buffer_consistency=flag)
-        train_sectar(ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS, log=lambda s, m: logs.append(m))
+        train_sectar(ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS, log=lambda s, m, logs=logs: logs.append(m))
         sizes[flag] = logs[0]["charts/buffer_segments"]
     assert sizes[True] - sizes[False] == 2 * 4  # rounds x num_envs consistency segments (none ends an episode)
 
