@@ -228,40 +228,34 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
             "ratio_forward_float32": rates["ours_float32/forward"] / rates["plain_float32/forward"]}  # fmt: skip
 
 
-def _plain_fns(model: PlainMusicVAE, optimizer: torch.optim.Optimizer, x: Tensor, targets: Tensor, autocast: bool):
+def _step_fns(model: nn.Module, loss: Any, optimizer: torch.optim.Optimizer, autocast: bool):
+    """(train, forward) closures timing one training step and one no-grad pass of ``loss()`` the same
+    way for every contender: bf16 autocast if asked, then backward, clipping at 1.0 and ``optimizer``."""
+
     def train() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            loss = model(x, targets)
+            value = loss()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
 
     @torch.no_grad()
     def forward() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            model(x, targets)
+            loss()
 
     return train, forward
+
+
+def _plain_fns(model: PlainMusicVAE, optimizer: torch.optim.Optimizer, x: Tensor, targets: Tensor, autocast: bool):
+    return _step_fns(model, lambda: model(x, targets), optimizer, autocast)
 
 
 def _our_fns(model: nn.Module, step_fn: Any, batch: Tensor, autocast: bool = False):
     """One Trainer step without its bookkeeping: step_fn (under TrainConfig.autocast), backward, clip, fused Adam."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-
-    def train() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            loss, _ = step_fn(model, batch, 0)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-
-    @torch.no_grad()
-    def forward() -> None:
-        step_fn(model, batch, 0)
-
-    return train, forward
+    return _step_fns(model, lambda: step_fn(model, batch, 0)[0], optimizer, autocast)
 
 
 def _rate(fn: Any, min_seconds: float) -> float:
