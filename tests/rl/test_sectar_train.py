@@ -12,9 +12,10 @@ import torch
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.envs import WaypointsConfig
 from zspace.rl.exploration import ExplorerConfig
+from zspace.rl.policy import sample_action
 from zspace.rl.ppo import PPOConfig
 from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_train import SectarTrainConfig, _sample_actions, load_sectar, plan_episode, save_sectar, train_sectar
+from zspace.rl.sectar_train import SectarTrainConfig, load_sectar, plan_episode, save_sectar, train_sectar
 
 ENV = "zspace/Waypoints-v0"
 ENV_KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3)}  # 12-step episodes
@@ -57,14 +58,14 @@ def test_seeded_runs_are_reproducible():
 def test_sampled_actions_come_from_the_generator():
     probs = torch.tensor([[0.1, 0.2, 0.3, 0.4]]).expand(20_000, 4)
     categorical = torch.distributions.Categorical(probs=probs)
-    draws = [_sample_actions(categorical, False, torch.Generator().manual_seed(5)) for _ in range(2)]
+    draws = [sample_action(categorical, greedy=False, generator=torch.Generator().manual_seed(5)) for _ in range(2)]
     assert torch.equal(draws[0], draws[1])  # the generator, not torch's global RNG
     torch.testing.assert_close(torch.bincount(draws[0], minlength=4) / 20_000.0, probs[0], atol=0.015, rtol=0)
-    assert torch.equal(_sample_actions(categorical, True, torch.Generator()), torch.full((20_000,), 3))
+    assert torch.equal(sample_action(categorical, greedy=True, generator=torch.Generator()), torch.full((20_000,), 3))
     normal = torch.distributions.Independent(torch.distributions.Normal(torch.ones(3, 2), 0.5 * torch.ones(3, 2)), 1)
     expected = 1 + 0.5 * torch.randn(3, 2, generator=torch.Generator().manual_seed(7))
-    torch.testing.assert_close(_sample_actions(normal, False, torch.Generator().manual_seed(7)), expected)
-    torch.testing.assert_close(_sample_actions(normal, True, torch.Generator()), torch.ones(3, 2))
+    torch.testing.assert_close(sample_action(normal, greedy=False, generator=torch.Generator().manual_seed(7)), expected)
+    torch.testing.assert_close(sample_action(normal, greedy=True, generator=torch.Generator()), torch.ones(3, 2))
 
 
 def test_sampled_planning_episodes_are_reproducible():
@@ -85,7 +86,9 @@ def test_consistency_rollouts_join_the_buffer_only_when_asked():
     for flag in (True, False):
         logs = []
         config = dataclasses.replace(TINY, buffer_consistency=flag)
-        train_sectar(ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS, log=lambda s, m, logs=logs: logs.append(m))
+        train_sectar(
+            ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS, log=lambda s, m, logs=logs: logs.append(m)
+        )
         sizes[flag] = logs[0]["charts/buffer_segments"]
     assert sizes[True] - sizes[False] == 2 * 4  # rounds x num_envs consistency segments (none ends an episode)
 

@@ -25,7 +25,20 @@ from zspace.core.distributions import gaussian
 from zspace.errors import ConfigError
 from zspace.nn.mlp import MLP
 
-__all__ = ["ActorCritic", "layer_init"]
+__all__ = ["ActorCritic", "layer_init", "sample_action"]
+
+
+def sample_action(dist: Distribution, *, greedy: bool = False, generator: torch.Generator | None = None) -> Tensor:
+    """An action of a policy's distribution: its mode (``greedy``), or a draw from ``generator``
+    (categorical by multinomial, Gaussian as mean + std * noise), or from torch's global RNG if None."""
+    categorical = isinstance(dist, torch.distributions.Categorical)
+    if greedy:
+        return dist.probs.argmax(-1) if categorical else dist.mean
+    if generator is None:
+        return dist.sample()
+    if categorical:
+        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+    return dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=generator, dtype=dist.mean.dtype)
 
 
 def layer_init(layer: nn.Linear, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Linear:
@@ -118,8 +131,5 @@ class ActorCritic(nn.Module):
         """
         dist = self.distribution(obs, cond)
         if action is None:
-            if greedy:
-                action = dist.probs.argmax(-1) if self.discrete else dist.mean
-            else:
-                action = dist.sample()
+            action = sample_action(dist, greedy=greedy)
         return action, dist.log_prob(action), dist.entropy(), self.get_value(obs, cond)

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from zspace.errors import ConfigError, DataError
 from zspace.rl.envs import check_env_id  # importing registers the zspace/... ids
-from zspace.rl.policy import ActorCritic
+from zspace.rl.policy import ActorCritic, sample_action
 
 __all__ = ["RewardFn", "Rollout", "RolloutBatch", "collect_rollout", "make_envs"]
 
@@ -96,15 +96,6 @@ class Rollout:
         )  # fmt: skip
 
 
-def _sample(dist: torch.distributions.Distribution, generator: torch.Generator | None) -> Tensor:
-    """``dist.sample()`` drawn from ``generator`` (categorical via multinomial, Gaussian as mean + std * noise)."""
-    if generator is None:
-        return dist.sample()
-    if isinstance(dist, torch.distributions.Categorical):
-        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
-    return dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=generator)
-
-
 def _reached_states(next_obs: np.ndarray, info: dict[str, Any], done: np.ndarray) -> np.ndarray:
     """``(N, obs_dim)`` the state each env reached this step: ``info["final_obs"]`` where it finished."""
     reached = next_obs.copy()
@@ -140,7 +131,7 @@ def collect_rollout(
     episode_successes: list[float] = []
     for t in range(n_steps):
         dist = agent.distribution(next_obs)
-        action = _sample(dist, generator)
+        action = sample_action(dist, generator=generator)
         obs.append(next_obs)
         dones.append(next_done)
         actions.append(action)

@@ -37,7 +37,7 @@ from zspace.core.config import from_dict, to_dict
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
 from zspace.rl.planner import LatentMPC, Plan
-from zspace.rl.policy import ActorCritic
+from zspace.rl.policy import ActorCritic, sample_action
 from zspace.rl.ppo import PPOConfig, RolloutBatch, gae, ppo_update
 from zspace.rl.results import LearningCurve
 from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR, SectarConfig, consistency_error, sectar_loss
@@ -120,15 +120,6 @@ def _check_finite(what: str, value: Tensor | np.ndarray | float, iteration: int,
             f"SeCTAR {what} is not finite ({array.ravel()[~np.isfinite(array.ravel())][0]}) at iteration {iteration} "
             f"({env_steps} env steps); lower SectarTrainConfig.lr or check the environment's observations"
         )
-
-
-def _sample_actions(dist: torch.distributions.Distribution, greedy: bool, generator: torch.Generator) -> Tensor:
-    """The mode of ``dist`` (greedy) or a sample drawn from ``generator`` (not torch's global RNG, so seeded)."""
-    if isinstance(dist, torch.distributions.Categorical):
-        return dist.probs.argmax(-1) if greedy else torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
-    if greedy:
-        return dist.mean
-    return dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=generator, dtype=dist.mean.dtype)
 
 
 @torch.no_grad()
@@ -214,7 +205,7 @@ def plan_episode(
         for _ in range(c.segment_len):
             with torch.no_grad():
                 dist = model.policy.distribution(*model.policy_inputs(torch.as_tensor(obs)[None], plan.z[None]))
-            action = _sample_actions(dist, config.plan_greedy, generator)[0].numpy()
+            action = sample_action(dist, greedy=config.plan_greedy, generator=generator)[0].numpy()
             obs, reward, terminated, truncated, info = env.step(action)
             total, steps = total + float(reward), steps + 1
             states.append(obs), actions.append(action)
