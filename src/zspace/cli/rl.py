@@ -39,6 +39,12 @@ def rl() -> None:
     """SeCTAR: trajectory VAEs for hierarchical RL with latent planning."""
 
 
+def _with_planner(config: Any, candidates: int | None, horizon: int | None, method: str | None) -> Any:
+    """``config`` with the planner flags that were given (None keeps the config's value)."""
+    changes = {"n_candidates": candidates, "plan_horizon": horizon, "plan_method": method}
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})
+
+
 def _env_kwargs(layout_seed: int | None) -> dict[str, Any]:
     return {} if layout_seed is None else {"layout_seed": layout_seed}
 
@@ -73,8 +79,7 @@ def train_sectar_cmd(
     with user_errors():
         _threads(threads)
         check_env_id(env)
-        changes = {"n_candidates": candidates, "plan_horizon": horizon, "plan_method": method}
-        config = replace(SectarTrainConfig(model=SECTAR_PRESETS[preset]), **{k: v for k, v in changes.items() if v is not None})
+        config = _with_planner(SectarTrainConfig(model=SECTAR_PRESETS[preset]), candidates, horizon, method)
         env_kwargs = _env_kwargs(layout_seed)
         with console.status(f"training SeCTAR on {env} for {steps:,} environment steps"):
             model, curve = train_sectar(env, total_env_steps=steps, seed=seed, config=config, env_kwargs=env_kwargs)
@@ -89,15 +94,18 @@ def train_sectar_cmd(
     console.print(f"model in {out}; plan with `zspace rl plan {out}`")
 
 
-def _load_run(run: Path) -> tuple[Any, dict[str, Any]]:
+def _load_run(run: Path) -> tuple[Any, dict[str, Any], Any]:
+    """The trained model, ``run.json`` (env id and kwargs, curve) and the run's SectarTrainConfig."""
+    from zspace.core.config import from_dict
     from zspace.errors import CheckpointError
-    from zspace.rl.sectar_train import load_sectar
+    from zspace.rl.sectar_train import SectarTrainConfig, load_sectar
 
     model = load_sectar(run)
     path = run / RUN_FILE
     if not path.is_file():
         raise CheckpointError(f"{path} is missing: {run} was not written by `zspace rl train sectar`")
-    return model, json.loads(path.read_text())
+    info = json.loads(path.read_text())
+    return model, info, from_dict(SectarTrainConfig, info["train"], where=str(path))
 
 
 @app.command("plan")
@@ -118,18 +126,15 @@ def plan_cmd(
     import numpy as np
 
     import zspace.rl.envs  # noqa: F401  (registers the ids)
-    from zspace.core.config import from_dict
     from zspace.errors import ConfigError
-    from zspace.rl.sectar_train import SectarTrainConfig, plan_episode
+    from zspace.rl.sectar_train import plan_episode
 
     with user_errors():
         _threads(threads)
         if episodes < 1:
             raise ConfigError(f"--episodes must be >= 1, got {episodes}")
-        model, info = _load_run(run)
-        config = from_dict(SectarTrainConfig, info["train"], where=str(run / RUN_FILE))
-        changes = {"n_candidates": candidates, "plan_horizon": horizon, "plan_method": method}
-        config = replace(config, **{k: v for k, v in changes.items() if v is not None})
+        model, info, config = _load_run(run)
+        config = _with_planner(config, candidates, horizon, method)
         env = gymnasium.make(info["env_id"], **info["env_kwargs"])
         results = [plan_episode(env, model, config, seed=seed + i)[:2] for i in range(episodes)]
     returns = np.array([r for r, _ in results])
@@ -153,14 +158,11 @@ def render_cmd(
     import gymnasium
 
     import zspace.rl.envs  # noqa: F401  (registers the ids)
-    from zspace.core.config import from_dict
     from zspace.rl.figures import episode_gif, skills_figure
-    from zspace.rl.sectar_train import SectarTrainConfig
 
     out = out or run / "figures"
     with user_errors():
-        model, info = _load_run(run)
-        config = from_dict(SectarTrainConfig, info["train"], where=str(run / RUN_FILE))
+        model, info, config = _load_run(run)
         env = gymnasium.make(info["env_id"], **info["env_kwargs"])
         gif = episode_gif(env, model, config, out / "episode.gif", seed=seed)
         png = skills_figure(env, model, out / "skills.png", n=skills, seed=seed)
