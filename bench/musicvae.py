@@ -67,6 +67,7 @@ class Args:
     seed: int = 0
     threads: int = 2  # torch intra-op threads for every part
     batch_size: int = 64
+    autocast: str = "none"  # "bfloat16": mixed-precision training steps for mel2bar and 16bar (TrainConfig.autocast)
     mel2bar_preset: str = "cat-mel_2bar_tiny"
     mel2bar_steps: int | None = None  # 6000 (10 with --quick)
     steps_16bar: int | None = None  # per model: 3000 (6 with --quick)
@@ -135,7 +136,7 @@ def train_and_score(preset: str, splits: dict[str, np.ndarray], steps: int, args
     """Train ``preset`` for ``steps`` on the train split with the shared Trainer; score the test split."""
     config = MusicRunConfig.from_preset(
         preset, data="(in memory)", max_steps=steps, batch_size=args.batch_size, seed=args.seed, threads=args.threads,
-        tensorboard=False, device="cpu", log_every=max(1, steps // 10),
+        tensorboard=False, device="cpu", log_every=max(1, steps // 10), autocast=args.autocast,
     )  # fmt: skip
     torch.manual_seed(args.seed)
     model = build_model(config)
@@ -145,7 +146,7 @@ def train_and_score(preset: str, splits: dict[str, np.ndarray], steps: int, args
     wall = time.perf_counter() - start
     scores = evaluate(model, held_out(splits["test"], budget.eval_windows, args.seed), seed=args.seed)
     return {"preset": preset, "steps": fit.step, "train_seconds": wall, "steps_per_s": fit.step / wall,
-            "train_accuracy": fit.train_metrics.get("accuracy"), "parameters": sum(p.numel() for p in model.parameters()),
+            "train_accuracy": fit.train_metrics.get("accuracy"), "autocast": args.autocast, "parameters": sum(p.numel() for p in model.parameters()),
             "model": dataclasses.asdict(config.model), **scores}  # fmt: skip
 
 

@@ -27,7 +27,9 @@ from zspace.rl.envs import (
     WheeledConfig,
     WheeledEnv,
     WheeledVec,
+    blocks_distance,
     blocks_progress,
+    waypoint_distance,
     waypoint_progress,
 )
 
@@ -323,6 +325,46 @@ def test_blocks_progress_hand_case():
     reward, stage = blocks_progress(states, goals, 0, radius=0.5, objects=slice(2, 6))
     assert reward == 1.0 and stage == 1  # object 0 at step 1; object 1 would count on a later step
     assert blocks_progress(states[1:], goals, 1, radius=0.5, objects=slice(2, 6))[0] == 1.0
+
+
+def test_waypoint_distance_hand_cases():
+    waypoints = np.array([[3.0, 4.0], [0.0, 1.0]])
+    states = np.array([[0.0, 0.0, 9.0], [0.0, 0.0, 9.0], [5.0, 5.0, 9.0]])  # (K, S); the position is [0:2]
+    np.testing.assert_allclose(waypoint_distance(states, waypoints, np.array([0, 1, 2])), [5.0, 1.0, 0.0])  # 0: done
+    assert waypoint_distance(states[0], waypoints, 1) == pytest.approx(1.0)  # one state, scalar stage
+    with pytest.raises(ValueError, match="stage"):
+        waypoint_distance(states, waypoints, 3)
+
+
+def test_blocks_distance_is_reach_plus_carry_of_the_current_object():
+    goals = np.array([[1.0, 1.0], [-1.0, -1.0]])
+    state = np.array([0.0, 0.0, 0.0, 3.0, -1.0, 2.0, 0.0, 0.0])  # gripper (0,0), objects (0,3) and (-1,2)
+    np.testing.assert_allclose(
+        blocks_distance(np.stack([state] * 3), goals, np.array([0, 1, 2]), objects=slice(2, 6)),
+        [3.0 + np.hypot(1.0, 2.0), np.hypot(1.0, 2.0) + 3.0, 0.0],
+    )
+    carried = state.copy()
+    carried[0:4] = [1.0, 1.2, 1.0, 1.0]  # object 0 held on its goal: only the 0.2 m grip offset is left
+    assert blocks_distance(carried, goals, 0, objects=slice(2, 6)) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("single_cls", list(POLICIES))
+def test_distance_to_go_falls_to_zero_along_a_scripted_solution(single_cls):
+    env = single_cls(include_stage=True)
+    observations, _, infos = run_episode(env, POLICIES[single_cls], seed=4)
+    base = env.unwrapped.sim.base_dim
+    states, stages = observations[:, :base], np.array([info["stage"] for info in infos])  # (T+1, S), (T+1,)
+    distance = env.unwrapped.distance_to_go(states, stages)
+    assert distance.shape == (len(states),) and np.all(distance >= 0) and distance[0] > 0
+    assert env.unwrapped.distance_to_go(states[0], 0) == distance[0]
+    done = np.flatnonzero(np.diff(stages) > 0) + 1  # steps that completed a target
+    assert len(done) > 0
+    before = env.unwrapped.distance_to_go(states[done], stages[done - 1])  # judged against the target just completed
+    c = env.unwrapped.sim.config
+    within = c.goal_radius + c.grasp_radius if single_cls is BlocksEnv else c.radius  # Blocks: carry + reach
+    assert np.all(before < within)
+    if stages[-1] == env.unwrapped.sim.n_stages:
+        assert distance[-1] == 0.0
 
 
 @pytest.mark.parametrize("single_cls", list(POLICIES))

@@ -80,7 +80,7 @@ def test_state_mpc_plans_continuous_actions_and_leaves_the_global_rng_alone():
 
 @pytest.mark.parametrize(
     ("field", "value", "match"),
-    [("n_paths", 0, "n_paths"), ("random_episodes", 0, "random_episodes"), ("shaping", "distance", "shaping")],
+    [("n_paths", 0, "n_paths"), ("random_episodes", 0, "random_episodes"), ("shaping", "dense", "shaping")],
 )
 def test_mpc_config_rejects_bad_fields(field, value, match):
     with pytest.raises(ConfigError, match=f"MPCConfig.{match}"):

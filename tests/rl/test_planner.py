@@ -10,7 +10,7 @@ import torch
 gymnasium = pytest.importorskip("gymnasium")
 
 from zspace.errors import ConfigError
-from zspace.rl.envs import waypoint_progress
+from zspace.rl.envs import waypoint_distance, waypoint_progress
 from zspace.rl.planner import LatentMPC, Plan, cem, random_shooting, score_states
 
 T = 10  # steps per segment of the hand-made decoders
@@ -29,6 +29,11 @@ ROW = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]])
 def row_progress(states: np.ndarray, stage: np.ndarray | int, *, discount: float = 1.0):
     """The env-style progress callable ``(states (..., L, 2), stage) -> (reward, new stage)`` of ROW."""
     return waypoint_progress(states, ROW, stage, radius=0.4, discount=discount)
+
+
+def row_distance(states: np.ndarray, stage: np.ndarray) -> np.ndarray:
+    """The env-style ``distance_to_go`` of ROW: metres from each state (K, 2) to its stage's waypoint."""
+    return waypoint_distance(states, ROW, stage)
 
 
 # --- random shooting and CEM -----------------------------------------------------------------
@@ -101,10 +106,10 @@ def test_score_states_shapings_break_ties_without_outweighing_reward():
     states = np.array([[[1.0, 0.0], [2.0, 0.0]], [[-2.0, 0.0], [-3.0, 0.0]], [[0.0, 0.0], [0.5, 0.0]]])
     np.testing.assert_allclose(score_states(row_progress, states, 0, shaping="none"), [0.0, 0.0, 0.0])
     np.testing.assert_allclose(score_states(row_progress, states, 0, shaping="stage"), [2e-3, 0.0, 0.0])
-    dist = score_states(row_progress, states, 0, shaping="distance", targets=ROW)
+    dist = score_states(row_progress, states, 0, shaping="distance", distance=row_distance)
     np.testing.assert_allclose(dist, [2e-3 - 1e-4 * 1.0, -1e-4 * 4.0, -1e-4 * 0.5])
     paying = np.array([[[3.0, 0.0], [3.0, 0.0]]])  # from stage 2, the third waypoint pays +1
-    assert score_states(row_progress, paying, 2, shaping="distance", targets=ROW)[0] == pytest.approx(1 + 1e-3 - 1e-4)
+    assert score_states(row_progress, paying, 2, shaping="distance", distance=row_distance)[0] == pytest.approx(1 + 1e-3 - 1e-4)
     discounted = np.array([[[0.0, 0.0], [3.0, 0.0]]])  # reached at t = 1
     assert score_states(row_progress, discounted, 2, shaping="none", discount=0.9)[0] == pytest.approx(0.9)
 
@@ -123,7 +128,7 @@ def test_score_states_errors_name_the_option():
     states = np.zeros((1, 1, 2))
     with pytest.raises(ConfigError, match="shaping must be one of"):
         score_states(row_progress, states, 0, shaping="dense")
-    with pytest.raises(ConfigError, match="needs targets"):
+    with pytest.raises(ConfigError, match="needs distance"):
         score_states(row_progress, states, 0, shaping="distance")
 
 
@@ -192,7 +197,7 @@ def test_plan_horizon_override_and_bad_predict_shape():
     [
         ({"method": "mppi"}, "method must be"),
         ({"shaping": "dense"}, "shaping must be"),
-        ({"shaping": "distance"}, "needs targets"),
+        ({"shaping": "distance"}, "needs distance"),
         ({"horizon": 0}, "horizon must be"),
         ({"method": "cem", "n_candidates": 2, "cem_iters": 4}, "must be >= cem_iters"),
     ],

@@ -141,9 +141,8 @@ class MPCConfig:
                 raise ConfigError(f"MPCConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.random_episodes < 1:  # the model needs data before its first plan
             raise ConfigError(f"MPCConfig.random_episodes must be >= 1, got {self.random_episodes}")
-        if self.shaping not in SHAPINGS or self.shaping == "distance":
-            # "distance" needs a position-to-target layout that is not the same for every task
-            raise ConfigError(f"MPCConfig.shaping must be 'none' or 'stage', got {self.shaping!r}")
+        if self.shaping not in SHAPINGS:
+            raise ConfigError(f"MPCConfig.shaping must be one of {SHAPINGS}, got {self.shaping!r}")
 
 
 def _sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
@@ -166,7 +165,7 @@ def _plan(model: DynamicsModel, env, state: np.ndarray, stage: int, horizon: int
             predicted.append(s)
         states = torch.stack(predicted, dim=1).numpy()  # (K, L, S)
         scores = score_states(env.unwrapped.progress, states, stage, shaping=config.shaping, discount=config.discount,
-                              segment_len=config.plan_every)  # fmt: skip
+                              segment_len=config.plan_every, distance=env.unwrapped.distance_to_go)  # fmt: skip
         return torch.from_numpy(scores)
 
     sample = lambda k: _sample_actions(env.action_space, (k, horizon), generator)

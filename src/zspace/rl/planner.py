@@ -17,8 +17,10 @@ option breaks such ties with information the task already exposes, too small to 
 - ``"stage"``: + 1e-3 per target completed within the plan (the progress function's new stage),
   discounted per segment like the reward, so plans reaching unrewarded intermediate waypoints
   (sooner) win ties.
-- ``"distance"``: ``"stage"`` and - 1e-4 per metre from the final predicted position to the
-  target still sought (needs the layout's ``targets``); a weak pull towards the next target.
+- ``"distance"``: ``"stage"`` and - 1e-4 per metre of work the final predicted state still has
+  to do on the current target (needs the task's ``distance`` function, every zspace env's
+  ``distance_to_go``: position to waypoint; for Blocks gripper to object plus object to goal);
+  a weak pull towards the next target.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from zspace.errors import ConfigError
 __all__ = ["SHAPINGS", "LatentMPC", "Plan", "cem", "random_shooting", "score_states"]
 
 Progress = Callable[..., tuple[np.ndarray, np.ndarray]]  # (states (K, L, S), stage (K,)) -> (reward (K,), stage (K,))
+Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (states (K, S), stage (K,)) -> metres still to go (K,)
 SHAPINGS = ("none", "stage", "distance")
 STAGE_WEIGHT = 1e-3  # per target completed: < any reward step (1, or discount**t >= 0.15 for t < 190)
 DISTANCE_WEIGHT = 1e-4  # per metre: a layout spans < 10 m, so distance never outweighs one stage
@@ -115,8 +118,7 @@ def score_states(
     shaping: str = "stage",
     discount: float = 1.0,
     segment_len: int | None = None,
-    targets: np.ndarray | None = None,
-    xy: slice = slice(0, 2),
+    distance: Distance | None = None,
 ) -> np.ndarray:
     """The planning objective of K predicted trajectories (see the module docstring for ``shaping``).
 
@@ -131,16 +133,16 @@ def score_states(
         stage: the current task stage (targets completed so far).
         discount: the reward of step t (0-based) is weighted by ``discount**t``.
         segment_len: steps per segment (default: L, one segment).
-        targets: ``(N, 2)`` the layout's targets in metres; required by ``shaping="distance"``.
-        xy: where the position lies in a state (for ``"distance"``).
+        distance: ``(states (K, S), stage (K,)) -> (K,)`` metres of work left on the current
+            target, e.g. ``env.unwrapped.distance_to_go``; required by ``shaping="distance"``.
 
     Returns:
         ``(K,)`` float64 scores, higher is better.
     """
     if shaping not in SHAPINGS:
         raise ConfigError(f"shaping must be one of {SHAPINGS}, got {shaping!r}")
-    if shaping == "distance" and targets is None:
-        raise ConfigError("shaping='distance' needs targets=(N, 2), the layout (info['waypoints'] of the env)")
+    if shaping == "distance" and distance is None:
+        raise ConfigError("shaping='distance' needs distance=, the task's distance function (env.unwrapped.distance_to_go)")
     k, length = states.shape[:2]
     chunk = length if segment_len is None else segment_len
     kwargs = {} if discount == 1.0 else {"discount": discount}
@@ -154,10 +156,7 @@ def score_states(
             score += weight * STAGE_WEIGHT * (new_stage - current)
         current = np.asarray(new_stage, dtype=np.int64)
     if shaping == "distance":
-        targets = np.asarray(targets, dtype=np.float64)
-        sought = targets[np.minimum(current, len(targets) - 1)]  # (K, 2)
-        distance = np.linalg.norm(states[:, -1, xy] - sought, axis=-1)
-        score -= DISTANCE_WEIGHT * np.where(current >= len(targets), 0.0, distance)
+        score -= DISTANCE_WEIGHT * np.asarray(distance(states[:, -1], current), dtype=np.float64)
     return score
 
 
@@ -184,7 +183,7 @@ class LatentMPC:
         method: ``"shooting"`` (z ~ N(0, I), the authors') or ``"cem"``.
         cem_iters, elite_frac: CEM's iterations and elite share.
         seed: seeds the candidate sampler; a sequence of ``plan`` calls is reproducible.
-        shaping, discount, targets, xy: the objective, see :func:`score_states`. The default
+        shaping, discount, distance: the objective, see :func:`score_states`. The default
             discount is the authors' 0.99 (it favours plans that pay sooner, which matters when
             only the first latent is executed); it needs a ``progress`` accepting ``discount=``
             (every zspace env's does); pass ``discount=1.0`` for a plain two-argument callable.
@@ -205,16 +204,15 @@ class LatentMPC:
         seed: int = 0,
         shaping: str = "stage",
         discount: float = 0.99,
-        targets: np.ndarray | None = None,
-        xy: slice = slice(0, 2),
+        distance: Distance | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         if method not in ("shooting", "cem"):
             raise ConfigError(f"LatentMPC: method must be 'shooting' or 'cem', got {method!r}")
         if shaping not in SHAPINGS:
             raise ConfigError(f"LatentMPC: shaping must be one of {SHAPINGS}, got {shaping!r}")
-        if shaping == "distance" and targets is None:
-            raise ConfigError("LatentMPC: shaping='distance' needs targets=(N, 2), the layout (info['waypoints'])")
+        if shaping == "distance" and distance is None:
+            raise ConfigError("LatentMPC: shaping='distance' needs distance=, the task's (env.unwrapped.distance_to_go)")
         for name, value in (("z_size", z_size), ("horizon", horizon), ("n_candidates", n_candidates), ("cem_iters", cem_iters)):
             if value < 1:
                 raise ConfigError(f"LatentMPC: {name} must be >= 1, got {value}")
@@ -223,7 +221,7 @@ class LatentMPC:
         self.predict, self.progress = predict, progress
         self.z_size, self.horizon, self.n_candidates = z_size, horizon, n_candidates
         self.method, self.cem_iters, self.elite_frac = method, cem_iters, elite_frac
-        self.shaping, self.discount, self.targets, self.xy = shaping, discount, targets, xy
+        self.shaping, self.discount, self.distance = shaping, discount, distance
         self.device = torch.device(device)
         self.generator = torch.Generator().manual_seed(seed)  # CPU: the same draws on any device
 
@@ -268,5 +266,5 @@ class LatentMPC:
     def _score(self, predicted: np.ndarray, stage: int, horizon: int) -> np.ndarray:
         return score_states(
             self.progress, predicted, stage, shaping=self.shaping, discount=self.discount,
-            segment_len=predicted.shape[1] // horizon, targets=self.targets, xy=self.xy,
+            segment_len=predicted.shape[1] // horizon, distance=self.distance,
         )  # fmt: skip

@@ -191,10 +191,10 @@ def plan_episode(
     c = model.config
     n_segments = env.unwrapped.max_episode_steps // c.segment_len
     obs, info = env.reset(seed=seed)
-    targets = info[env.unwrapped.sim.layout_key] if config.plan_shaping == "distance" else None  # this episode's layout
     mpc = LatentMPC(
         model.predict, env.unwrapped.progress, z_size=c.z_size, horizon=config.plan_horizon,
-        n_candidates=config.n_candidates, method=config.plan_method, shaping=config.plan_shaping, targets=targets, seed=seed,
+        n_candidates=config.n_candidates, method=config.plan_method, shaping=config.plan_shaping,
+        distance=env.unwrapped.distance_to_go, seed=seed,
     )  # fmt: skip
     total, steps, done = 0.0, 0, False
     seg_states, seg_actions = [], []

@@ -27,7 +27,7 @@ from zspace.errors import ConfigError
 from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv
 from zspace.rl.envs.blocks import BlocksConfig, BlocksEnv, BlocksVec
 from zspace.rl.envs.swimmer import MissingDependencyError, SwimmerWaypointsConfig, SwimmerWaypointsEnv
-from zspace.rl.envs.tasks import blocks_progress, waypoint_progress
+from zspace.rl.envs.tasks import blocks_distance, blocks_progress, waypoint_distance, waypoint_progress
 from zspace.rl.envs.waypoints import WaypointsConfig, WaypointsEnv, WaypointsVec
 from zspace.rl.envs.wheeled import WheeledConfig, WheeledEnv, WheeledVec
 
@@ -48,9 +48,11 @@ __all__ = [
     "WheeledConfig",
     "WheeledEnv",
     "WheeledVec",
+    "blocks_distance",
     "blocks_progress",
     "check_env_id",
     "register_envs",
+    "waypoint_distance",
     "waypoint_progress",
 ]
 

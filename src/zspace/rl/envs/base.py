@@ -22,6 +22,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from zspace.errors import ConfigError
+from zspace.rl.envs.tasks import waypoint_distance
 
 __all__ = ["BatchedSim", "SingleEnv", "StageOption", "VecEnv", "capped", "stage_bounds", "stage_features", "stage_mode"]
 
@@ -155,6 +156,11 @@ class BatchedSim(abc.ABC):
         self, states: np.ndarray, stage: np.ndarray | int, *, env_index: int | slice = slice(None), discount: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """The task's progress function bound to the layout of ``env_index`` (see :mod:`.tasks`)."""
+
+    def distance_to_go(self, states: np.ndarray, stage: np.ndarray | int, *, env_index: int | slice = slice(None)) -> np.ndarray:
+        """Metres from ``states (..., obs_dim)`` to the target of ``stage`` (0 when done): a planner's
+        tie-break between sparse rewards. Default: the position ``[..., 0:2]`` to the current target."""
+        return waypoint_distance(states, self.targets[env_index], stage)
 
     @abc.abstractmethod
     def render(self, i: int) -> np.ndarray:
@@ -321,6 +327,11 @@ class SingleEnv(gym.Env):
         """
         return self.sim.progress(states, stage, env_index=0, discount=discount)
 
+    def distance_to_go(self, states: np.ndarray, stage: np.ndarray | int) -> np.ndarray:
+        """Metres of work left from ``states (..., obs_dim)`` at ``stage (...)`` on this episode's layout
+        (position to waypoint; for Blocks gripper to object plus object to goal); 0 when done."""
+        return self.sim.distance_to_go(states, stage, env_index=0)
+
     @property
     def max_episode_steps(self) -> int:
         return self.sim.max_episode_steps
@@ -421,6 +432,10 @@ class VecEnv(VectorEnv):
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`SingleEnv.progress` on the current layout of sub-environment ``env_index``."""
         return self.sim.progress(states, stage, env_index=env_index, discount=discount)
+
+    def distance_to_go(self, states: np.ndarray, stage: np.ndarray | int, *, env_index: int) -> np.ndarray:
+        """:meth:`SingleEnv.distance_to_go` on the current layout of sub-environment ``env_index``."""
+        return self.sim.distance_to_go(states, stage, env_index=env_index)
 
     @property
     def max_episode_steps(self) -> int:

@@ -26,7 +26,7 @@ from gymnasium import spaces
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
 from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped
-from zspace.rl.envs.tasks import blocks_progress, sample_separated_points
+from zspace.rl.envs.tasks import blocks_distance, blocks_progress, sample_separated_points
 from zspace.rl.envs.waypoints import MOVES
 
 __all__ = ["DROP", "GRASP", "BlocksConfig", "BlocksEnv", "BlocksSim", "BlocksVec", "gripper_step"]
@@ -176,6 +176,9 @@ class BlocksSim(BatchedSim):
         return blocks_progress(
             states, self.targets[env_index], stage, radius=self.config.goal_radius, discount=discount, objects=slice(2, 2 + 2 * m)
         )
+
+    def distance_to_go(self, states: np.ndarray, stage: np.ndarray | int, *, env_index: int | slice = slice(None)) -> np.ndarray:
+        return blocks_distance(states, self.targets[env_index], stage, objects=slice(2, 2 + 2 * self.config.n_objects))
 
     def info(self) -> dict[str, np.ndarray]:
         return {**super().info(), "held": self.held.copy()}

@@ -28,7 +28,7 @@ from gymnasium.utils import seeding
 from zspace.errors import ConfigError, ZspaceError
 from zspace.rl.envs import render as draw
 from zspace.rl.envs.base import METADATA, StageOption, capped, stage_bounds, stage_features, stage_mode
-from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
+from zspace.rl.envs.tasks import sample_waypoints, waypoint_distance, waypoint_progress
 
 __all__ = ["MissingDependencyError", "SwimmerWaypointsConfig", "SwimmerWaypointsEnv"]
 
@@ -145,6 +145,10 @@ class SwimmerWaypointsEnv(gym.Env):
         """Score ``states (..., T, obs_dim)`` from ``stage (...)`` on this episode's waypoints (positions ``[..., 0:2]``)."""
         c = self.config
         return waypoint_progress(states, self.waypoints, stage, radius=c.radius, reward_every=c.reward_every, discount=discount)
+
+    def distance_to_go(self, states: np.ndarray, stage: np.ndarray | int) -> np.ndarray:
+        """Metres from the position ``states[..., 0:2]`` to the waypoint of ``stage`` (0 when done)."""
+        return waypoint_distance(states, self.waypoints, stage)
 
     def render(self) -> np.ndarray | None:
         """A top-down numpy drawing (no OpenGL needed): capsules, waypoints, progress."""

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["blocks_progress", "sample_separated_points", "sample_waypoints", "waypoint_progress"]
+__all__ = [
+    "blocks_distance",
+    "blocks_progress",
+    "sample_separated_points",
+    "sample_waypoints",
+    "waypoint_distance",
+    "waypoint_progress",
+]
 
 
 def _flatten_batch(states: np.ndarray, stage: np.ndarray | int, n_targets: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -127,6 +134,65 @@ def blocks_progress(
         reward += np.where(hit, discount**t, 0.0)
         index += hit
     return reward.reshape(batch), index.reshape(batch)
+
+
+def _current_target(targets: np.ndarray, stage: np.ndarray | int, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The target of each row's ``stage`` ``(B, 2)`` (NaN once done) and the stage index ``(B,)``."""
+    targets = np.asarray(targets)
+    index = np.broadcast_to(np.asarray(stage, dtype=np.int64), batch).reshape(-1)
+    if np.any((index < 0) | (index > targets.shape[-2])):
+        raise ValueError(f"stage must lie in [0, {targets.shape[-2]}], got values in [{index.min()}, {index.max()}]")
+    return _pad_targets(targets, batch)[np.arange(index.size), index], index
+
+
+def waypoint_distance(
+    states: np.ndarray, waypoints: np.ndarray, stage: np.ndarray | int, *, xy: slice = slice(0, 2)
+) -> np.ndarray:
+    """Metres from each state's position to the waypoint still sought (0 once all are reached).
+
+    Args:
+        states: ``(..., obs_dim)`` one state per row (e.g. a plan's final predicted state).
+        waypoints: ``(N, 2)`` or ``(..., N, 2)``; stage: ``(...)`` or a scalar in [0, N].
+
+    Returns:
+        ``(...)`` float64 distances: what a planner can pull on between sparse rewards.
+    """
+    states = np.asarray(states, dtype=np.float64)
+    batch = states.shape[:-1]
+    target, _ = _current_target(waypoints, stage, batch)
+    distance = np.linalg.norm(states[..., xy].reshape(-1, 2) - target, axis=-1)
+    return np.nan_to_num(distance, nan=0.0).reshape(batch)
+
+
+def blocks_distance(
+    states: np.ndarray,
+    goals: np.ndarray,
+    stage: np.ndarray | int,
+    *,
+    gripper: slice = slice(0, 2),
+    objects: slice = slice(2, 10),
+) -> np.ndarray:
+    """Metres of work left on the current object: gripper to object plus object to its goal.
+
+    The usual pick-and-place shaping: the first term falls as the gripper approaches the object,
+    the second as the object (carried) approaches its goal; 0 once every object is placed.
+
+    Args:
+        states: ``(..., obs_dim)`` one state per row; ``goals``: ``(M, 2)`` or ``(..., M, 2)``;
+        stage: ``(...)`` or a scalar in [0, M], the object to place next.
+
+    Returns:
+        ``(...)`` float64 distances in metres.
+    """
+    states = np.asarray(states, dtype=np.float64)
+    batch = states.shape[:-1]
+    n_objects = np.asarray(goals).shape[-2]
+    goal, index = _current_target(goals, stage, batch)
+    rows = states.reshape(-1, states.shape[-1])
+    position = rows[:, objects].reshape(-1, n_objects, 2)[np.arange(index.size), np.minimum(index, n_objects - 1)]
+    reach = np.linalg.norm(rows[:, gripper] - position, axis=-1)
+    carry = np.linalg.norm(position - goal, axis=-1)
+    return np.where(index >= n_objects, 0.0, reach + np.nan_to_num(carry, nan=0.0)).reshape(batch)
 
 
 def sample_waypoints(
