@@ -40,11 +40,11 @@ METHODS = ("sectar", "ppo", "ppo_count", "mpc", "skills_ppo")
 def _bench_mpc():
     """The state-space MPC baseline at CPU size: the authors' planner searched 2048 action paths of
     190 steps per plan and refit 60 epochs; at that size one run of our budget takes hours on one
-    core. 256 paths of 57 steps (3 segments) is the same search SeCTAR's latent planner gets
-    (256 candidates x 3 segments), and 10 epochs per refit (warm-started) keep a run to minutes."""
+    core. 256 paths of ``--plan-segments`` x 19 steps is the same search SeCTAR's latent planner gets
+    (256 candidates x that many segments), and 10 epochs per refit (warm-started) keep a run to minutes."""
     from zspace.rl.model_based import MPCConfig
 
-    return MPCConfig(n_paths=256, horizon=57, random_episodes=10, epochs=10)
+    return MPCConfig(n_paths=256, random_episodes=10, epochs=10)  # horizon: --plan-segments x 19
 
 
 @dataclass
@@ -55,9 +55,14 @@ class Args:
     methods: str = ",".join(METHODS)
     seeds: int = 3
     budget: int = 100_000  # environment steps per method and seed
+    # The planners' shared objective and reach (SeCTAR's latent MPC and the state-space MPC alike): "none" is
+    # the authors' sparse scorer, "distance" our tie-break (see zspace.rl.planner); segments of 19 steps ahead.
+    shaping: str = "distance"
+    plan_segments: int = 3
     workers: int = 2  # parallel runs (processes of one torch thread each)
     quick: bool = False
     json_out: str | None = None
+    merge: bool = False  # keep the (env, method) runs already in --json-out that this run does not redo
     figure: str | None = None
 
 
@@ -77,7 +82,7 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     env_kwargs = {"layout_seed": seed, **job.get("env_kwargs", {})}
     curves = []
     if method == "sectar":
-        config = SectarTrainConfig()
+        config = SectarTrainConfig(plan_shaping=job["shaping"], plan_horizon=job["plan_segments"])
         if quick:
             config = replace(config, num_envs=4, n_candidates=64, plan_horizon=2, rounds=1, vae_steps=2)
         model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs)
@@ -90,7 +95,9 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
         curves.append(fit(env_id, total_steps=budget, seed=seed, env_kwargs=env_kwargs,
                           **({"num_envs": 2, "n_steps": 64} if quick else {})))  # fmt: skip
     elif method == "mpc":
-        config = replace(_bench_mpc(), n_paths=64) if quick else _bench_mpc()
+        config = _bench_mpc()
+        config = replace(config, shaping=job["shaping"], horizon=job["plan_segments"] * config.plan_every)
+        config = replace(config, n_paths=64) if quick else config
         curves.append(state_mpc(env_id, total_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs)[1])
     else:
         raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
@@ -98,6 +105,10 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def jobs(args: Args) -> list[dict[str, Any]]:
+    from zspace.rl.planner import SHAPINGS
+
+    if args.shaping not in SHAPINGS or args.plan_segments < 1:
+        raise SystemExit(f"--shaping must be one of {SHAPINGS} and --plan-segments >= 1, got {args.shaping!r}, {args.plan_segments}")
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
@@ -113,7 +124,8 @@ def jobs(args: Args) -> list[dict[str, Any]]:
                 if method == "skills_ppo":
                     raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
                 out.append({"env": env_id, "method": method, "seed": seed, "budget": args.budget, "quick": args.quick,
-                            "skills": skills, "env_kwargs": env_kwargs})  # fmt: skip
+                            "skills": skills, "env_kwargs": env_kwargs, "shaping": args.shaping,
+                            "plan_segments": args.plan_segments})  # fmt: skip
     # the longest first, so the pool's last minutes are not one straggler
     return sorted(out, key=lambda j: j["method"] != "sectar")
 
@@ -130,6 +142,17 @@ def final_return(curve: dict[str, Any], budget: int) -> tuple[float, float]:
         i = np.flatnonzero(inside)[-1]
         return float(returns[i]), float(successes[i])
     return 0.0, 0.0
+
+
+def merge_curves(previous: dict[str, Any], curves: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """``curves`` plus the previous file's curves of every (env, method) this run did not redo."""
+    if previous.get("budget") != budget:
+        raise SystemExit(f"--merge: the file's budget is {previous.get('budget')}, this run's {budget}; rerun everything")
+    redone = {(c["env_id"], c["method"]) for c in curves}
+    kept = [c for c in previous.get("curves", []) if (c["env_id"], c["method"]) not in redone]
+    for c in kept:
+        c.setdefault("command", previous.get("command", ""))
+    return kept + curves
 
 
 def summarize(curves: list[dict[str, Any]], budget: int) -> dict[str, Any]:
@@ -218,11 +241,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         for job in todo:
             done(_run(job))
+    command = command_line(__file__, argv)
+    for c in curves:
+        c["command"] = command  # which run made it, also after a --merge
+    if args.merge and args.json_out and Path(args.json_out).is_file():
+        curves = merge_curves(json.loads(Path(args.json_out).read_text()), curves, args.budget)
     curves.sort(key=lambda c: (c["env_id"], METHODS.index(c["method"]), c["seed"]))
     table = summarize(curves, args.budget)  # the results file's shape: {env: {method: {"mean", "std", ...}}}
     result = {
-        **table, "envs": list(table), "benchmark": "rl", "command": command_line(__file__, argv), "budget": args.budget,
-        "seeds": args.seeds, "wall_s": time.perf_counter() - start, "cpus": os.cpu_count(),
+        **table, "envs": list(table), "benchmark": "rl", "budget": args.budget, "seeds": args.seeds,
+        "commands": sorted({c.get("command", "") for c in curves} - {""}), "wall_s": time.perf_counter() - start,
+        "cpus": os.cpu_count(),
     }  # fmt: skip
     print_table(result)
     if args.figure:

@@ -37,3 +37,19 @@ def test_ratio_is_against_the_best_baseline():
     table = bench.summarize(curves, 10)
     assert table["W"]["sectar"]["ratio_vs_best_baseline"] == pytest.approx(3.0)
     assert table["W"]["sectar"]["best_baseline_mean"] == 2.0
+
+
+def test_merge_keeps_only_the_runs_not_redone():
+    bench = load_bench("sectar")
+
+    def curve(method: str, seed: int, ret: float) -> dict:
+        return {"env_id": "zspace/W", "method": method, "seed": seed, "env_steps": [10], "returns": [ret]}
+
+    previous = {"budget": 10, "command": "old", "curves": [curve("sectar", 0, 1.0), curve("mpc", 0, 2.0), curve("ppo", 0, 3.0)]}
+    merged = bench.merge_curves(previous, [curve("mpc", 0, 5.0), curve("mpc", 1, 6.0)], 10)
+    assert sorted((c["method"], c["seed"], c["returns"][0]) for c in merged) == [
+        ("mpc", 0, 5.0), ("mpc", 1, 6.0), ("ppo", 0, 3.0), ("sectar", 0, 1.0)
+    ]  # fmt: skip
+    assert {c["command"] for c in merged if c["method"] != "mpc"} == {"old"}
+    with pytest.raises(SystemExit, match="budget"):
+        bench.merge_curves(previous, [], 20)
