@@ -37,6 +37,8 @@ def test_plan_reports_returns_reproducibly(run):
     second = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8"])
     assert first.exit_code == 0, first.output
     assert "return mean" in first.output and first.output == second.output
+    sparse = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8", "--shaping", "none"])
+    assert sparse.exit_code == 0 and "return mean" in sparse.output, sparse.output
 
 
 def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
@@ -53,6 +55,7 @@ def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
         (["rl", "train", "sectar", "--env", "zspace/Nope-v0", "--out", "x"], "Nope"),
         (["rl", "train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
         (["rl", "plan", "missing-run"], "missing-run"),
+        (["rl", "train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping must be one of"),
     ],
 )
 def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):

@@ -39,9 +39,15 @@ def rl() -> None:
     """SeCTAR: trajectory VAEs for hierarchical RL with latent planning."""
 
 
-def _with_planner(config: Any, candidates: int | None, horizon: int | None, method: str | None) -> Any:
+ShapingOpt = Annotated[
+    str | None,
+    typer.Option(help="Planning objective: none (sparse reward only, the authors') | stage | distance (default: the config's)."),
+]
+
+
+def _with_planner(config: Any, candidates: int | None, horizon: int | None, method: str | None, shaping: str | None) -> Any:
     """``config`` with the planner flags that were given (None keeps the config's value)."""
-    changes = {"n_candidates": candidates, "plan_horizon": horizon, "plan_method": method}
+    changes = {"n_candidates": candidates, "plan_horizon": horizon, "plan_method": method, "plan_shaping": shaping}
     return replace(config, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -64,6 +70,7 @@ def train_sectar_cmd(
     candidates: Annotated[int | None, typer.Option(help="Latent sequences scored per plan (default: the config's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the config's).")] = None,
     method: Annotated[str | None, typer.Option(help="Planner: shooting | cem (default: the config's).")] = None,
+    shaping: ShapingOpt = None,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
@@ -79,7 +86,7 @@ def train_sectar_cmd(
     with user_errors():
         _threads(threads)
         check_env_id(env)
-        config = _with_planner(SectarTrainConfig(model=SECTAR_PRESETS[preset]), candidates, horizon, method)
+        config = _with_planner(SectarTrainConfig(model=SECTAR_PRESETS[preset]), candidates, horizon, method, shaping)
         env_kwargs = _env_kwargs(layout_seed)
         with console.status(f"training SeCTAR on {env} for {steps:,} environment steps"):
             model, curve = train_sectar(env, total_env_steps=steps, seed=seed, config=config, env_kwargs=env_kwargs)
@@ -116,6 +123,7 @@ def plan_cmd(
     candidates: Annotated[int | None, typer.Option(help="Latent sequences per plan (default: the run's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the run's).")] = None,
     method: Annotated[str | None, typer.Option(help="shooting | cem (default: the run's).")] = None,
+    shaping: ShapingOpt = None,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Run episodes of latent MPC with a trained SeCTAR and report return and success.
@@ -134,7 +142,7 @@ def plan_cmd(
         if episodes < 1:
             raise ConfigError(f"--episodes must be >= 1, got {episodes}")
         model, info, config = _load_run(run)
-        config = _with_planner(config, candidates, horizon, method)
+        config = _with_planner(config, candidates, horizon, method, shaping)
         env = gymnasium.make(info["env_id"], **info["env_kwargs"])
         results = [plan_episode(env, model, config, seed=seed + i)[:2] for i in range(episodes)]
     returns = np.array([r for r, _ in results])

@@ -36,7 +36,7 @@ from torch import Tensor
 from zspace.core.config import from_dict, to_dict
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
-from zspace.rl.planner import LatentMPC, Plan
+from zspace.rl.planner import SHAPINGS, LatentMPC, Plan
 from zspace.rl.policy import ActorCritic, sample_action
 from zspace.rl.ppo import PPOConfig, RolloutBatch, gae, ppo_update
 from zspace.rl.results import LearningCurve
@@ -89,6 +89,10 @@ class SectarTrainConfig:
         for name in ("explore_rounds", "vae_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"SectarTrainConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.plan_method not in ("shooting", "cem"):
+            raise ConfigError(f"SectarTrainConfig.plan_method must be 'shooting' or 'cem', got {self.plan_method!r}")
+        if self.plan_shaping not in SHAPINGS:
+            raise ConfigError(f"SectarTrainConfig.plan_shaping must be one of {SHAPINGS}, got {self.plan_shaping!r}")
         if not self.lr > 0 or not self.consistency_reward_scale > 0:
             raise ConfigError("SectarTrainConfig.lr and consistency_reward_scale must be > 0")
 
