@@ -56,6 +56,7 @@ def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
         (["rl", "train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
         (["rl", "plan", "missing-run"], "missing-run"),
         (["rl", "train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping must be one of"),
+        (["rl", "train", "sectar", "--save-every", "-1", "--out", "x"], "--save-every"),
     ],
 )
 def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
@@ -69,3 +70,24 @@ def test_presets_lists_every_family():
     assert result.exit_code == 0
     for family, name in (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "small")):
         assert any(line.split("│")[1].strip() == family and name in line for line in result.output.splitlines() if "│" in line)
+
+
+def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
+    from zspace.rl import sectar_train
+    from zspace.rl.results import LearningCurve
+
+    saves = []
+
+    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, on_iteration):
+        curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
+        for steps in (10_000, 26_000, 40_000, 52_000):
+            curve.record(steps, 1.0, 0.0)
+            on_iteration("model", curve, steps)
+        return "model", curve
+
+    monkeypatch.setattr(sectar_train, "train_sectar", fake_train)
+    monkeypatch.setattr(sectar_train, "save_sectar", lambda out, model, config: saves.append(out))
+    result = runner.invoke(app, ["rl", "train", "sectar", "--steps", "52000", "--save-every", "25000", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert len(saves) == 3  # at 26k and 52k (>= 25k since the last save), then the final one
+    assert len(json.loads((tmp_path / "run.json").read_text())["curve"]["returns"]) == 4

@@ -33,10 +33,13 @@ def run(seed: int = 0, budget: int = BUDGET, config: SectarTrainConfig = TINY):
 
 
 def test_runs_end_to_end_within_the_budget():
-    logs = []
+    logs, calls = [], []
     model, curve = train_sectar(
-        ENV, total_env_steps=BUDGET, seed=0, config=TINY, env_kwargs=ENV_KWARGS, log=lambda s, m: logs.append((s, m))
-    )
+        ENV, total_env_steps=BUDGET, seed=0, config=TINY, env_kwargs=ENV_KWARGS, log=lambda s, m: logs.append((s, m)),
+        on_iteration=lambda m, c, s: calls.append((m, len(c.returns), s)),
+    )  # fmt: skip
+    assert [(n, s) for _, n, s in calls] == [(1, 60), (2, 120), (3, 148)]  # after each iteration: curve so far, steps
+    assert all(m is model for m, _, _ in calls) and [s for s, _ in logs] == [s for _, _, s in calls]
     assert isinstance(model, SeCTAR) and model.config.segment_len == 4 and model.config.state_dim == 2
     assert curve.method == "sectar" and len(curve.returns) == 3
     assert (

@@ -71,6 +71,9 @@ def train_sectar_cmd(
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the config's).")] = None,
     method: Annotated[str | None, typer.Option(help="Planner: shooting | cem (default: the config's).")] = None,
     shaping: ShapingOpt = None,
+    save_every: Annotated[
+        int, typer.Option(help="Also save the model and curve so far every this many env steps (0: only at the end).")
+    ] = 25_000,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
@@ -78,6 +81,7 @@ def train_sectar_cmd(
     Example: zspace rl train sectar --env zspace/Waypoints-v0 --layout-seed 0 --steps 150000 --out runs/nav
     """
     from zspace.core.config import to_dict
+    from zspace.errors import ConfigError
     from zspace.rl.envs import check_env_id
     from zspace.rl.sectar import SECTAR_PRESETS
     from zspace.rl.sectar_train import SectarTrainConfig, save_sectar, train_sectar
@@ -87,12 +91,26 @@ def train_sectar_cmd(
         _threads(threads)
         check_env_id(env)
         config = _with_planner(SectarTrainConfig(model=SECTAR_PRESETS[preset]), candidates, horizon, method, shaping)
+        if save_every < 0:
+            raise ConfigError(f"--save-every must be >= 0, got {save_every}")
         env_kwargs = _env_kwargs(layout_seed)
+
+        def save(model: Any, curve: Any) -> None:  # each file is replaced atomically: a kill keeps the last good one
+            save_sectar(out, model, config)
+            write_json_atomic(out / RUN_FILE, {"env_id": env, "env_kwargs": env_kwargs, "seed": seed, "curve": curve.to_json(),
+                                               "train": to_dict(config)})  # fmt: skip
+
+        saved = [0]  # env steps at the last save
+
+        def checkpoint(model: Any, curve: Any, env_steps: int) -> None:
+            if save_every and env_steps - saved[0] >= save_every:
+                save(model, curve)
+                saved[0] = env_steps
+
         with console.status(f"training SeCTAR on {env} for {steps:,} environment steps"):
-            model, curve = train_sectar(env, total_env_steps=steps, seed=seed, config=config, env_kwargs=env_kwargs)
-        save_sectar(out, model, config)
-        write_json_atomic(out / RUN_FILE, {"env_id": env, "env_kwargs": env_kwargs, "seed": seed, "curve": curve.to_json(),
-                                           "train": to_dict(config)})  # fmt: skip
+            model, curve = train_sectar(env, total_env_steps=steps, seed=seed, config=config, env_kwargs=env_kwargs,
+                                        on_iteration=checkpoint)  # fmt: skip
+        save(model, curve)
     last = curve.returns[-5:]
     rows = {"env steps": curve.extra.get("env_steps", steps), "planning episodes": len(curve.returns),
             "return (last 5 episodes)": sum(last) / max(len(last), 1), "wall seconds": curve.wall_s}  # fmt: skip

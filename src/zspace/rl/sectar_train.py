@@ -233,13 +233,16 @@ def train_sectar(
     config: SectarTrainConfig = SectarTrainConfig(),
     env_kwargs: dict[str, Any] | None = None,
     log: Callable[[int, dict[str, float]], None] | None = None,
+    on_iteration: Callable[[SeCTAR, LearningCurve, int], None] | None = None,
 ) -> tuple[SeCTAR, LearningCurve]:
     """Train SeCTAR online on ``env_id`` within ``total_env_steps`` environment steps.
 
     The curve records, after each planning episode, the total env steps so far and that episode's
     return and success. Everything random derives from ``seed`` (weights, actions, latents,
     minibatches, layouts), so a CPU run is reproducible; torch's global RNG is restored after.
-    ``log(env_steps, metrics)`` receives ``sectar/*``, ``consistency/*`` and ``explore/*`` each iteration.
+    ``log(env_steps, metrics)`` receives ``sectar/*``, ``consistency/*`` and ``explore/*`` each iteration;
+    ``on_iteration(model, curve, env_steps)`` is called after it (e.g. to save a checkpoint; the
+    model is in train mode and must not be changed).
 
     Raises:
         TrainingDivergedError: a loss or reward became NaN/inf (the message names the iteration).
@@ -323,6 +326,8 @@ def train_sectar(
             metrics["charts/return"] = ret
             if log is not None:
                 log(env_steps, metrics)
+            if on_iteration is not None:
+                on_iteration(model, curve, env_steps)
         curve.extra.update({k: v for k, v in metrics.items() if k.startswith(("consistency/", "sectar/"))})
     env.close()
     envs.close()
