@@ -132,7 +132,7 @@ class MPCConfig:
     lr: float = 1e-3
     batch_size: int = 512
     epochs: int = 60  # per refit, over all aggregated data, warm-started (authors: 60)
-    shaping: str = "stage"  # tie-breaking of sparse rewards, as LatentMPC's (see zspace.rl.planner)
+    shaping: str = "distance"  # tie-breaking of sparse rewards, as SeCTAR's planner's default (see zspace.rl.planner)
     discount: float = 0.99  # the authors' MPC discount; as LatentMPC's default
 
     def __post_init__(self) -> None:
