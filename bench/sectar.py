@@ -59,6 +59,7 @@ class Args:
     # the authors' sparse scorer, "distance" our tie-break (see zspace.rl.planner); segments of 19 steps ahead.
     shaping: str = "distance"
     plan_segments: int = 3
+    decoder_consistency: bool = False  # SectarTrainConfig.decoder_consistency (fit the decoder to the policy's rollouts too)
     workers: int = 2  # parallel runs (processes of one torch thread each)
     quick: bool = False
     json_out: str | None = None
@@ -82,7 +83,8 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     env_kwargs = {"layout_seed": seed, **job.get("env_kwargs", {})}
     curves = []
     if method == "sectar":
-        config = SectarTrainConfig(plan_shaping=job["shaping"], plan_horizon=job["plan_segments"])
+        config = SectarTrainConfig(plan_shaping=job["shaping"], plan_horizon=job["plan_segments"],
+                                   decoder_consistency=job.get("decoder_consistency", False))  # fmt: skip
         if quick:
             config = replace(config, num_envs=4, n_candidates=64, plan_horizon=2, rounds=1, vae_steps=2)
         model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs)
@@ -125,7 +127,7 @@ def jobs(args: Args) -> list[dict[str, Any]]:
                     raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
                 out.append({"env": env_id, "method": method, "seed": seed, "budget": args.budget, "quick": args.quick,
                             "skills": skills, "env_kwargs": env_kwargs, "shaping": args.shaping,
-                            "plan_segments": args.plan_segments})  # fmt: skip
+                            "plan_segments": args.plan_segments, "decoder_consistency": args.decoder_consistency})  # fmt: skip
     # the longest first, so the pool's last minutes are not one straggler
     return sorted(out, key=lambda j: j["method"] != "sectar")
 

@@ -96,6 +96,34 @@ def test_consistency_rollouts_join_the_buffer_only_when_asked():
     assert sizes[True] - sizes[False] == 2 * 4  # rounds x num_envs consistency segments (none ends an episode)
 
 
+def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(monkeypatch):
+    """With the flag, each consistency step also takes one likelihood step of the state decoder on the policy's
+    segments: the decoder moves, the encoder does not (its loss never reaches it)."""
+    from zspace.rl import sectar_train as loop
+
+    seen = {}
+    real = loop._consistency_step
+
+    def spy(model, optimizer, vae_opt, *args):
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        out = real(model, optimizer, vae_opt, *args)
+        after = model.state_dict()
+        seen.setdefault(args[2].decoder_consistency, []).append(
+            ({k for k in before if not torch.equal(before[k], after[k])}, set(out))
+        )
+        return out
+
+    monkeypatch.setattr(loop, "_consistency_step", spy)
+    for flag in (True, False):
+        train_sectar(ENV, total_env_steps=72, seed=0, config=dataclasses.replace(TINY, decoder_consistency=flag), env_kwargs=ENV_KWARGS)
+    changed, metrics = seen[True][0]
+    assert {"decoder.weight_ih", "decoder_head.weight", "state_log_std"} <= changed
+    assert not any(k.startswith("encoder") for k in changed) and "consistency/decoder_nll_per_step" in metrics
+    changed, metrics = seen[False][0]
+    assert not any(k.startswith(("decoder", "state_log_std", "encoder")) for k in changed) and changed  # the policy moved
+    assert "consistency/decoder_nll_per_step" not in metrics
+
+
 def test_save_load_round_trip(tmp_path):
     model, _ = run(budget=12)
     save_sectar(tmp_path, model, TINY)

@@ -81,6 +81,10 @@ class SectarTrainConfig:
     # Whether the consistency step's own rollouts join the VAE's data. The authors' loop adds only the explorer's
     # segments; ours make ~2/3 of all steps, so with them the data drifts towards the policy's own behaviour.
     buffer_consistency: bool = True
+    # The other half of self-consistency: also fit the state decoder, by maximum likelihood, to what the policy
+    # reached for the same prior z (the paper's consistency term trained w.r.t. both decoders). Without it the
+    # decoder learns only from encoded segments and the planner exploits its errors (see docs/BENCHMARKS.md).
+    decoder_consistency: bool = False
 
     def __post_init__(self) -> None:
         for name in ("num_envs", "n_candidates", "plan_horizon", "buffer_segments", "batch_size", "rounds"):
@@ -320,7 +324,9 @@ def train_sectar(
                     metrics.update({f"sectar/{k}": v.item() for k, v in terms.items()})
                 if not afford(segment_steps):
                     continue
-                metrics.update(_consistency_step(model, policy_opt, envs, buffer, config, generator, iteration, env_steps))
+                metrics.update(
+                    _consistency_step(model, policy_opt, vae_opt, envs, buffer, config, generator, iteration, env_steps)
+                )
                 env_steps += segment_steps
             metrics["charts/buffer_segments"] = float(buffer.size)
             metrics["charts/return"] = ret
@@ -336,8 +342,9 @@ def train_sectar(
     return model, curve
 
 
-def _consistency_step(model, optimizer, envs, buffer, config, generator, iteration, env_steps) -> dict[str, float]:
-    """Run pi(a | s, z), z ~ N(0, I), from buffer start states; PPO on the decoder's log-likelihood of what it reached."""
+def _consistency_step(model, optimizer, vae_opt, envs, buffer, config, generator, iteration, env_steps) -> dict[str, float]:
+    """Run pi(a | s, z), z ~ N(0, I), from buffer start states; PPO on the decoder's log-likelihood of what it reached
+    (and, with ``config.decoder_consistency``, one maximum-likelihood step of the decoder on those segments)."""
     mc = model.config
     starts = buffer.sample(config.num_envs, generator)[0][:, 0]  # (N, S) start states s_0
     z = torch.randn(config.num_envs, mc.z_size, generator=generator)
@@ -356,6 +363,14 @@ def _consistency_step(model, optimizer, envs, buffer, config, generator, iterati
     out = {f"consistency/{k.split('/')[-1]}": v for k, v in metrics.items()}
     out["consistency/log_prob_per_step"] = log_probs.mean().item()
     out["consistency/error"] = consistency_error(model, states[:, 0], z, states[:, 1:]).mean().item()
+    valid = roll["valid"]
+    if config.decoder_consistency and valid.any():
+        nll = -model.state_log_prob(states[valid, 0], z[valid], states[valid, 1:]).mean() / mc.segment_len
+        vae_opt.zero_grad()
+        nll.backward()  # reaches the state decoder (and its log-std) only
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        vae_opt.step()
+        out["consistency/decoder_nll_per_step"] = nll.item()
     return out
 
 
