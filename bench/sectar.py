@@ -110,7 +110,7 @@ def jobs(args: Args) -> list[dict[str, Any]]:
     from zspace.rl.planner import SHAPINGS
 
     if args.shaping not in SHAPINGS or args.plan_segments < 1:
-        raise SystemExit(f"--shaping must be one of {SHAPINGS} and --plan-segments >= 1, got {args.shaping!r}, {args.plan_segments}")
+        raise SystemExit(f"--shaping must be one of {SHAPINGS} and --plan-segments >= 1, got {args.shaping!r}, {args.plan_segments}")  # fmt: skip
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:

@@ -115,7 +115,8 @@ def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(mon
 
     monkeypatch.setattr(loop, "_consistency_step", spy)
     for flag in (True, False):
-        train_sectar(ENV, total_env_steps=72, seed=0, config=dataclasses.replace(TINY, decoder_consistency=flag), env_kwargs=ENV_KWARGS)
+        config = dataclasses.replace(TINY, decoder_consistency=flag)
+        train_sectar(ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS)
     changed, metrics = seen[True][0]
     assert {"decoder.weight_ih", "decoder_head.weight", "state_log_std"} <= changed
     assert not any(k.startswith("encoder") for k in changed) and "consistency/decoder_nll_per_step" in metrics
