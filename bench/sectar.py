@@ -59,7 +59,7 @@ class Args:
     # the authors' sparse scorer, "distance" our tie-break (see zspace.rl.planner); segments of 19 steps ahead.
     shaping: str = "distance"
     plan_segments: int = 3
-    decoder_consistency: bool = False  # SectarTrainConfig.decoder_consistency (fit the decoder to the policy's rollouts too)
+    decoder_consistency: bool = True  # SectarTrainConfig.decoder_consistency (fit the decoder to the policy's rollouts too)
     workers: int = 2  # parallel runs (processes of one torch thread each)
     quick: bool = False
     json_out: str | None = None
@@ -84,7 +84,7 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     curves = []
     if method == "sectar":
         config = SectarTrainConfig(plan_shaping=job["shaping"], plan_horizon=job["plan_segments"],
-                                   decoder_consistency=job.get("decoder_consistency", False))  # fmt: skip
+                                   decoder_consistency=job.get("decoder_consistency", True))  # fmt: skip
         if quick:
             config = replace(config, num_envs=4, n_candidates=64, plan_horizon=2, rounds=1, vae_steps=2)
         model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs)
