@@ -197,20 +197,22 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     targets = torch.randint(0, 90, (args.batch_size, 32), generator=torch.Generator().manual_seed(args.seed))
     onehot = F.one_hot(targets, 90).float()
+    base = MusicRunConfig.from_preset("cat-mel_2bar_small", data="-")
+    teacher_forcing = dataclasses.replace(base.objective, sampling=SamplingSchedule())
+    base = dataclasses.replace(base, objective=teacher_forcing)
+
+    def ours(lstm_matmuls: str, autocast: bool = False) -> tuple[Any, Any]:
+        """Our model with ``lstm_matmuls``; ``autocast`` as ``TrainConfig(autocast="bfloat16")`` wraps the step."""
+        config = dataclasses.replace(base, model=dataclasses.replace(base.model, lstm_matmuls=lstm_matmuls))
+        return _our_fns(build_model(config), make_step_fn(config), targets.unsqueeze(-1).short(), autocast)
+
     contenders: dict[str, tuple[Any, Any]] = {}
     for precision in ("float32", "bfloat16"):
         plain = PlainMusicVAE()
         optimizer = torch.optim.Adam(plain.parameters(), lr=1e-3)
-        autocast = precision == "bfloat16"
-        contenders[f"plain_{precision}"] = _plain_fns(plain, optimizer, onehot, targets, autocast)
-        base = MusicRunConfig.from_preset("cat-mel_2bar_small", data="-")
-        config = dataclasses.replace(base, model=dataclasses.replace(base.model, lstm_matmuls=precision),
-                                     objective=dataclasses.replace(base.objective, sampling=SamplingSchedule()))  # fmt: skip
-        ours = build_model(config)
-        contenders[f"ours_{precision}"] = _our_fns(ours, make_step_fn(config), targets.unsqueeze(-1).short())
-    config = MusicRunConfig.from_preset("cat-mel_2bar_small", data="-", autocast="bfloat16")  # TrainConfig.autocast
-    config = dataclasses.replace(config, objective=dataclasses.replace(config.objective, sampling=SamplingSchedule()))
-    contenders["ours_autocast"] = _our_fns(build_model(config), make_step_fn(config), targets.unsqueeze(-1).short(), True)
+        contenders[f"plain_{precision}"] = _plain_fns(plain, optimizer, onehot, targets, precision == "bfloat16")
+        contenders[f"ours_{precision}"] = ours(precision)
+    contenders["ours_autocast"] = ours("float32", autocast=True)
     timings: dict[str, list[float]] = {f"{name}/{kind}": [] for name in contenders for kind in ("train", "forward")}
     for train_fn, forward_fn in contenders.values():  # warm-up: thread pools, allocator, oneDNN primitives
         train_fn(), train_fn(), forward_fn()

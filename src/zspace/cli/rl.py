@@ -100,12 +100,13 @@ def train_sectar_cmd(
             write_json_atomic(out / RUN_FILE, {"env_id": env, "env_kwargs": env_kwargs, "seed": seed, "curve": curve.to_json(),
                                                "train": to_dict(config)})  # fmt: skip
 
-        saved = [0]  # env steps at the last save
+        saved_at = 0  # env steps at the last save
 
         def checkpoint(model: Any, curve: Any, env_steps: int) -> None:
-            if save_every and env_steps - saved[0] >= save_every:
+            nonlocal saved_at
+            if save_every and env_steps - saved_at >= save_every:
                 save(model, curve)
-                saved[0] = env_steps
+                saved_at = env_steps
 
         with console.status(f"training SeCTAR on {env} for {steps:,} environment steps"):
             model, curve = train_sectar(env, total_env_steps=steps, seed=seed, config=config, env_kwargs=env_kwargs,

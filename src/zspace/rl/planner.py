@@ -35,11 +35,12 @@ from torch import Tensor
 
 from zspace.errors import ConfigError
 
-__all__ = ["SHAPINGS", "LatentMPC", "Plan", "cem", "random_shooting", "score_states"]
+__all__ = ["PLAN_METHODS", "SHAPINGS", "LatentMPC", "Plan", "cem", "random_shooting", "score_states"]
 
 Progress = Callable[..., tuple[np.ndarray, np.ndarray]]  # (states (K, L, S), stage (K,)) -> (reward (K,), stage (K,))
 Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (states (K, S), stage (K,)) -> metres still to go (K,)
 SHAPINGS = ("none", "stage", "distance")
+PLAN_METHODS = ("shooting", "cem")
 STAGE_WEIGHT = 1e-3  # per target completed: < any reward step (1, or discount**t >= 0.15 for t < 190)
 DISTANCE_WEIGHT = 1e-4  # per metre: < 8 m to the next waypoint, so distance never outweighs one stage (Blocks pays each)
 
@@ -207,8 +208,8 @@ class LatentMPC:
         distance: Distance | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
-        if method not in ("shooting", "cem"):
-            raise ConfigError(f"LatentMPC: method must be 'shooting' or 'cem', got {method!r}")
+        if method not in PLAN_METHODS:
+            raise ConfigError(f"LatentMPC: method must be one of {PLAN_METHODS}, got {method!r}")
         if shaping not in SHAPINGS:
             raise ConfigError(f"LatentMPC: shaping must be one of {SHAPINGS}, got {shaping!r}")
         if shaping == "distance" and distance is None:

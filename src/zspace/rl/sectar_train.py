@@ -36,7 +36,7 @@ from torch import Tensor
 from zspace.core.config import from_dict, to_dict
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
-from zspace.rl.planner import SHAPINGS, LatentMPC, Plan
+from zspace.rl.planner import PLAN_METHODS, SHAPINGS, LatentMPC, Plan
 from zspace.rl.policy import ActorCritic, sample_action
 from zspace.rl.ppo import PPOConfig, RolloutBatch, gae, ppo_update
 from zspace.rl.results import LearningCurve
@@ -95,8 +95,8 @@ class SectarTrainConfig:
         for name in ("explore_rounds", "vae_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"SectarTrainConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if self.plan_method not in ("shooting", "cem"):
-            raise ConfigError(f"SectarTrainConfig.plan_method must be 'shooting' or 'cem', got {self.plan_method!r}")
+        if self.plan_method not in PLAN_METHODS:
+            raise ConfigError(f"SectarTrainConfig.plan_method must be one of {PLAN_METHODS}, got {self.plan_method!r}")
         if self.plan_shaping not in SHAPINGS:
             raise ConfigError(f"SectarTrainConfig.plan_shaping must be one of {SHAPINGS}, got {self.plan_shaping!r}")
         if not self.lr > 0 or not self.consistency_reward_scale > 0:
@@ -351,12 +351,13 @@ def _consistency_step(model, optimizer, vae_opt, envs, buffer, config, generator
     starts = buffer.sample(config.num_envs, generator)[0][:, 0]  # (N, S) start states s_0
     z = torch.randn(config.num_envs, mc.z_size, generator=generator)
     roll = rollout_segments(envs, starts.numpy(), mc.segment_len, lambda s: model.policy.distribution(*model.policy_inputs(s, z)))
-    states = roll["states"]
-    with torch.no_grad():
-        log_probs = model.step_log_probs(states[:, 0], z, states[:, 1:])  # (N, T)
+    states, valid = roll["states"], roll["valid"]
+    with torch.set_grad_enabled(config.decoder_consistency):  # the decoder's own step below reuses this pass
+        step_log_probs = model.step_log_probs(states[:, 0], z, states[:, 1:])  # (N, T)
+    log_probs = step_log_probs.detach()
     _check_finite("consistency reward", log_probs, iteration, env_steps)
     if config.buffer_consistency:
-        buffer.add(states[roll["valid"]], roll["actions"][roll["valid"]])
+        buffer.add(states[valid], roll["actions"][valid])
     batch = _ppo_batch(
         model.policy, model.normalize(states), roll["actions"], roll["logprobs"], log_probs * config.consistency_reward_scale,
         config.consistency, cond=z,
@@ -365,9 +366,8 @@ def _consistency_step(model, optimizer, vae_opt, envs, buffer, config, generator
     out = {f"consistency/{k.split('/')[-1]}": v for k, v in metrics.items()}
     out["consistency/log_prob_per_step"] = log_probs.mean().item()
     out["consistency/error"] = consistency_error(model, states[:, 0], z, states[:, 1:]).mean().item()
-    valid = roll["valid"]
     if config.decoder_consistency and valid.any():
-        nll = -model.state_log_prob(states[valid, 0], z[valid], states[valid, 1:]).mean() / mc.segment_len
+        nll = -step_log_probs[valid].sum(dim=1).mean() / mc.segment_len
         vae_opt.zero_grad()
         nll.backward()  # reaches the state decoder (and its log-std) only
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -136,13 +136,14 @@ def blocks_progress(
     return reward.reshape(batch), index.reshape(batch)
 
 
-def _current_target(targets: np.ndarray, stage: np.ndarray | int, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The target of each row's ``stage`` ``(B, 2)`` (NaN once done) and the stage index ``(B,)``."""
+def _current_target(
+    states: np.ndarray, targets: np.ndarray, stage: np.ndarray | int
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """For one state per row ``(..., D)``: each row's current target ``(B, 2)`` (NaN once done), its
+    stage index ``(B,)`` and the batch shape (validated as the progress functions validate theirs)."""
     targets = np.asarray(targets)
-    index = np.broadcast_to(np.asarray(stage, dtype=np.int64), batch).reshape(-1)
-    if np.any((index < 0) | (index > targets.shape[-2])):
-        raise ValueError(f"stage must lie in [0, {targets.shape[-2]}], got values in [{index.min()}, {index.max()}]")
-    return _pad_targets(targets, batch)[np.arange(index.size), index], index
+    index, batch = _flatten_batch(states[..., None, :], stage, targets.shape[-2])  # as one step of T = 1
+    return _pad_targets(targets, batch)[np.arange(index.size), index], index, batch
 
 
 def waypoint_distance(
@@ -158,8 +159,7 @@ def waypoint_distance(
         ``(...)`` float64 distances: what a planner can pull on between sparse rewards.
     """
     states = np.asarray(states, dtype=np.float64)
-    batch = states.shape[:-1]
-    target, _ = _current_target(waypoints, stage, batch)
+    target, _, batch = _current_target(states, waypoints, stage)
     distance = np.linalg.norm(states[..., xy].reshape(-1, 2) - target, axis=-1)
     return np.nan_to_num(distance, nan=0.0).reshape(batch)
 
@@ -185,9 +185,8 @@ def blocks_distance(
         ``(...)`` float64 distances in metres.
     """
     states = np.asarray(states, dtype=np.float64)
-    batch = states.shape[:-1]
     n_objects = np.asarray(goals).shape[-2]
-    goal, index = _current_target(goals, stage, batch)
+    goal, index, batch = _current_target(states, goals, stage)
     rows = states.reshape(-1, states.shape[-1])
     position = rows[:, objects].reshape(-1, n_objects, 2)[np.arange(index.size), np.minimum(index, n_objects - 1)]
     reach = np.linalg.norm(rows[:, gripper] - position, axis=-1)
