@@ -190,8 +190,14 @@ def print_table(result: dict[str, Any]) -> None:
     for env in result["envs"]:
         for method, m in result[env].items():
             ratio = m.get("ratio_vs_best_baseline", "")
-            extra = f"  x{ratio:.1f} best baseline" if isinstance(ratio, float) else ("  (every baseline earns 0)" if ratio is None else "")
-            print(f"{env:<16}{method:<12}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}{m['wall_s_mean']:>9.0f}{extra}")
+            extra = (
+                f"  x{ratio:.1f} best baseline"
+                if isinstance(ratio, float)
+                else ("  (every baseline earns 0)" if ratio is None else "")
+            )
+            print(
+                f"{env:<16}{method:<12}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}{m['wall_s_mean']:>9.0f}{extra}"
+            )
 
 
 def plot_curves(curves: list[dict[str, Any]], path: str | Path, budget: int) -> None:

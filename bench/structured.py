@@ -54,8 +54,14 @@ def _timed(fn, *args, **kwargs):
 
 
 def _summary(errors: list[float], seconds: list[float]) -> dict[str, Any]:
-    return {"test_error_mean": float(np.mean(errors)), "test_error_std": float(np.std(errors)),
-            "seconds_mean": float(np.mean(seconds)), "seconds_std": float(np.std(seconds)), "test_errors": errors, "seconds": seconds}
+    return {
+        "test_error_mean": float(np.mean(errors)),
+        "test_error_std": float(np.std(errors)),
+        "seconds_mean": float(np.mean(seconds)),
+        "seconds_std": float(np.std(seconds)),
+        "test_errors": errors,
+        "seconds": seconds,
+    }
 
 
 def run_setting(problem, splits, args: Args, n_values: list[int], extra: dict | None = None) -> dict[str, Any]:
@@ -89,8 +95,9 @@ def synthetic_settings(args: Args, n_values: list[int]) -> dict[str, Any]:
             problem = data.problem
             splits.append(((data.X[:n_train], data.Y[:n_train]), (data.X[n_train:], data.Y[n_train:])))
         print(f"synthetic {C}x{L}: {n_train} train examples, {problem.n_features} weights", file=sys.stderr, flush=True)
-        settings[f"synthetic_{C}x{L}"] = run_setting(problem, splits, args, n_values,
-                                                     {"space_size": C * L, "n_train": n_train, "n_features": problem.n_features})
+        settings[f"synthetic_{C}x{L}"] = run_setting(
+            problem, splits, args, n_values, {"space_size": C * L, "n_train": n_train, "n_features": problem.n_features}
+        )
     return settings
 
 
@@ -117,11 +124,23 @@ def digits_setting(args: Args, n_values: list[int]) -> dict[str, Any]:
 
 def best_setting(settings: dict[str, Any]) -> dict[str, Any]:
     """The largest speed-up among (setting, n) with error within 1 point of exact; else the smallest gap."""
-    candidates = [(name, method, s) for name, setting in settings.items() for method, s in setting.items()
-                  if isinstance(s, dict) and "speedup" in s]
+    candidates = [
+        (name, method, s)
+        for name, setting in settings.items()
+        for method, s in setting.items()
+        if isinstance(s, dict) and "speedup" in s
+    ]
     within = [c for c in candidates if c[2]["error_gap_pts"] <= 1.0]
-    name, method, s = max(within, key=lambda c: c[2]["speedup"]) if within else min(candidates, key=lambda c: c[2]["error_gap_pts"])
-    return {"setting": name, "method": method, "speedup": s["speedup"], "error_gap_pts": s["error_gap_pts"], "within_1pt": bool(within)}
+    name, method, s = (
+        max(within, key=lambda c: c[2]["speedup"]) if within else min(candidates, key=lambda c: c[2]["error_gap_pts"])
+    )
+    return {
+        "setting": name,
+        "method": method,
+        "speedup": s["speedup"],
+        "error_gap_pts": s["error_gap_pts"],
+        "within_1pt": bool(within),
+    }
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -148,10 +167,21 @@ def plot_time(result: dict[str, Any], path: str) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for method in next(iter(synthetic.values())):
         if isinstance(synthetic[next(iter(synthetic))][method], dict):
-            ax.errorbar(sizes, [v[method]["seconds_mean"] for v in synthetic.values()],
-                        yerr=[v[method]["seconds_std"] for v in synthetic.values()], marker="o", label=method, capsize=3)
-    ax.set(xscale="log", yscale="log", xlabel="|Y| x |H| (classes x latent sub-classes)", ylabel="training seconds",
-           title="latent SSVM training time")
+            ax.errorbar(
+                sizes,
+                [v[method]["seconds_mean"] for v in synthetic.values()],
+                yerr=[v[method]["seconds_std"] for v in synthetic.values()],
+                marker="o",
+                label=method,
+                capsize=3,
+            )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="|Y| x |H| (classes x latent sub-classes)",
+        ylabel="training seconds",
+        title="latent SSVM training time",
+    )
     ax.legend()
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -166,8 +196,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     settings = synthetic_settings(args, n_values)
     if args.digits:
         settings |= digits_setting(args, n_values)
-    result = {"benchmark": "structured", "command": command_line(__file__, argv), "alpha": args.alpha, "seeds": args.seeds,
-              "settings": settings, "best": best_setting(settings)}
+    result = {
+        "benchmark": "structured",
+        "command": command_line(__file__, argv),
+        "alpha": args.alpha,
+        "seeds": args.seeds,
+        "settings": settings,
+        "best": best_setting(settings),
+    }
     result |= {"speedup": result["best"]["speedup"], "error_gap_pts": result["best"]["error_gap_pts"]}
     print_table(result)
     if args.figure:

@@ -14,12 +14,23 @@ from zspace.structured.datasets import load_dataset, load_model, save_model, tra
 from zspace.structured.estimator import LatentSSVM
 
 runner = CliRunner()
-SMALL = ["--data-set", "n_samples=400", "--data-set", "n_classes=3", "--data-set", "n_latent=2", "--data-set", "n_input_features=4"]
+SMALL = [
+    "--data-set",
+    "n_samples=400",
+    "--data-set",
+    "n_classes=3",
+    "--data-set",
+    "n_latent=2",
+    "--data-set",
+    "n_input_features=4",
+]
 
 
 def test_fit_then_eval_reproduces_the_errors(tmp_path):
     out = tmp_path / "model"
-    result = runner.invoke(app, ["structured", "fit", "--method", "perturbed", "--out", str(out), *SMALL, "--set", "max_epochs=5"])
+    result = runner.invoke(
+        app, ["structured", "fit", "--method", "perturbed", "--out", str(out), *SMALL, "--set", "max_epochs=5"]
+    )
     assert result.exit_code == 0, result.output
     assert "test_error" in result.output
     meta = json.loads((out / "model.json").read_text())
@@ -51,7 +62,11 @@ def test_eval_of_a_missing_model_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("classifier_mode", [True, False])
 def test_save_load_round_trip_predicts_identically(tmp_path, classifier_mode):
-    data = load_dataset("sequences", seed=1, n_samples=60) if not classifier_mode else load_dataset("synthetic-latent", n_samples=200)
+    data = (
+        load_dataset("sequences", seed=1, n_samples=60)
+        if not classifier_mode
+        else load_dataset("synthetic-latent", n_samples=200)
+    )
     (X, Y), (X_test, _) = train_test_split(data, 0.3, seed=0)
     estimator = LatentSSVM(problem=None if classifier_mode else data.problem, max_epochs=3, random_state=0)
     if classifier_mode:

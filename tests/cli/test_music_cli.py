@@ -106,7 +106,9 @@ def test_train_sample_interpolate_smoke(tmp_path):
     assert result.exit_code == 0, result.output
     assert (run / "checkpoints" / "step-00000003").is_dir()
 
-    result = runner.invoke(app, ["music", "sample", str(run), "-n", "2", "--temperature", "0.5", "--no-png", "--out", str(tmp_path / "s")])
+    result = runner.invoke(
+        app, ["music", "sample", str(run), "-n", "2", "--temperature", "0.5", "--no-png", "--out", str(tmp_path / "s")]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["sample_00.mid", "sample_01.mid"]
 

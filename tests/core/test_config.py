@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -29,11 +29,11 @@ class Inner:
 class Outer:
     model: Inner = field(default_factory=Inner)
     lr: float = 1e-3
-    grad_clip: Optional[float] = None
+    grad_clip: float | None = None
     size: tuple[int, int] | None = None
     amp: bool = False
     name: str = "run"
-    aux: Optional[Inner] = None
+    aux: Inner | None = None
 
 
 CUSTOM = Outer(

@@ -67,9 +67,7 @@ def _imperfect_q(m: LinearGaussian) -> tuple[torch.Tensor, torch.Tensor]:
 def _repeated_bounds(m: LinearGaussian, mean, log_var, k: int, repeats: int, chunk_size: int = 500):
     """L_k for ``repeats`` independent draws per example: (R, B)."""
     posterior = diagonal_gaussian(mean.repeat(repeats, 1), log_var.repeat(repeats, 1))  # batch (R*B,)
-    log_w = log_importance_weights(
-        posterior, standard_normal(D), m.log_likelihood_fn(repeats), k, chunk_size=chunk_size
-    )
+    log_w = log_importance_weights(posterior, standard_normal(D), m.log_likelihood_fn(repeats), k, chunk_size=chunk_size)
     assert log_w.shape == (k, repeats * B)
     return iwae_bound(log_w).reshape(repeats, B)
 

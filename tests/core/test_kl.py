@@ -79,7 +79,7 @@ _log_vars = st.floats(-3.0, 3.0, allow_nan=False)
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(mq=_means, lq=_log_vars, mp=_means, lp=_log_vars)
 def test_kl_nonnegative_and_zero_iff_equal(mq, lq, mp, lp):
-    t = lambda v: torch.tensor([v], dtype=F64)  # noqa: E731
+    t = lambda v: torch.tensor([v], dtype=F64)
     kl = float(kl_diagonal_gaussians(t(mq), t(lq), t(mp), t(lp)))
     assert kl >= -1e-12
     assert float(kl_diagonal_gaussians(t(mq), t(lq), t(mq), t(lq))) == 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -21,7 +23,7 @@ def test_mlp_shapes_and_layer_count(hidden):
     assert isinstance(mlp[-1], nn.Linear)
     widths = [(l.in_features, l.out_features) for l in linears]
     dims = [10, *hidden, 3]
-    assert widths == list(zip(dims, dims[1:]))
+    assert widths == list(itertools.pairwise(dims))
     assert all(isinstance(m, nn.Tanh) for m in list(mlp)[1::2])
     assert mlp(torch.randn(4, 10)).shape == (4, 3)
     assert mlp(torch.randn(2, 5, 10)).shape == (2, 5, 3)  # (..., in) -> (..., out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import random
 
@@ -47,7 +48,7 @@ def test_exponential_rise_is_magenta_beta():
     assert s(100) == approx(0.2 * (1 - 0.99**100))
     assert s(10_000) == pytest.approx(0.2, rel=1e-12)
     values = [s(i) for i in range(0, 2000, 50)]
-    assert all(a < b for a, b in zip(values, values[1:]))
+    assert all(a < b for a, b in itertools.pairwise(values))
     assert all(v < 0.2 for v in values)
     assert exponential_rise(3, 1.0, 0.5) == approx(0.875)
 
@@ -144,7 +145,7 @@ def test_schedule_is_pure_function_of_step(schedule, steps, seed):
     forward = [schedule(s, total_steps=total) for s in steps]
     shuffled = list(enumerate(steps))
     random.Random(seed).shuffle(shuffled)
-    again = dict((i, schedule(s, total_steps=total)) for i, s in shuffled)
+    again = {i: schedule(s, total_steps=total) for i, s in shuffled}
     assert [again[i] for i in range(len(steps))] == forward
     clone = dataclasses.replace(schedule)
     assert [clone(s, total_steps=total) for s in reversed(steps)] == forward[::-1]

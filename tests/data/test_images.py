@@ -124,9 +124,7 @@ def test_binarization_modes() -> None:
     assert _is_binary(dynamic.test_x)
     assert torch.equal(dynamic.test_x, load_images(DataConfig(binarize="dynamic")).test_x)
     assert ((dynamic.test_x - none.test_x).abs() <= 1.0).all()
-    assert (dynamic.test_x[none.test_x == 0] == 0).all() and (
-        dynamic.test_x[none.test_x == 1] == 1
-    ).all()
+    assert (dynamic.test_x[none.test_x == 0] == 0).all() and (dynamic.test_x[none.test_x == 1] == 1).all()
     # Static: both binary and reproducible from the seed.
     assert _is_binary(static.train_x) and _is_binary(static.test_x)
     assert torch.equal(static.train_x, load_images(DataConfig(binarize="static")).train_x)
@@ -147,9 +145,7 @@ def _write_idx(path: Path, array: np.ndarray, magic: int, *, gz: bool = False) -
         path.write_bytes(payload)
 
 
-def _write_mnist(
-    directory: Path, *, gz: bool = False, n_train: int = 7, n_test: int = 3
-) -> dict[str, np.ndarray]:
+def _write_mnist(directory: Path, *, gz: bool = False, n_train: int = 7, n_test: int = 3) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     arrays = {
         "train_x": rng.integers(0, 256, (n_train, 5, 4)),
@@ -187,17 +183,12 @@ def test_dynamic_test_binarization_does_not_depend_on_the_seed(tmp_path: Path) -
     _write_mnist(tmp_path, n_test=50)
     runs = [load_images(DataConfig(source="mnist", path=str(tmp_path), seed=s)) for s in (0, 1)]
     assert torch.equal(runs[0].test_x, runs[1].test_x)  # official split: same fixed test sample
-    static = [
-        load_images(DataConfig(source="mnist", path=str(tmp_path), seed=s, binarize="static"))
-        for s in (0, 1)
-    ]
+    static = [load_images(DataConfig(source="mnist", path=str(tmp_path), seed=s, binarize="static")) for s in (0, 1)]
     assert not torch.equal(static[0].test_x, static[1].test_x)
 
 
 @pytest.mark.parametrize("path", [None, "does-not-exist"])
-def test_idx_missing_directory_explains_where_files_come_from(
-    tmp_path: Path, path: str | None
-) -> None:
+def test_idx_missing_directory_explains_where_files_come_from(tmp_path: Path, path: str | None) -> None:
     config = DataConfig(source="mnist", path=None if path is None else str(tmp_path / path))
     start = "no path given" if path is None else "mnist path '.*does-not-exist' is not an existing"
     with pytest.raises(DataError, match=f"^{start}.* mnist needs the four IDX files") as info:
@@ -224,9 +215,7 @@ def test_idx_missing_file(tmp_path: Path) -> None:
 def test_idx_bad_magic(tmp_path: Path) -> None:
     _write_mnist(tmp_path)
     _write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(7), 2051)
-    with pytest.raises(
-        DataError, match=r"train-labels-idx1-ubyte' has magic number 2051, expected 2049"
-    ):
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte' has magic number 2051, expected 2049"):
         load_images(DataConfig(source="mnist", path=str(tmp_path)))
 
 
@@ -267,9 +256,7 @@ def test_idx_truncated_file(tmp_path: Path) -> None:
 def test_idx_corrupt_gzip(tmp_path: Path) -> None:
     _write_mnist(tmp_path, gz=True)
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
-    with pytest.raises(
-        DataError, match=r"train-images-idx3-ubyte.gz' could not be read or decompressed"
-    ):
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz' could not be read or decompressed"):
         load_images(DataConfig(source="mnist", path=str(tmp_path)))
 
 
@@ -287,9 +274,7 @@ def test_folder_with_class_subdirectories(tmp_path: Path) -> None:
         _png(tmp_path / "pics" / "zebra" / f"{i}.png", 10 * i)
         _png(tmp_path / "pics" / "apple" / "nested" / f"{i}.PNG", 255)
     (tmp_path / "pics" / "notes.txt").write_text("ignored")
-    data = load_images(
-        DataConfig(source="folder", path=str(tmp_path / "pics"), test_fraction=0.5, binarize="none")
-    )
+    data = load_images(DataConfig(source="folder", path=str(tmp_path / "pics"), test_fraction=0.5, binarize="none"))
     assert data.name == "pics" and data.label_names == ("apple", "zebra")
     assert data.image_shape == (1, 4, 6)  # PIL sizes are (width, height)
     assert len(data.train_x) == 3 and len(data.test_x) == 3
@@ -303,9 +288,7 @@ def test_folder_flat_colour_and_resize(tmp_path: Path) -> None:
     _png(tmp_path / "a.png", 100, size=(10, 10))
     _png(tmp_path / "b.jpg", 50, size=(20, 30), mode="RGB")
     _png(tmp_path / "c.bmp", 200, size=(5, 5))
-    data = load_images(
-        DataConfig(source="folder", path=str(tmp_path), image_size=8, binarize="none")
-    )
+    data = load_images(DataConfig(source="folder", path=str(tmp_path), image_size=8, binarize="none"))
     assert data.train_y is None and data.test_y is None and data.label_names is None
     assert data.image_shape == (3, 8, 8)  # one colour image makes them all RGB
     assert len(data.train_x) + len(data.test_x) == 3
@@ -317,9 +300,7 @@ def test_folder_flat_colour_and_resize(tmp_path: Path) -> None:
 def test_folder_mismatched_sizes_without_image_size(tmp_path: Path) -> None:
     _png(tmp_path / "a.png", 1, size=(4, 4))
     _png(tmp_path / "b.png", 1, size=(5, 4))
-    with pytest.raises(
-        DataError, match=r"b.png' is 5x4 but .*a.png' is 4x4; set image_size \(--image-size\)"
-    ):
+    with pytest.raises(DataError, match=r"b.png' is 5x4 but .*a.png' is 4x4; set image_size \(--image-size\)"):
         load_images(DataConfig(source="folder", path=str(tmp_path)))
 
 
@@ -332,25 +313,18 @@ def test_folder_unreadable_image(tmp_path: Path) -> None:
 
 def test_folder_empty_missing_and_mixed(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(
-        DataError, match=r"no images \(.png, .jpg, .jpeg, .bmp, .gif\) found under .*empty"
-    ):
+    with pytest.raises(DataError, match=r"no images \(.png, .jpg, .jpeg, .bmp, .gif\) found under .*empty"):
         load_images(DataConfig(source="folder", path=str(tmp_path / "empty")))
     with pytest.raises(DataError, match=r"folder path .*nowhere' is not an existing directory"):
         load_images(DataConfig(source="folder", path=str(tmp_path / "nowhere")))
     with pytest.raises(
         DataError,
-        match=re.escape(
-            "no path given. Source 'folder' reads a directory of images. "
-            "Pass --data folder --data-path DIR"
-        ),
+        match=re.escape("no path given. Source 'folder' reads a directory of images. Pass --data folder --data-path DIR"),
     ):
         load_images(DataConfig(source="folder"))
     _png(tmp_path / "mixed" / "cls" / "a.png", 1)
     _png(tmp_path / "mixed" / "loose.png", 1)
-    with pytest.raises(
-        DataError, match=r"mixes class subdirectories with loose images such as 'loose\.png'"
-    ):
+    with pytest.raises(DataError, match=r"mixes class subdirectories with loose images such as 'loose\.png'"):
         load_images(DataConfig(source="folder", path=str(tmp_path / "mixed")))
 
 
@@ -360,9 +334,7 @@ def test_folder_empty_missing_and_mixed(tmp_path: Path) -> None:
 def test_npy_uint8_round_trip(tmp_path: Path) -> None:
     images = np.random.default_rng(0).integers(0, 256, (20, 6, 5), dtype=np.uint8)
     np.save(tmp_path / "faces.npy", images)
-    data = load_images(
-        DataConfig(source="array", path=str(tmp_path / "faces.npy"), binarize="none")
-    )
+    data = load_images(DataConfig(source="array", path=str(tmp_path / "faces.npy"), binarize="none"))
     assert data.name == "faces" and data.image_shape == (1, 6, 5)
     assert data.train_y is None and len(data.train_x) == 16 and len(data.test_x) == 4
     x = torch.cat([data.train_x, data.test_x])[:, 0]
@@ -375,17 +347,11 @@ def test_npy_uint8_round_trip(tmp_path: Path) -> None:
     [((10, 3, 4, 5), (3, 4, 5)), ((10, 4, 5, 3), (3, 4, 5)),
      ((10, 1, 4, 5), (1, 4, 5)), ((10, 4, 5, 1), (1, 4, 5))],
 )  # fmt: skip
-def test_npz_layouts_and_labels(
-    tmp_path: Path, shape: tuple[int, ...], expected: tuple[int, ...]
-) -> None:
+def test_npz_layouts_and_labels(tmp_path: Path, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
     x = np.random.default_rng(1).random(shape).astype(np.float32)
     y = np.arange(10) % 2
     np.savez(tmp_path / "set.npz", images=x, labels=y)
-    data = load_images(
-        DataConfig(
-            source="array", path=str(tmp_path / "set.npz"), test_fraction=0.2, binarize="none"
-        )
-    )
+    data = load_images(DataConfig(source="array", path=str(tmp_path / "set.npz"), test_fraction=0.2, binarize="none"))
     assert data.image_shape == expected
     assert data.test_y is not None and sorted(data.test_y.tolist()) == [0, 1]  # stratified
     assert x.min() <= data.train_x.min() and data.train_x.max() <= x.max()
@@ -396,14 +362,10 @@ def test_array_errors(tmp_path: Path) -> None:
         return load_images(DataConfig(source="array", path=str(tmp_path / name)))
 
     np.save(tmp_path / "big.npy", np.full((4, 3, 3), 2.5))
-    with pytest.raises(
-        DataError, match=r"float images must be scaled to \[0, 1\], found min 2.5 and max 2.5"
-    ):
+    with pytest.raises(DataError, match=r"float images must be scaled to \[0, 1\], found min 2.5 and max 2.5"):
         load("big.npy")
     np.save(tmp_path / "flat.npy", np.zeros((4, 9), dtype=np.uint8))
-    with pytest.raises(
-        DataError, match=r"shape \(4, 9\) \(2-D\); accepted shapes are \(N, H, W\), \(N, C, H, W\)"
-    ):
+    with pytest.raises(DataError, match=r"shape \(4, 9\) \(2-D\); accepted shapes are \(N, H, W\), \(N, C, H, W\)"):
         load("flat.npy")
     np.save(tmp_path / "nochan.npy", np.zeros((4, 5, 6, 7), dtype=np.uint8))
     with pytest.raises(DataError, match="no channel axis of size 1 or 3"):

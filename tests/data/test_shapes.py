@@ -23,9 +23,7 @@ from zspace.data.shapes import (
 from zspace.errors import DataError
 
 
-def _one(
-    shape: int, scale: float = 1.0, orientation: float = 0.0, pos_x: float = 0.5, pos_y: float = 0.5
-):
+def _one(shape: int, scale: float = 1.0, orientation: float = 0.0, pos_x: float = 0.5, pos_y: float = 0.5):
     return {
         "shape": np.array([shape]),
         "scale": np.array([scale], dtype=np.float32),
@@ -86,9 +84,7 @@ def test_chunking_does_not_change_pixels(monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.mark.parametrize("shape", range(3))
 def test_each_shape_is_a_blob_whose_area_grows_with_scale(shape: int) -> None:
     # A slight rotation avoids ties from axis-aligned edges landing between the same pixel centres.
-    areas = [
-        int(render_shapes(_one(shape, scale=float(s), orientation=0.3), 64).sum()) for s in SCALES
-    ]
+    areas = [int(render_shapes(_one(shape, scale=float(s), orientation=0.3), 64).sum()) for s in SCALES]
     assert areas[0] > 10
     assert all(a < b for a, b in itertools.pairwise(areas))
     # Area scales with scale^2, up to pixelization.
@@ -116,16 +112,12 @@ def test_orientation_rotates_and_shapes_stay_inside() -> None:
     heart = render_shapes(_one(2), 64)[0, 0]
     flipped = render_shapes(_one(2, orientation=math.pi), 64)[0, 0]
     assert np.array_equal(flipped, heart[::-1, ::-1]) or (flipped != heart[::-1, ::-1]).sum() < 6
-    assert (
-        _centroid(heart)[0] < 31.5 < _centroid(flipped)[0]
-    )  # the lobes (most mass) sit above the point
+    assert _centroid(heart)[0] < 31.5 < _centroid(flipped)[0]  # the lobes (most mass) sit above the point
     square = render_shapes(_one(0), 64)[0, 0]
     quarter = render_shapes(_one(0, orientation=math.pi / 2), 64)[0, 0]
     assert (square != quarter).sum() < 6
     corner = render_shapes(_one(0, orientation=math.pi / 4, pos_x=0.0, pos_y=0.0), 64)[0, 0]
-    assert (
-        corner[0].sum() <= 1 and corner[:, 0].sum() <= 1
-    )  # the 45-degree corner just reaches the edge
+    assert corner[0].sum() <= 1 and corner[:, 0].sum() <= 1  # the 45-degree corner just reaches the edge
 
 
 def test_bad_factors_raise() -> None:
@@ -138,9 +130,7 @@ def test_bad_factors_raise() -> None:
 
 
 def test_load_images_shapes() -> None:
-    config = DataConfig(
-        source="shapes", n_samples=400, image_size=32, test_fraction=0.25, seed=1, binarize="none"
-    )
+    config = DataConfig(source="shapes", n_samples=400, image_size=32, test_fraction=0.25, seed=1, binarize="none")
     data = load_images(config)
     assert data.name == "shapes" and data.label_names == SHAPE_NAMES
     assert data.train_x.shape == (300, 1, 32, 32) and data.test_x.shape == (100, 1, 32, 32)
@@ -162,8 +152,6 @@ def test_load_images_shapes_default_size_and_limit_is_a_prefix() -> None:
     full = load_images(DataConfig(source="shapes", n_samples=200, binarize="none"))
     assert full.image_shape == (1, 64, 64)
     small = load_images(DataConfig(source="shapes", n_samples=200, limit=10, binarize="none"))
-    assert torch.equal(small.train_x, full.train_x[:10]) and torch.equal(
-        small.test_x, full.test_x[:10]
-    )
+    assert torch.equal(small.train_x, full.train_x[:10]) and torch.equal(small.test_x, full.test_x[:10])
     assert small.factors is not None and full.factors is not None
     assert torch.equal(small.factors["pos_x"], full.factors["pos_x"][:10])

@@ -16,8 +16,17 @@ from zspace.vae import PRESETS, load_model, train
 from zspace.vae.explore import ablation_config, explore_run, posterior_stats
 
 TINY = {"train.epochs": 2, "train.batch_size": 32, "train.tensorboard": False, "data.limit": 96}
-FIGURES = ("reconstructions", "samples", "latent_scatter", "manifold", "interpolations", "traversals", "training_curves",
-           "ablation_scatter", "ablation_images")
+FIGURES = (
+    "reconstructions",
+    "samples",
+    "latent_scatter",
+    "manifold",
+    "interpolations",
+    "traversals",
+    "training_curves",
+    "ablation_scatter",
+    "ablation_images",
+)
 
 
 def _train(out: Path, **extra: object) -> Path:
@@ -42,7 +51,14 @@ def test_explore_run_writes_report_and_reuses_ablations(run_2d: Path) -> None:
         with Image.open(out / f"{name}.png") as im:
             assert min(im.size) > 50
     text = report.read_text()
-    for title in ("Overview", "Reconstructions and samples", "Latent space", "Interpolations", "Latent traversals", "Loss ablation"):
+    for title in (
+        "Overview",
+        "Reconstructions and samples",
+        "Latent space",
+        "Interpolations",
+        "Latent traversals",
+        "Loss ablation",
+    ):
         assert title in text
     assert text.count("data:image/png;base64,") == len(FIGURES)
     summary = json.loads((out / "summary.json").read_text())

@@ -20,7 +20,6 @@ from zspace.music.presets import MusicVAEConfig
 CONFIG = MusicVAEConfig(n_steps=8, z_size=4, encoder_sizes=(16,), decoder_sizes=(16,))  # melody, 90 classes
 
 
-
 def tokens(n: int, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 90, (n, CONFIG.n_steps, 1), generator=torch.Generator().manual_seed(seed))
 

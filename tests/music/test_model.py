@@ -35,7 +35,6 @@ FLAT_TRIO = replace(TRIO, decoder="flat")
 CONFIGS = {"flat": FLAT, "hier": HIER, "trio": TRIO, "flat-trio": FLAT_TRIO}
 
 
-
 def build(config: MusicVAEConfig, seed: int = 0, **kw) -> MusicVAE:
     torch.manual_seed(seed)
     return MusicVAE(config, **kw)

@@ -17,7 +17,6 @@ TINY = MPCConfig(n_paths=32, horizon=8, plan_every=4, random_episodes=2, episode
 SHORT = {"max_episode_steps": 30}  # 30-step episodes: several refits within a tiny budget
 
 
-
 def point_transitions(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Random positions in the Waypoints square and random moves, through the true dynamics."""
     rng = np.random.default_rng(seed)

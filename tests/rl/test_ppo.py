@@ -22,7 +22,6 @@ from zspace.rl.rollout import RolloutBatch, collect_rollout, make_envs
 WAYPOINTS = "zspace/Waypoints-v0"
 
 
-
 def reference_gae(rewards, values, dones, next_value, next_done, gamma, lam):
     """Plain Python over every env and step: delta_t + gamma lam delta_{t+1} + ..., cut where an episode starts."""
     T, N = len(rewards), len(rewards[0])

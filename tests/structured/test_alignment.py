@@ -210,8 +210,11 @@ def test_shifted_digits_reject_bad_arguments(kwargs, message):
 
 def test_wrong_weights_and_inputs_raise_data_errors():
     problem = ImageAlignment(10, (12, 12), (8, 8))
-    with pytest.raises(DataError, match=r"w must have shape \(650,\) = n_classes \* \(window rows \* window cols \+ 1 bias\) "
-                                        r"= 10 \* \(8 \* 8 \+ 1\), got \(640,\)"):
+    with pytest.raises(
+        DataError,
+        match=r"w must have shape \(650,\) = n_classes \* \(window rows \* window cols \+ 1 bias\) "
+        r"= 10 \* \(8 \* 8 \+ 1\), got \(640,\)",
+    ):
         problem.inference(np.zeros(640), np.zeros((12, 12)))
     with pytest.raises(DataError, match=r"X must have shape \(n_samples, 12, 12\)"):
         problem.inference(np.zeros(650), np.zeros((8, 8)))

@@ -11,8 +11,9 @@ from zspace.errors import ConfigError
 from zspace.structured import LatentSSVM, make_synthetic_sequences
 
 
-@parametrize_with_checks([LatentSSVM(method="perturbed", max_epochs=5, random_state=0),
-                          LatentSSVM(method="exact", max_rounds=3, random_state=0)])
+@parametrize_with_checks(
+    [LatentSSVM(method="perturbed", max_epochs=5, random_state=0), LatentSSVM(method="exact", max_rounds=3, random_state=0)]
+)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 

@@ -37,8 +37,14 @@ def test_dual_solver_matches_a_generic_qp_solver():
     K, b, cap = G @ G.T, rng.uniform(0.2, 1.0, 12), 4.0
     a = solve_one_slack_dual(K, b, cap, np.zeros(12), tol=1e-9)
     assert np.all(a >= 0) and a.sum() <= cap + 1e-9
-    reference = minimize(lambda v: 0.5 * v @ K @ v - v @ b, np.zeros(12), jac=lambda v: K @ v - b, method="SLSQP",
-                         bounds=[(0, None)] * 12, constraints=[{"type": "ineq", "fun": lambda v: cap - v.sum()}])
+    reference = minimize(
+        lambda v: 0.5 * v @ K @ v - v @ b,
+        np.zeros(12),
+        jac=lambda v: K @ v - b,
+        method="SLSQP",
+        bounds=[(0, None)] * 12,
+        constraints=[{"type": "ineq", "fun": lambda v: cap - v.sum()}],
+    )
     assert a @ b - 0.5 * a @ K @ a == pytest.approx(-reference.fun, abs=1e-6)
 
 
@@ -47,8 +53,11 @@ def test_brute_force_objective_agrees_with_oracles():
     problem, X, Y = data.problem, data.X, data.Y
     w = np.random.default_rng(1).standard_normal(problem.n_features)
     pairs = list(itertools.product(range(3), range(2)))
-    hinge = [max(problem.loss(y, a) + w @ problem.joint_feature(x, a, b) for a, b in pairs)
-             - max(w @ problem.joint_feature(x, y, h) for h in range(2)) for x, y in zip(X, Y)]
+    hinge = [
+        max(problem.loss(y, a) + w @ problem.joint_feature(x, a, b) for a, b in pairs)
+        - max(w @ problem.joint_feature(x, y, h) for h in range(2))
+        for x, y in zip(X, Y)
+    ]
     assert latent_ssvm_objective(problem, w, X, Y, alpha=0.3) == pytest.approx(0.15 * w @ w + np.mean(hinge))
 
 
@@ -117,8 +126,11 @@ def test_learners_recover_a_known_w_on_easy_data(method):
     assert _error(data.problem, w, X_test, Y_test) < 0.06
     # the direction of the learned blocks matches the truth, up to the permutation of sub-classes
     W, W_true = w.reshape(3, 2, 4), data.w_true.reshape(3, 2, 4)
-    cosines = [max(np.dot(W[c, h], W_true[c, g]) / np.linalg.norm(W[c, h]) / np.linalg.norm(W_true[c, g]) for g in range(2))
-               for c in range(3) for h in range(2)]
+    cosines = [
+        max(np.dot(W[c, h], W_true[c, g]) / np.linalg.norm(W[c, h]) / np.linalg.norm(W_true[c, g]) for g in range(2))
+        for c in range(3)
+        for h in range(2)
+    ]
     assert np.median(cosines) > 0.75
 
 

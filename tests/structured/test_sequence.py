@@ -251,8 +251,11 @@ def test_make_synthetic_sequences_rejects_bad_arguments():
 
 def test_wrong_weights_and_inputs_raise_data_errors():
     problem = LatentSequenceLabelling(3, 2, 4, 5)
-    with pytest.raises(DataError, match=r"w must have shape \(66,\) = emission S \* d \+ transition S \* S \+ start S "
-                                        r"= 6 \* 4 \+ 6 \* 6 \+ 6 with S = n_classes \* n_latent = 6, got \(65,\)"):
+    with pytest.raises(
+        DataError,
+        match=r"w must have shape \(66,\) = emission S \* d \+ transition S \* S \+ start S "
+        r"= 6 \* 4 \+ 6 \* 6 \+ 6 with S = n_classes \* n_latent = 6, got \(65,\)",
+    ):
         problem.inference(np.zeros(65), np.zeros((5, 4)))
     with pytest.raises(DataError, match=r"X must have shape \(n_samples, 5, 4\)"):
         problem.inference(np.zeros(66), np.zeros((6, 4)))

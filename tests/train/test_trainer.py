@@ -16,7 +16,8 @@ from torch import nn
 
 from zspace.core.schedules import Schedule
 from zspace.errors import CheckpointError, ConfigError, DataError, TrainingDivergedError
-from zspace.train import TrainConfig, Trainer, checkpoint as ckpt
+from zspace.train import TrainConfig, Trainer
+from zspace.train import checkpoint as ckpt
 
 HERE = Path(__file__).parent
 
@@ -42,7 +43,14 @@ def make_model():
 
 
 def config(**kw) -> TrainConfig:
-    base = dict(batch_size=16, epochs=6, lr=Schedule(kind="exponential-decay", value=1e-2, rate=0.99, min_value=1e-4), tensorboard=False, log_every=3, checkpoint_every=5)
+    base = {
+        "batch_size": 16,
+        "epochs": 6,
+        "lr": Schedule(kind="exponential-decay", value=1e-2, rate=0.99, min_value=1e-4),
+        "tensorboard": False,
+        "log_every": 3,
+        "checkpoint_every": 5,
+    }
     base.update(kw)
     return TrainConfig(**base)
 
@@ -53,7 +61,9 @@ def weights(model):
 
 def test_fit_writes_complete_checkpoints_and_metrics(tmp_path):
     model = make_model()
-    result = Trainer(model, noisy_loss, config(), run_dir=tmp_path, run_config={"family": "test"}).fit(make_problem(), make_problem(1))
+    result = Trainer(model, noisy_loss, config(), run_dir=tmp_path, run_config={"family": "test"}).fit(
+        make_problem(), make_problem(1)
+    )
     assert result.step == 24  # 64 // 16 steps per epoch * 6 epochs
     names = [p.name for p in ckpt.list_checkpoints(tmp_path)]
     assert names[-1] == "step-00000024"
@@ -164,7 +174,9 @@ def test_two_process_ddp_matches_one_process_on_same_global_batch(tmp_path):
     subprocess.run([sys.executable, str(HERE / "ddp_worker.py"), str(single), "16"], check=True, env=env, timeout=120)
     subprocess.run(
         [torchrun, "--standalone", "--nproc_per_node=2", str(HERE / "ddp_worker.py"), str(double), "16"],
-        check=True, env=env, timeout=180,
+        check=True,
+        env=env,
+        timeout=180,
     )
     a, b = load_file(str(single)), load_file(str(double))
     assert a.keys() == b.keys()
@@ -173,7 +185,7 @@ def test_two_process_ddp_matches_one_process_on_same_global_batch(tmp_path):
 
 
 def test_resume_with_cosine_schedule_and_max_steps_equals_uninterrupted_run(tmp_path):
-    cosine = dict(lr=Schedule(kind="cosine", value=1e-2, warmup_steps=3, min_value=1e-4))
+    cosine = {"lr": Schedule(kind="cosine", value=1e-2, warmup_steps=3, min_value=1e-4)}
     full = make_model()
     Trainer(full, noisy_loss, config(**cosine), run_dir=tmp_path / "full").fit(make_problem())
     part = make_model()

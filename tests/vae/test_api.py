@@ -12,8 +12,10 @@ from zspace.vae import PRESETS, VAE, load_run_config, make_loss_fn, train
 
 
 def test_train_then_load_gives_the_same_model(tmp_path):
-    config = override(PRESETS["digits-2d"], {"train.epochs": 1, "train.tensorboard": False, "data.limit": 200, "model.hidden": (32,)})
-    model, result, data = train(config, tmp_path / "run")
+    config = override(
+        PRESETS["digits-2d"], {"train.epochs": 1, "train.tensorboard": False, "data.limit": 200, "model.hidden": (32,)}
+    )
+    model, _, data = train(config, tmp_path / "run")
     loaded = VAE.load(tmp_path / "run")
     assert loaded.config == model.config and loaded.config.hidden == (32,)
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
@@ -28,6 +30,11 @@ def test_trainer_without_run_config_cannot_be_loaded_and_says_why(tmp_path):
     run = PRESETS["digits-2d"]
     model = VAE(run.model)
     x = torch.rand(64, 1, 8, 8)
-    Trainer(model, make_loss_fn(run.objective, dynamic_binarization=True), override(run.train, {"epochs": 1, "tensorboard": False, "batch_size": 32}), run_dir=tmp_path).fit(x)
+    Trainer(
+        model,
+        make_loss_fn(run.objective, dynamic_binarization=True),
+        override(run.train, {"epochs": 1, "tensorboard": False, "batch_size": 32}),
+        run_dir=tmp_path,
+    ).fit(x)
     with pytest.raises(CheckpointError, match="run_config="):
         VAE.load(tmp_path)

@@ -74,7 +74,9 @@ def metrics_table(title: str, rows: dict[str, Any]) -> Table:
         if isinstance(value, float):
             shown = f"{value:.4f}"
         elif isinstance(value, list):
-            shown = ", ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in value[:12]) + (" ..." if len(value) > 12 else "")
+            shown = ", ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in value[:12]) + (
+                " ..." if len(value) > 12 else ""
+            )
         else:
             shown = str(value)
         table.add_row(name, shown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,12 @@ from zspace.cli.structured import app as structured_app
 from zspace.cli.vae import eval_vae, sample_vae, train_vae
 from zspace.errors import ConfigError
 
-app = typer.Typer(name="zspace", help="Latent-variable models to train, explore and plan with.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="zspace",
+    help="Latent-variable models to train, explore and plan with.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 train_app = typer.Typer(help="Train a model family.", no_args_is_help=True)
 bench_app = typer.Typer(help="Run a benchmark script from bench/ (prints a table and a JSON line).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -59,7 +64,7 @@ def eval_cmd(
     checkpoint: CheckpointOpt = "best",
     batch_size: Annotated[int, typer.Option(help="Examples per evaluation batch.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the importance samples.")] = 0,
-    out: Annotated[Optional[Path], typer.Option(help="JSON output (default RUN/eval.json).")] = None,
+    out: Annotated[Path | None, typer.Option(help="JSON output (default RUN/eval.json).")] = None,
 ) -> None:
     """Test ELBO, IWAE-k bounds, importance-sampled NLL, reconstruction, KL per dim, active units."""
     with user_errors():
@@ -74,7 +79,7 @@ def sample_cmd(
     temperature: Annotated[float, typer.Option(help="Scale of the prior's standard deviation.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     checkpoint: CheckpointOpt = "best",
-    out: Annotated[Optional[Path], typer.Option(help="PNG path (default RUN/samples.png).")] = None,
+    out: Annotated[Path | None, typer.Option(help="PNG path (default RUN/samples.png).")] = None,
 ) -> None:
     """Decode samples from the prior into a PNG grid (and .npy array)."""
     with user_errors():
@@ -85,8 +90,10 @@ def sample_cmd(
 @app.command("explore")
 def explore_cmd(
     run: RunArg,
-    ablation: Annotated[bool, typer.Option(help="Also train reconstruction-only and KL-only models for the ablation figure.")] = True,
-    ablation_epochs: Annotated[Optional[int], typer.Option(help="Epochs for the ablation models (default: the run's).")] = None,
+    ablation: Annotated[
+        bool, typer.Option(help="Also train reconstruction-only and KL-only models for the ablation figure.")
+    ] = True,
+    ablation_epochs: Annotated[int | None, typer.Option(help="Epochs for the ablation models (default: the run's).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the figures.")] = 0,
 ) -> None:
     """Figures and one self-contained HTML report in RUN/report/."""
@@ -112,7 +119,13 @@ def presets_cmd() -> None:
     for name, cfg in PRESETS.items():
         m = to_dict(cfg.model)
         model = f"{m['architecture']} {m['input_shape']} hidden={m['hidden']} z={m['latent_dim']} {m['likelihood']}"
-        table.add_row("vae", name, model, cfg.data.source, f"{cfg.train.optimizer} lr={cfg.train.lr.value} batch={cfg.train.batch_size} epochs={cfg.train.epochs}")
+        table.add_row(
+            "vae",
+            name,
+            model,
+            cfg.data.source,
+            f"{cfg.train.optimizer} lr={cfg.train.lr.value} batch={cfg.train.batch_size} epochs={cfg.train.epochs}",
+        )
     from zspace.music.presets import PRESETS as MUSIC_PRESETS
 
     for name, preset in MUSIC_PRESETS.items():

@@ -51,11 +51,18 @@ def fit_cmd(
         if set(params) - valid:
             raise ConfigError(f"unknown learner parameter {sorted(set(params) - valid)}; valid: {sorted(valid)}")
         estimator = LatentSSVM(problem=data.problem, **params).fit(X, Y)
-        results = {**_evaluate(estimator, X, Y, X_test, Y_test), "fit_seconds": estimator.fit_seconds_,
-                   "oracle_calls": estimator.n_oracle_calls_, "iterations": len(estimator.history_),
-                   "converged": estimator.converged_}
-        save_model(out, estimator, {"dataset": {"name": problem, "seed": seed, "test_fraction": test_fraction, "args": data_args},
-                                    "results": results})
+        results = {
+            **_evaluate(estimator, X, Y, X_test, Y_test),
+            "fit_seconds": estimator.fit_seconds_,
+            "oracle_calls": estimator.n_oracle_calls_,
+            "iterations": len(estimator.history_),
+            "converged": estimator.converged_,
+        }
+        save_model(
+            out,
+            estimator,
+            {"dataset": {"name": problem, "seed": seed, "test_fraction": test_fraction, "args": data_args}, "results": results},
+        )
         console.print(metrics_table(f"{problem} / {method}", results))
         console.print(f"model: {out}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -40,30 +40,30 @@ FLAG_FIELDS = {
 def train_vae(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory: checkpoints, metrics, config.")] = Path("runs/vae"),
     preset: Annotated[str, typer.Option(help="Named preset (see `zspace presets`).")] = "digits",
-    data: Annotated[Optional[str], typer.Option(help="digits | mnist | fashion-mnist | folder | array | shapes")] = None,
-    data_path: Annotated[Optional[str], typer.Option(help="Directory or file for mnist/fashion-mnist/folder/array.")] = None,
-    binarize: Annotated[Optional[str], typer.Option(help="none | static | dynamic")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Use at most this many train/test examples.")] = None,
-    latent_dim: Annotated[Optional[int], typer.Option(help="Latent dimensions.")] = None,
-    hidden: Annotated[Optional[str], typer.Option(help="MLP widths, e.g. '500,500'.")] = None,
-    architecture: Annotated[Optional[str], typer.Option(help="mlp | conv")] = None,
-    activation: Annotated[Optional[str], typer.Option(help="relu | tanh | elu | ...")] = None,
-    likelihood: Annotated[Optional[str], typer.Option(help="bernoulli | gaussian | gaussian-learned")] = None,
-    loss: Annotated[Optional[str], typer.Option(help="elbo | iwae | reconstruction | kl (ablations)")] = None,
-    beta: Annotated[Optional[float], typer.Option(help="KL weight (beta-VAE); the schedule's final value.")] = None,
-    n_samples: Annotated[Optional[int], typer.Option(help="Samples per example (L; k for --loss iwae).")] = None,
-    optimizer: Annotated[Optional[str], typer.Option(help="adam | adagrad | sgd")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Learning rate (peak value of the schedule).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Global batch size.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Training epochs.")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
-    grad_clip_norm: Annotated[Optional[float], typer.Option(help="Clip the gradient norm.")] = None,
-    checkpoint_every: Annotated[Optional[int], typer.Option(help="Steps between checkpoints (default: every epoch).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed: a CPU run is reproducible given it.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
+    data: Annotated[str | None, typer.Option(help="digits | mnist | fashion-mnist | folder | array | shapes")] = None,
+    data_path: Annotated[str | None, typer.Option(help="Directory or file for mnist/fashion-mnist/folder/array.")] = None,
+    binarize: Annotated[str | None, typer.Option(help="none | static | dynamic")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use at most this many train/test examples.")] = None,
+    latent_dim: Annotated[int | None, typer.Option(help="Latent dimensions.")] = None,
+    hidden: Annotated[str | None, typer.Option(help="MLP widths, e.g. '500,500'.")] = None,
+    architecture: Annotated[str | None, typer.Option(help="mlp | conv")] = None,
+    activation: Annotated[str | None, typer.Option(help="relu | tanh | elu | ...")] = None,
+    likelihood: Annotated[str | None, typer.Option(help="bernoulli | gaussian | gaussian-learned")] = None,
+    loss: Annotated[str | None, typer.Option(help="elbo | iwae | reconstruction | kl (ablations)")] = None,
+    beta: Annotated[float | None, typer.Option(help="KL weight (beta-VAE); the schedule's final value.")] = None,
+    n_samples: Annotated[int | None, typer.Option(help="Samples per example (L; k for --loss iwae).")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam | adagrad | sgd")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (peak value of the schedule).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Global batch size.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimizer steps.")] = None,
+    grad_clip_norm: Annotated[float | None, typer.Option(help="Clip the gradient norm.")] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints (default: every epoch).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: a CPU run is reproducible given it.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
     tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard event files.")] = True,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last good checkpoint in --out.")] = False,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Any config field: --set train.keep_last=5")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Any config field: --set train.keep_last=5")] = None,
 ) -> None:
     """Train a VAE (AEVB) and checkpoint it every epoch into --out."""
     from zspace.core.config import override
@@ -81,7 +81,16 @@ def train_vae(
         base = load_run_config(out) if resume else PRESETS[preset]
         config = override(base, overrides)
         model, result, _ = train(config, out, resume=resume)
-    console.print(metrics_table(f"trained {out} to step {result.step}", {**{f"valid {k}": v for k, v in result.valid_metrics.items()}, "examples/s": result.examples_per_s, "best checkpoint": str(result.best_checkpoint)}))
+    console.print(
+        metrics_table(
+            f"trained {out} to step {result.step}",
+            {
+                **{f"valid {k}": v for k, v in result.valid_metrics.items()},
+                "examples/s": result.examples_per_s,
+                "best checkpoint": str(result.best_checkpoint),
+            },
+        )
+    )
 
 
 def eval_vae(run: Path, *, k: int, checkpoint: str, batch_size: int, seed: int, out: Path | None) -> dict[str, Any]:

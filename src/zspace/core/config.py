@@ -90,12 +90,8 @@ def from_dict(cls: type[C], data: Mapping[str, Any], *, where: str | None = None
     types_by_name = _field_types(cls)
     unknown = sorted(set(data) - set(types_by_name))
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown field(s) {unknown}; valid fields are {sorted(types_by_name)}"
-        )
-    kwargs = {
-        name: _coerce(value, types_by_name[name], f"{where}.{name}") for name, value in data.items()
-    }
+        raise ConfigError(f"{where}: unknown field(s) {unknown}; valid fields are {sorted(types_by_name)}")
+    kwargs = {name: _coerce(value, types_by_name[name], f"{where}.{name}") for name, value in data.items()}
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
@@ -121,13 +117,8 @@ def override(config: C, overrides: Mapping[str, Any]) -> C:
     types_by_name = _field_types(type(config))
     unknown = sorted((set(direct) | set(nested)) - set(types_by_name))
     if unknown:
-        raise ConfigError(
-            f"{type(config).__name__}: unknown field(s) {unknown}; valid fields are {sorted(types_by_name)}"
-        )
-    changes = {
-        name: _coerce(value, types_by_name[name], f"{type(config).__name__}.{name}")
-        for name, value in direct.items()
-    }
+        raise ConfigError(f"{type(config).__name__}: unknown field(s) {unknown}; valid fields are {sorted(types_by_name)}")
+    changes = {name: _coerce(value, types_by_name[name], f"{type(config).__name__}.{name}") for name, value in direct.items()}
     for name, sub in nested.items():
         inner = getattr(config, name)
         if not dataclasses.is_dataclass(inner):
@@ -161,9 +152,7 @@ class Registry(Mapping[str, C]):
         try:
             return self._items[name]
         except KeyError:
-            raise ConfigError(
-                f"unknown {self.kind} preset {name!r}; valid presets are {sorted(self._items)}"
-            ) from None
+            raise ConfigError(f"unknown {self.kind} preset {name!r}; valid presets are {sorted(self._items)}") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

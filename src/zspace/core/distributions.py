@@ -49,4 +49,3 @@ def gaussian(mean: Tensor, log_std: Tensor | float, event_dims: int) -> Independ
 def categorical(logits: Tensor, event_dims: int) -> Independent:
     """Independent categoricals; ``logits``: (..., classes), event over the last ``event_dims`` dims before it."""
     return Independent(Categorical(logits=logits, validate_args=False), event_dims, validate_args=False)
-

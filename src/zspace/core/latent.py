@@ -52,9 +52,7 @@ def attribute_vector(z: Tensor, has_attribute: Tensor) -> Tensor:
         raise ValueError(f"has_attribute must have shape ({z.shape[0]},), got {tuple(mask.shape)}")
     n_with = int(mask.sum())
     if n_with == 0 or n_with == mask.numel():
-        raise ValueError(
-            f"attribute vector needs examples both with and without the attribute; got {n_with} of {mask.numel()}"
-        )
+        raise ValueError(f"attribute vector needs examples both with and without the attribute; got {n_with} of {mask.numel()}")
     return z[mask].mean(dim=0) - z[~mask].mean(dim=0)
 
 

@@ -36,9 +36,7 @@ def kl_standard_normal(mean: Tensor, log_var: Tensor) -> Tensor:
     return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var)
 
 
-def kl_diagonal_gaussians(
-    mean_q: Tensor, log_var_q: Tensor, mean_p: Tensor, log_var_p: Tensor
-) -> Tensor:
+def kl_diagonal_gaussians(mean_q: Tensor, log_var_q: Tensor, mean_p: Tensor, log_var_p: Tensor) -> Tensor:
     """KL(q || p) between diagonal Gaussians, per dimension, (..., D) nats."""
     var_ratio = (log_var_q - log_var_p).exp()
     mahalanobis = (mean_q - mean_p).pow(2) / log_var_p.exp()
@@ -163,5 +161,7 @@ def active_units(posterior_means: Tensor, threshold: float = 0.01) -> tuple[int,
     A_u = Var_x(E_q(z|x)[z_u]); unit u is active when A_u > threshold.
     posterior_means: (N, D) posterior means over a dataset. Returns (count, A of shape (D,)).
     """
-    activity = posterior_means.var(dim=0, unbiased=True) if posterior_means.shape[0] > 1 else torch.zeros(posterior_means.shape[1])
+    activity = (
+        posterior_means.var(dim=0, unbiased=True) if posterior_means.shape[0] > 1 else torch.zeros(posterior_means.shape[1])
+    )
     return int((activity > threshold).sum()), activity

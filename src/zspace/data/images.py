@@ -91,9 +91,7 @@ class DataConfig:
             f"valid_fraction must lie in [0, 1), got {self.valid_fraction}",
         )
         require(self.n_samples >= 2, f"n_samples must be >= 2 (train + test), got {self.n_samples}")
-        require(
-            self.limit is None or self.limit >= 1, f"limit must be >= 1 or None, got {self.limit}"
-        )
+        require(self.limit is None or self.limit >= 1, f"limit must be >= 1 or None, got {self.limit}")
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
 
 
@@ -128,7 +126,7 @@ def validation_split(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, 
     ``zspace eval``. With fraction 0 the validation part is empty.
     """
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 0xA11D))
-    n_valid = int(round(n * fraction))
+    n_valid = round(n * fraction)
     return order[n_valid:].sort().values, order[:n_valid].sort().values
 
 
@@ -139,9 +137,7 @@ def binarize_batch(x: torch.Tensor, generator: torch.Generator | None = None) ->
     error), which keeps the hot training loop free of host-device syncs.
     """
     if not x.is_floating_point():
-        raise DataError(
-            f"binarize_batch expects a floating-point tensor of probabilities, got {x.dtype}"
-        )
+        raise DataError(f"binarize_batch expects a floating-point tensor of probabilities, got {x.dtype}")
     u = torch.rand(x.shape, generator=generator, device=x.device, dtype=torch.float32)
     return (u < x).to(torch.float32)
 
@@ -254,18 +250,13 @@ def _load_idx_dir(config: DataConfig) -> tuple:
     for split in ("train", "test"):
         n_x, n_y = len(arrays[f"{split}_x"]), len(arrays[f"{split}_y"])
         if n_x != n_y:
-            raise DataError(
-                f"'{directory}': {split} images and labels disagree: {n_x} images, {n_y} labels"
-            )
+            raise DataError(f"'{directory}': {split} images and labels disagree: {n_x} images, {n_y} labels")
     if arrays["train_x"].shape[1:] != arrays["test_x"].shape[1:]:
         raise DataError(
-            f"'{directory}': train images are {arrays['train_x'].shape[1:]} but test images "
-            f"are {arrays['test_x'].shape[1:]}"
+            f"'{directory}': train images are {arrays['train_x'].shape[1:]} but test images are {arrays['test_x'].shape[1:]}"
         )
     out = {k: v[: config.limit] for k, v in arrays.items()}
-    label_names: tuple[str, ...] | None = (
-        FASHION_MNIST_LABELS if source == "fashion-mnist" else tuple("0123456789")
-    )
+    label_names: tuple[str, ...] | None = FASHION_MNIST_LABELS if source == "fashion-mnist" else tuple("0123456789")
     if max(int(arrays["train_y"].max(initial=0)), int(arrays["test_y"].max(initial=0))) >= 10:
         label_names = None  # not the 10 classes of the published sets
     return (
@@ -283,14 +274,10 @@ def _read_idx(path: Path, *, images: bool) -> np.ndarray:
     magic, ndim = (2051, 3) if images else (2049, 1)
     kind = "images" if images else "labels"
     if len(raw) < 4 + 4 * ndim:
-        raise DataError(
-            f"'{path}' is truncated: {len(raw)} bytes, shorter than an IDX {kind} header"
-        )
+        raise DataError(f"'{path}' is truncated: {len(raw)} bytes, shorter than an IDX {kind} header")
     found = int.from_bytes(raw[:4], "big")
     if found != magic:
-        raise DataError(
-            f"'{path}' has magic number {found}, expected {magic} (IDX unsigned-byte {kind})"
-        )
+        raise DataError(f"'{path}' has magic number {found}, expected {magic} (IDX unsigned-byte {kind})")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     if images and (dims[1] == 0 or dims[2] == 0):
         raise DataError(f"'{path}' declares images of size {dims[1]}x{dims[2]}")
@@ -299,8 +286,7 @@ def _read_idx(path: Path, *, images: bool) -> np.ndarray:
     if body != expected:
         what = "truncated" if body < expected else "longer than its header says"
         raise DataError(
-            f"'{path}' is {what}: header declares {kind} of shape {dims} ({expected} bytes) "
-            f"but the file holds {body} data bytes"
+            f"'{path}' is {what}: header declares {kind} of shape {dims} ({expected} bytes) but the file holds {body} data bytes"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
@@ -308,9 +294,7 @@ def _read_idx(path: Path, *, images: bool) -> np.ndarray:
 # --- Folders of images and numpy arrays ---------------------------------------------------
 
 
-def _load_folder(
-    root: Path, image_size: int | None
-) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None, str]:
+def _load_folder(root: Path, image_size: int | None) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None, str]:
     """Images (N, C, S, S) float32 in [0, 1] (C = 1, or 3 if any image is colour), labels from
     first-level subdirectories (or None), sorted label names, and the folder's name.
 
@@ -393,9 +377,7 @@ def _load_array(path: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[1] not in (1, 3):
         if x.shape[3] not in (1, 3):
-            raise DataError(
-                f"'{path}': shape {x.shape} has no channel axis of size 1 or 3; {accepted}"
-            )
+            raise DataError(f"'{path}': shape {x.shape} has no channel axis of size 1 or 3; {accepted}")
         x = x.transpose(0, 3, 1, 2)
     elif x.ndim != 4:
         raise DataError(f"'{path}': images have shape {x.shape} ({x.ndim}-D); {accepted}")
@@ -406,20 +388,13 @@ def _load_array(path: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     elif np.issubdtype(x.dtype, np.floating):
         lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
         if not (np.isfinite(lo) and np.isfinite(hi) and lo >= 0.0 and hi <= 1.0):
-            raise DataError(
-                f"'{path}': float images must be scaled to [0, 1], found min {lo} and max {hi}"
-            )
+            raise DataError(f"'{path}': float images must be scaled to [0, 1], found min {lo} and max {hi}")
         x = x.astype(np.float32)
     else:
-        raise DataError(
-            f"'{path}': images have dtype {x.dtype}; use uint8 (0..255) or floats in [0, 1]"
-        )
+        raise DataError(f"'{path}': images have dtype {x.dtype}; use uint8 (0..255) or floats in [0, 1]")
     if y is not None:
         if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
-            raise DataError(
-                f"'{path}': labels must be a 1-D integer array of length {len(x)}, "
-                f"got {y.dtype} of shape {y.shape}"
-            )
+            raise DataError(f"'{path}': labels must be a 1-D integer array of length {len(x)}, got {y.dtype} of shape {y.shape}")
         y = y.astype(np.int64)
     return x, y, path.stem
 

@@ -87,9 +87,7 @@ def render_shapes(factors: dict[str, np.ndarray], image_size: int = 64) -> np.nd
     return out
 
 
-def generate_shapes(
-    n: int, image_size: int = 64, seed: int = 0
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def generate_shapes(n: int, image_size: int = 64, seed: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """``n`` random shapes: images (n, 1, S, S) uint8 in {0, 1} and their factors (see
     :func:`sample_factors`). Same arguments -> byte-identical output."""
     factors = sample_factors(n, seed)

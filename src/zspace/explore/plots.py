@@ -115,7 +115,12 @@ def comparison_rows(rows: Sequence[tuple[str, Any]], path: str | Path, *, title:
 
 
 def manifold_grid(
-    images: Any, path: str | Path, n: int, *, values: Sequence[float] | None = None, title: str | None = None,
+    images: Any,
+    path: str | Path,
+    n: int,
+    *,
+    values: Sequence[float] | None = None,
+    title: str | None = None,
 ) -> Path:
     """The decoded n x n latent grid: images (n*n, C, H, W), ``images[i*n + j]`` at row i (top first), column j.
 
@@ -142,8 +147,13 @@ def manifold_grid(
 
 
 def traversal_grid(
-    images: Any, path: str | Path, dims: Sequence[int], values: Sequence[float], *,
-    row_notes: Sequence[str] | None = None, title: str | None = None,
+    images: Any,
+    path: str | Path,
+    dims: Sequence[int],
+    values: Sequence[float],
+    *,
+    row_notes: Sequence[str] | None = None,
+    title: str | None = None,
 ) -> Path:
     """Latent traversals: images (len(dims)*len(values), C, H, W), one row per dimension.
 
@@ -217,8 +227,16 @@ def _draw_scatter(fig: Figure, ax: Any, z2d: np.ndarray, labels: Any, label_name
         ax.scatter(z2d[mask, 0], z2d[mask, 1], s=7, alpha=0.7, color=cmap(k), linewidths=0)
         # The class name at its median code makes 10 similar colours readable.
         cx, cy = np.median(z2d[mask], axis=0)
-        ax.annotate(name, (cx, cy), ha="center", va="center", fontsize=9, weight="bold", color="black",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": cmap(k), "ec": "none", "alpha": 0.85})
+        ax.annotate(
+            name,
+            (cx, cy),
+            ha="center",
+            va="center",
+            fontsize=9,
+            weight="bold",
+            color="black",
+            bbox={"boxstyle": "round,pad=0.15", "fc": cmap(k), "ec": "none", "alpha": 0.85},
+        )
         handles.append(Line2D([], [], marker="o", linestyle="", color=cmap(k), label=name))
     return handles
 
@@ -230,8 +248,14 @@ def _class_cmap(n_classes: int) -> Any:
 
 
 def latent_scatter(
-    z: Any, labels: Any, path: str | Path, *, label_names: Sequence[str] | None = None,
-    method: Method = "auto", title: str | None = None, seed: int = 0,
+    z: Any,
+    labels: Any,
+    path: str | Path,
+    *,
+    label_names: Sequence[str] | None = None,
+    method: Method = "auto",
+    title: str | None = None,
+    seed: int = 0,
 ) -> Path:
     """2-D scatter of codes z (N, D), projected by :func:`project_2d`, colored by labels (N,) or None.
 
@@ -254,8 +278,12 @@ def latent_scatter(
 
 
 def scatter_panels(
-    panels: Sequence[tuple[str, Any, Any]], path: str | Path, *, label_names: Sequence[str] | None = None,
-    axis_names: tuple[str, str] = ("$z_1$", "$z_2$"), title: str | None = None,
+    panels: Sequence[tuple[str, Any, Any]],
+    path: str | Path,
+    *,
+    label_names: Sequence[str] | None = None,
+    axis_names: tuple[str, str] = ("$z_1$", "$z_2$"),
+    title: str | None = None,
 ) -> Path:
     """Side-by-side 2-D scatters, one per (title, z2d (N, 2), labels (N,) or None).
 
@@ -271,8 +299,15 @@ def scatter_panels(
         z2d = _numpy(z2d).astype(np.float64)
         handles = _draw_scatter(fig, ax, z2d, labels, label_names) or handles
         spread = float(np.sqrt(z2d.var(axis=0).sum() / 2)) if len(z2d) > 1 else 0.0
-        ax.text(0.02, 0.98, f"std {spread:.3g}", transform=ax.transAxes, va="top", fontsize=9,
-                bbox={"fc": "white", "ec": "0.7", "alpha": 0.9})
+        ax.text(
+            0.02,
+            0.98,
+            f"std {spread:.3g}",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=9,
+            bbox={"fc": "white", "ec": "0.7", "alpha": 0.9},
+        )
         ax.set_title(panel_title, fontsize=11)
         ax.set_xlabel(axis_names[0])
         ax.set_ylabel(axis_names[1])
@@ -318,7 +353,7 @@ def training_curves(metrics_path: str | Path, path: str | Path, *, title: str | 
         ax.set_xlabel("step")
         ax.grid(alpha=0.25)
         ax.legend(fontsize=8, frameon=False)
-    for ax in axes[len(present):]:
+    for ax in axes[len(present) :]:
         ax.set_visible(False)
     if title:
         fig.suptitle(title)

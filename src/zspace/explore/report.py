@@ -103,7 +103,7 @@ def write_html_report(out_dir: str | Path, title: str, sections: Sequence[Sectio
     toc = "".join(f'<li><a href="#s{i}">{html.escape(s.title)}</a></li>' for i, s in enumerate(sections))
     intro_html = "".join(f"<p>{html.escape(p.strip())}</p>" for p in intro.split("\n\n") if p.strip())
     doc = (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
         f"<h1>{html.escape(title)}</h1>{intro_html}<nav><ol>{toc}</ol></nav>\n"
         + "\n".join(_section(i, s) for i, s in enumerate(sections))

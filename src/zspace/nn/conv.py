@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -34,7 +35,9 @@ class ConvEncoder(nn.Module):
             layers += [nn.Conv2d(in_ch, ch, kernel_size=4, stride=2, padding=1), activation(act)]
             in_ch = ch
         self.conv = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(in_ch * h * w, hidden), activation(act), nn.Linear(hidden, out_features))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(in_ch * h * w, hidden), activation(act), nn.Linear(hidden, out_features)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.conv(x))
@@ -43,14 +46,18 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """z: (..., in_features) -> (..., C_out, H, W) by the mirror image of :class:`ConvEncoder`."""
 
-    def __init__(self, in_features: int, image_shape: Sequence[int], channels: Sequence[int], hidden: int, out_channels: int, act: str) -> None:
+    def __init__(
+        self, in_features: int, image_shape: Sequence[int], channels: Sequence[int], hidden: int, out_channels: int, act: str
+    ) -> None:
         super().__init__()
         _, h, w = _check_divisible(image_shape, len(channels))
         rev = list(channels)[::-1]
         self.start_shape = (rev[0], h, w)
-        self.fc = nn.Sequential(nn.Linear(in_features, hidden), activation(act), nn.Linear(hidden, rev[0] * h * w), activation(act))
+        self.fc = nn.Sequential(
+            nn.Linear(in_features, hidden), activation(act), nn.Linear(hidden, rev[0] * h * w), activation(act)
+        )
         layers: list[nn.Module] = []
-        for in_ch, out_ch in zip(rev, rev[1:]):
+        for in_ch, out_ch in itertools.pairwise(rev):
             layers += [nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1), activation(act)]
         layers.append(nn.ConvTranspose2d(rev[-1], out_channels, kernel_size=4, stride=2, padding=1))
         self.deconv = nn.Sequential(*layers)

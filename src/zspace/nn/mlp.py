@@ -43,5 +43,5 @@ class MLP(nn.Sequential):
         layers.append(nn.Linear(width, out_features))
         super().__init__(*layers)
 
-    def forward(self, x: Tensor) -> Tensor:  # noqa: D102 - Sequential's forward, typed
+    def forward(self, x: Tensor) -> Tensor:
         return super().forward(x)

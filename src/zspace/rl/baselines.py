@@ -83,7 +83,9 @@ def _with_stage(env_kwargs: dict | None, stage: str) -> dict:
         raise ConfigError(f"stage must be 'index' (the paper's baselines) or 'target', got {stage!r}")
     kwargs = dict(env_kwargs or {})
     if "include_stage" in kwargs:
-        raise ConfigError("the flat baselines set include_stage themselves: pass stage='index' or 'target', not env_kwargs['include_stage']")
+        raise ConfigError(
+            "the flat baselines set include_stage themselves: pass stage='index' or 'target', not env_kwargs['include_stage']"
+        )
     return {**kwargs, "include_stage": stage}
 
 

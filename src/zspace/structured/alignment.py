@@ -106,15 +106,19 @@ class ImageAlignment(StructuredProblem):
         w = np.asarray(w, dtype=float)
         if w.shape != (self.n_features,):
             (wh, ww), C = self.window_shape, self.n_classes
-            raise DataError(f"w must have shape ({self.n_features},) = n_classes * (window rows * window cols + 1 bias) "
-                            f"= {C} * ({wh} * {ww} + 1), got {w.shape}")
+            raise DataError(
+                f"w must have shape ({self.n_features},) = n_classes * (window rows * window cols + 1 bias) "
+                f"= {C} * ({wh} * {ww} + 1), got {w.shape}"
+            )
         return w.reshape(self.n_classes, self.n_pixels + 1)  # (C, P + 1): template row-major, then bias
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=float)
         if X.ndim != 3 or X.shape[1:] != self.image_shape:
-            raise DataError(f"X must have shape (n_samples, {self.image_shape[0]}, {self.image_shape[1]}) "
-                            f"= (n_samples, *image_shape), got {X.shape}")
+            raise DataError(
+                f"X must have shape (n_samples, {self.image_shape[0]}, {self.image_shape[1]}) "
+                f"= (n_samples, *image_shape), got {X.shape}"
+            )
         return X
 
     def _views(self, X: np.ndarray) -> np.ndarray:

@@ -26,10 +26,16 @@ __all__ = ["DATASETS", "PROBLEMS", "load_dataset", "load_model", "save_model", "
 
 # name -> (generator, default keyword arguments, one-line description)
 DATASETS: dict[str, tuple[Callable[..., StructuredDataset], dict[str, Any], str]] = {
-    "synthetic-latent": (make_synthetic, {"n_samples": 3000, "n_classes": 10, "n_latent": 5, "n_input_features": 10,
-                                          "noise": 0.0}, "multiclass with latent sub-classes labelled by a known w"),
-    "sequences": (make_synthetic_sequences, {"n_samples": 600, "length": 10, "n_classes": 4, "n_latent": 2,
-                                             "n_input_features": 6, "noise": 0.0}, "sequence labelling with latent states"),
+    "synthetic-latent": (
+        make_synthetic,
+        {"n_samples": 3000, "n_classes": 10, "n_latent": 5, "n_input_features": 10, "noise": 0.0},
+        "multiclass with latent sub-classes labelled by a known w",
+    ),
+    "sequences": (
+        make_synthetic_sequences,
+        {"n_samples": 600, "length": 10, "n_classes": 4, "n_latent": 2, "n_input_features": 6, "noise": 0.0},
+        "sequence labelling with latent states",
+    ),
     "digits-shift": (make_shifted_digits, {"margin": 2}, "scikit-learn digits pasted at a random offset (latent shift)"),
 }
 
@@ -80,13 +86,20 @@ def save_model(out: Path, estimator: Any, info: dict[str, Any]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "problem"}
     params["random_state"] = params["random_state"] if isinstance(params["random_state"], (int, type(None))) else None
-    meta = {"family": "structured", "problem": _problem_to_dict(estimator.problem_), "classifier_mode": estimator.problem is None,
-            "params": params, **info}
+    meta = {
+        "family": "structured",
+        "problem": _problem_to_dict(estimator.problem_),
+        "classifier_mode": estimator.problem is None,
+        "params": params,
+        **info,
+    }
     tensors = {"w": np.ascontiguousarray(estimator.coef_)}
     if estimator.problem is None:  # labels may be strings, which safetensors cannot hold: JSON keeps them
         meta["classes"] = estimator.classes_.tolist()
-    for name, write in (("weights.safetensors", lambda p: save_file(tensors, p)),
-                        ("model.json", lambda p: Path(p).write_text(json.dumps(meta, indent=2, default=float)))):
+    for name, write in (
+        ("weights.safetensors", lambda p: save_file(tensors, p)),
+        ("model.json", lambda p: Path(p).write_text(json.dumps(meta, indent=2, default=float))),
+    ):
         fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
         os.close(fd)
         write(tmp)

@@ -107,9 +107,19 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
             result = fit_exact(self.problem_, X, Y, alpha=self.alpha, tol=self.tol, max_rounds=self.max_rounds, seed=seed)
         else:
             result = fit_perturbed(
-                self.problem_, X, Y, alpha=self.alpha, n_samples=self.n_samples, rescaling=self.rescaling,
-                latent=self.latent, sigma=self.sigma, batch_size=self.batch_size, max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate, tol=self.tol, seed=seed,
+                self.problem_,
+                X,
+                Y,
+                alpha=self.alpha,
+                n_samples=self.n_samples,
+                rescaling=self.rescaling,
+                latent=self.latent,
+                sigma=self.sigma,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                learning_rate=self.learning_rate,
+                tol=self.tol,
+                seed=seed,
             )
         self.fit_seconds_ = time.perf_counter() - start
         self.coef_, self.latent_, self.history_ = result.w, result.H, result.history

@@ -70,7 +70,9 @@ def _project_capped_simplex(v: np.ndarray, cap: float) -> np.ndarray:
     return np.maximum(v - excess[k] / (k + 1), 0.0)
 
 
-def solve_one_slack_dual(K: np.ndarray, b: np.ndarray, cap: float, a0: np.ndarray, tol: float, max_iter: int = 5000) -> np.ndarray:
+def solve_one_slack_dual(
+    K: np.ndarray, b: np.ndarray, cap: float, a0: np.ndarray, tol: float, max_iter: int = 5000
+) -> np.ndarray:
     """max_a a . b - 1/2 a^T K a  s.t. a >= 0, sum(a) <= cap: accelerated projected gradient with adaptive restart.
 
     K (k, k) is the Gram matrix of the planes' feature differences, b (k,) their losses. Every
@@ -208,8 +210,17 @@ def fit_exact(
             result.converged = True
             break
         w, H = w_new, H_new
-        result.history.append({"round": round_, "objective": objective, "surrogate": surrogate, "planes": len(planes.b),
-                               "oracle_passes": passes, "step_solved": solved, "seconds": time.perf_counter() - start})
+        result.history.append(
+            {
+                "round": round_,
+                "objective": objective,
+                "surrogate": surrogate,
+                "planes": len(planes.b),
+                "oracle_passes": passes,
+                "step_solved": solved,
+                "seconds": time.perf_counter() - start,
+            }
+        )
         if previous - objective < tol:
             result.converged = True
             break

@@ -122,8 +122,13 @@ def fit_perturbed(
     """
     _check_choice("rescaling", rescaling, ("slack", "margin"))
     _check_choice("latent", latent, ("exact", "sampled"))
-    for name, value in (("n_samples", n_samples), ("n_latent_samples", n_latent_samples), ("batch_size", batch_size),
-                        ("max_epochs", max_epochs), ("n_iter_no_change", n_iter_no_change)):
+    for name, value in (
+        ("n_samples", n_samples),
+        ("n_latent_samples", n_latent_samples),
+        ("batch_size", batch_size),
+        ("max_epochs", max_epochs),
+        ("n_iter_no_change", n_iter_no_change),
+    ):
         check_positive_int(name, value)
     if not alpha > 0:
         raise ConfigError(f"alpha must be > 0, got {alpha!r}")

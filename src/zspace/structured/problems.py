@@ -143,8 +143,10 @@ def check_int_range(name: str, values: Any, high: int) -> np.ndarray:
     bad = np.flatnonzero((values < 0) | (values >= high))
     if bad.size:
         where = np.unravel_index(bad[0], values.shape)
-        raise DataError(f"{name}[{', '.join(map(str, where))}] = {values[where]} is out of range: values must lie in "
-                        f"[0, {high}) ({bad.size} bad values in all)")
+        raise DataError(
+            f"{name}[{', '.join(map(str, where))}] = {values[where]} is out of range: values must lie in "
+            f"[0, {high}) ({bad.size} bad values in all)"
+        )
     return values.astype(np.intp, copy=False)
 
 
@@ -155,8 +157,10 @@ def check_finite_inputs(X: Any, example_shape: tuple[int, ...], what: str) -> np
     if X.ndim != 1 + len(example_shape):
         raise DataError(f"X must have shape {expected} ({what}), got {X.shape}")
     if X.shape[1:] != example_shape:
-        raise DataError(f"X must have shape {expected} ({what}), got {X.shape}: each example has shape {X.shape[1:]}, "
-                        f"expected {example_shape}")
+        raise DataError(
+            f"X must have shape {expected} ({what}), got {X.shape}: each example has shape {X.shape[1:]}, "
+            f"expected {example_shape}"
+        )
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise DataError(f"X must be real-valued, got dtype {X.dtype}")
     bad = np.flatnonzero(~np.isfinite(X.reshape(len(X), -1)).all(axis=1))

@@ -119,15 +119,19 @@ class LatentSequenceLabelling(StructuredProblem):
         w = np.asarray(w, dtype=float)
         S, d = self.n_states, self.n_input_features
         if w.shape != (self.n_features,):
-            raise DataError(f"w must have shape ({self.n_features},) = emission S * d + transition S * S + start S "
-                            f"= {S} * {d} + {S} * {S} + {S} with S = n_classes * n_latent = {S}, got {w.shape}")
+            raise DataError(
+                f"w must have shape ({self.n_features},) = emission S * d + transition S * S + start S "
+                f"= {S} * {d} + {S} * {S} + {S} with S = n_classes * n_latent = {S}, got {w.shape}"
+            )
         return w[: S * d].reshape(S, d), w[S * d : S * d + S * S].reshape(S, S), w[S * d + S * S :]
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=float)
         if X.shape[1:] != (self.length, self.n_input_features) or X.ndim != 3:
-            raise DataError(f"X must have shape (n_samples, {self.length}, {self.n_input_features}) = (n_samples, length, "
-                            f"n_input_features), got {X.shape}; every sequence must have the problem's length")
+            raise DataError(
+                f"X must have shape (n_samples, {self.length}, {self.n_input_features}) = (n_samples, length, "
+                f"n_input_features), got {X.shape}; every sequence must have the problem's length"
+            )
         return X
 
     def _labels(self, name: str, values: Any, high: int, n: int) -> np.ndarray:
@@ -159,8 +163,9 @@ class LatentSequenceLabelling(StructuredProblem):
         onehot = np.zeros((per_step.size, S))  # (N * T, S): one matmul instead of np.add.at
         onehot[np.arange(per_step.size), states.ravel()] = per_step
         emission = onehot.T @ X.reshape(-1, d)  # (S, d)
-        transition = np.bincount((states[:, :-1] * S + states[:, 1:]).ravel(), weights=per_step.reshape(states.shape)[:, 1:].ravel(),
-                                 minlength=S * S)
+        transition = np.bincount(
+            (states[:, :-1] * S + states[:, 1:]).ravel(), weights=per_step.reshape(states.shape)[:, 1:].ravel(), minlength=S * S
+        )
         start = np.bincount(states[:, 0], weights=weight, minlength=S)
         return np.concatenate([emission.ravel(), transition, start]).astype(float)
 
@@ -174,8 +179,10 @@ class LatentSequenceLabelling(StructuredProblem):
         X = self._inputs(X)
         states = np.asarray(Yc) * self.n_latent + np.asarray(Hc)  # (N, n, T)
         if states.ndim != 3 or states.shape[::2] != (len(X), self.length):
-            raise DataError(f"Yc and Hc must have shape ({len(X)}, n, {self.length}) = (n_samples, n, length), "
-                            f"got {np.shape(Yc)} and {np.shape(Hc)}")
+            raise DataError(
+                f"Yc and Hc must have shape ({len(X)}, n, {self.length}) = (n_samples, n, length), "
+                f"got {np.shape(Yc)} and {np.shape(Hc)}"
+            )
         emission = np.einsum("intd,itd->in", E[states], X)  # E[states]: (N, n, T, d)
         return emission + A[states[..., :-1], states[..., 1:]].sum(axis=-1) + pi[states[..., 0]]
 
@@ -220,8 +227,11 @@ class LatentSequenceLabelling(StructuredProblem):
 
     def validate(self, X: Any, Y: Any) -> None:
         """X finite, shape (N, length, n_input_features); Y int labels, shape (N, length), in [0, n_classes)."""
-        X = check_finite_inputs(X, (self.length, self.n_input_features),
-                                f"one sequence of length {self.length} per example; all sequences share that length")
+        X = check_finite_inputs(
+            X,
+            (self.length, self.n_input_features),
+            f"one sequence of length {self.length} per example; all sequences share that length",
+        )
         Y = np.asarray(Y)
         if Y.shape != (len(X), self.length):
             raise DataError(f"Y must have shape ({len(X)}, {self.length}) = (n_samples, length) to match X, got {Y.shape}")

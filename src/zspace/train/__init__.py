@@ -4,6 +4,14 @@ from zspace.train.checkpoint import latest_checkpoint, list_checkpoints, load_we
 from zspace.train.trainer import FitResult, LossFn, TrainConfig, Trainer, epoch_permutation
 
 __all__ = [
-    "FitResult", "LossFn", "TrainConfig", "Trainer", "epoch_permutation", "latest_checkpoint",
-    "list_checkpoints", "load_weights", "read_config", "resolve_checkpoint",
+    "FitResult",
+    "LossFn",
+    "TrainConfig",
+    "Trainer",
+    "epoch_permutation",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "load_weights",
+    "read_config",
+    "resolve_checkpoint",
 ]

@@ -138,7 +138,15 @@ class BackgroundCheckpointer:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def save(self, run_dir: str | os.PathLike, step: int, model: nn.Module, config: dict[str, Any], trainer_state: dict[str, Any], **kwargs: Any) -> Path:
+    def save(
+        self,
+        run_dir: str | os.PathLike,
+        step: int,
+        model: nn.Module,
+        config: dict[str, Any],
+        trainer_state: dict[str, Any],
+        **kwargs: Any,
+    ) -> Path:
         """Snapshot ``model`` and ``trainer_state`` now; write them in the background. Returns the final path."""
         self.wait()
         weights, state = snapshot(model.state_dict()), snapshot(trainer_state)
@@ -146,7 +154,7 @@ class BackgroundCheckpointer:
         def write() -> None:
             try:
                 save_checkpoint(run_dir, step, weights, config, state, **kwargs)
-            except BaseException as err:  # re-raised on the training thread by wait()
+            except BaseException as err:  # noqa: BLE001 -- re-raised on the training thread by wait()
                 self._error = err
 
         self._thread = threading.Thread(target=write, name=f"zspace-checkpoint-{step}")
@@ -258,4 +266,6 @@ def check_resumable(saved: Any, config: Any, where: Path) -> None:
     }
     changed = [name for name, (before, now) in fixed.items() if before != now]
     if changed:
-        raise CheckpointError(f"--resume: {', '.join(changed)} differ from the run saved in {where}; resume with the same options")
+        raise CheckpointError(
+            f"--resume: {', '.join(changed)} differ from the run saved in {where}; resume with the same options"
+        )

@@ -42,7 +42,7 @@ class MetricsLogger:
     def __init__(self, run_dir: Path | None, *, total_steps: int, tensorboard: bool, progress: bool | None = None) -> None:
         self.run_dir = run_dir
         self.total_steps = total_steps
-        self._file = open(run_dir / METRICS_FILE, "a") if run_dir else None
+        self._file = open(run_dir / METRICS_FILE, "a") if run_dir else None  # noqa: SIM115 -- closed by close()
         self._tb = None
         if tensorboard and run_dir is not None:
             from torch.utils.tensorboard import SummaryWriter  # heavy import, only when asked for
@@ -54,7 +54,11 @@ class MetricsLogger:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self._progress = Progress(
-                TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                TextColumn("[bold]train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"),
                 transient=False,
             )
             self._task = self._progress.add_task("train", total=total_steps, info="")
@@ -67,14 +71,22 @@ class MetricsLogger:
 
     def write(self, split: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
         """Record one set of scalar metrics for ``split`` (train / valid) at ``step``."""
-        record: dict[str, Any] = {"split": split, "step": step, "epoch": epoch, **metrics, "time_s": round(time.perf_counter() - self._t0, 3)}
+        record: dict[str, Any] = {
+            "split": split,
+            "step": step,
+            "epoch": epoch,
+            **metrics,
+            "time_s": round(time.perf_counter() - self._t0, 3),
+        }
         if self._file:
             self._file.write(json.dumps(record) + "\n")
             self._file.flush()
         if self._tb is not None:
             for name, value in metrics.items():
                 self._tb.add_scalar(f"{split}/{name}", value, step)
-        shown = " ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k in ("loss", "elbo", "kl", "reconstruction", "lr", "examples_per_s"))
+        shown = " ".join(
+            f"{k} {v:.4g}" for k, v in metrics.items() if k in ("loss", "elbo", "kl", "reconstruction", "lr", "examples_per_s")
+        )
         if self._progress is not None:
             if split == "train":
                 self._progress.update(self._task, completed=step, info=shown)

@@ -152,7 +152,9 @@ class Trainer:
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
         kwargs: dict[str, Any] = {"lr": c.lr(0, 1), "weight_decay": c.weight_decay}
-        cls: type[torch.optim.Optimizer] = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}[c.optimizer]
+        cls: type[torch.optim.Optimizer] = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}[
+            c.optimizer
+        ]
         if c.optimizer == "sgd":
             kwargs["momentum"] = c.momentum
         if c.fused_optimizer:
@@ -173,10 +175,14 @@ class Trainer:
             self.device = torch.device("cuda", info.local_rank)
         n = _num_examples(train_data)
         if c.batch_size % info.world_size:
-            raise ConfigError(f"TrainConfig.batch_size {c.batch_size} must be divisible by the {info.world_size} data-parallel processes")
+            raise ConfigError(
+                f"TrainConfig.batch_size {c.batch_size} must be divisible by the {info.world_size} data-parallel processes"
+            )
         steps_per_epoch = n // c.batch_size
         if steps_per_epoch == 0:
-            raise DataError(f"the training set has {n} examples, fewer than one batch (batch_size={c.batch_size}); lower --batch-size")
+            raise DataError(
+                f"the training set has {n} examples, fewer than one batch (batch_size={c.batch_size}); lower --batch-size"
+            )
         schedule_steps = c.epochs * steps_per_epoch  # the lr horizon: stopping early (max_steps) must not change it
         total_steps = c.total_steps(n)
         checkpoint_every = c.checkpoint_every or steps_per_epoch
@@ -204,7 +210,12 @@ class Trainer:
         if info.enabled:
             wrapped = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
-        logger = MetricsLogger(self.run_dir if info.is_main else None, total_steps=total_steps, tensorboard=c.tensorboard and info.is_main, progress=None if info.is_main else False)
+        logger = MetricsLogger(
+            self.run_dir if info.is_main else None,
+            total_steps=total_steps,
+            tensorboard=c.tensorboard and info.is_main,
+            progress=None if info.is_main else False,
+        )
         sums: dict[str, Tensor] = {}
         interval_steps, interval_examples, t_interval = 0, 0, time.perf_counter()
         t_start, start_step = time.perf_counter(), step
@@ -259,7 +270,9 @@ class Trainer:
                     is_best = metric is not None and (best_metric is None or metric < best_metric)
                     if is_best:
                         best_metric = metric
-                    last_checkpoint = self._save(step, info, metric, is_best or (valid_data is None and step == total_steps), best_metric)
+                    last_checkpoint = self._save(
+                        step, info, metric, is_best or (valid_data is None and step == total_steps), best_metric
+                    )
         finally:
             logger.close()
             torch.use_deterministic_algorithms(previous_deterministic)
@@ -324,10 +337,14 @@ class Trainer:
         """The error for a diverged run, naming the checkpoint to resume from."""
         self._checkpointer.wait()
         last = ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None
-        where = f"the last good checkpoint is {last}; resume from it with --resume" if last else "no checkpoint was saved before it"
+        where = (
+            f"the last good checkpoint is {last}; resume from it with --resume" if last else "no checkpoint was saved before it"
+        )
         return TrainingDivergedError(f"{what}; {where}. Try a lower learning rate or gradient clipping (--grad-clip-norm).")
 
-    def _save(self, step: int, info: distributed.DistInfo, metric: float | None, is_best: bool, best_metric: float | None) -> Path | None:
+    def _save(
+        self, step: int, info: distributed.DistInfo, metric: float | None, is_best: bool, best_metric: float | None
+    ) -> Path | None:
         # A finite loss can still come with an infinite gradient that poisons the weights; a
         # checkpoint of them would pass for "the last good one", so stop instead.
         if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
@@ -345,7 +362,16 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "best_metric": best_metric,
         }
-        return self._checkpointer.save(self.run_dir, step, self.model, self.run_config, state, keep_last=self.config.keep_last, metric=metric, is_best=is_best)
+        return self._checkpointer.save(
+            self.run_dir,
+            step,
+            self.model,
+            self.run_config,
+            state,
+            keep_last=self.config.keep_last,
+            metric=metric,
+            is_best=is_best,
+        )
 
     def _restore(self, info: distributed.DistInfo) -> tuple[int, float | None]:
         if self.run_dir is None:
@@ -364,7 +390,11 @@ class Trainer:
             if "cuda" in rng_states[info.rank] and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng_states[info.rank]["cuda"], self.device)
         else:
-            log.warning("checkpoint was written by %d processes, now %d: model noise is reseeded, so the run is not bit-identical", len(rng_states), info.world_size)
+            log.warning(
+                "checkpoint was written by %d processes, now %d: model noise is reseeded, so the run is not bit-identical",
+                len(rng_states),
+                info.world_size,
+            )
             torch.manual_seed(self.config.seed + info.rank + 104_729 * step)
         if self.run_dir is not None and info.is_main:
             truncate_metrics(self.run_dir, step)

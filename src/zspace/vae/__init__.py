@@ -5,4 +5,15 @@ from zspace.vae.objective import VAEObjective, make_loss_fn
 from zspace.vae.presets import PRESETS
 from zspace.vae.run import VAERunConfig, load_model, load_run_config, train
 
-__all__ = ["PRESETS", "VAE", "VAEConfig", "VAEObjective", "VAEOutput", "VAERunConfig", "load_model", "load_run_config", "make_loss_fn", "train"]
+__all__ = [
+    "PRESETS",
+    "VAE",
+    "VAEConfig",
+    "VAEObjective",
+    "VAEOutput",
+    "VAERunConfig",
+    "load_model",
+    "load_run_config",
+    "make_loss_fn",
+    "train",
+]

@@ -59,7 +59,9 @@ def evaluate(
         for start in range(0, n, batch_size):
             xb = x[start : start + batch_size].to(device)
             posterior = model.encode(xb)
-            log_w = log_importance_weights(posterior, prior, lambda z: model.log_likelihood(xb, z), k, chunk_size=chunk_size)
+            log_w = log_importance_weights(
+                posterior, prior, lambda z, xb=xb: model.log_likelihood(xb, z), k, chunk_size=chunk_size
+            )
             batch_terms = {f"iwae_{kk}": _grouped_iwae(log_w, kk) for kk in ks}
             batch_terms["elbo"] = log_w.mean(dim=0)
             mean_z = posterior.mean

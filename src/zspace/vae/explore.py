@@ -9,7 +9,6 @@ same run (cached in ``RUN/ablations/<loss>/``) to show what each half of the ELB
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -42,8 +41,13 @@ ABLATION_LOSSES = {"reconstruction": "reconstruction only (beta = 0)", "kl": "KL
 
 
 def explore_run(
-    run_dir: str | Path, *, out_dir: str | Path | None = None, n_samples: int = 64, ablation: bool = True,
-    ablation_epochs: int | None = None, seed: int = 0,
+    run_dir: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    n_samples: int = 64,
+    ablation: bool = True,
+    ablation_epochs: int | None = None,
+    seed: int = 0,
 ) -> Path:
     """Write figures and ``report.html`` for the VAE in ``run_dir``; returns the report's path.
 
@@ -114,7 +118,7 @@ def _overview(run_dir: Path, config: VAERunConfig, data: ImageDataset, stats: di
     m = config.model
     table = {
         "data": f"{data.name}: {len(data.train_x)} train / {len(data.test_x)} test images of "
-                f"{'x'.join(map(str, data.image_shape))}, binarize={data.binarize}",
+        f"{'x'.join(map(str, data.image_shape))}, binarize={data.binarize}",
         "model": f"{m.architecture}, latent {m.latent_dim}, {m.likelihood} decoder",
         "objective": f"{config.objective.loss}, beta {config.objective.beta.value:g} ({config.objective.beta.kind})",
         "training": f"{config.train.epochs} epochs, batch {config.train.batch_size}, {config.train.optimizer}",
@@ -152,8 +156,7 @@ def _images(model: VAE, x: Tensor, n_samples: int, seed: int, out: Path) -> Sect
         figures=[recon, grid],
         captions=[
             "Random test images (top; binarized as the model sees them) and their reconstructions (bottom).",
-            "Decoder means at prior samples. Blurry or mixed images are codes that fall between the regions the "
-            "encoder uses.",
+            "Decoder means at prior samples. Blurry or mixed images are codes that fall between the regions the encoder uses.",
         ],
     )
 
@@ -161,8 +164,14 @@ def _images(model: VAE, x: Tensor, n_samples: int, seed: int, out: Path) -> Sect
 def _latent_space(model: VAE, x: Tensor, y: Tensor | None, names: Any, stats: dict, seed: int, out: Path) -> Section:
     d = model.config.latent_dim
     how = "the codes themselves" if d <= 2 else f"their PCA projection from {d} dimensions"
-    scatter = plots.latent_scatter(stats["mean"], y, out / "latent_scatter.png", label_names=names, seed=seed,
-                                   title=f"test posterior means ({'2-D' if d == 2 else f'PCA of {d}-D'})")
+    scatter = plots.latent_scatter(
+        stats["mean"],
+        y,
+        out / "latent_scatter.png",
+        label_names=names,
+        seed=seed,
+        title=f"test posterior means ({'2-D' if d == 2 else f'PCA of {d}-D'})",
+    )
     section = Section(
         "Latent space",
         f"Each test image is placed at its posterior mean E[z|x] ({how}), colored by its label. Under the N(0, I) "
@@ -178,8 +187,13 @@ def _latent_space(model: VAE, x: Tensor, y: Tensor | None, names: Any, stats: di
         z = torch.stack([z1, z2], dim=-1).reshape(-1, 2)  # z[i*n + j] = (values[j], values[n-1-i]): z2 grows upward
         with torch.no_grad():
             images = model.decode(z).mean
-        path = plots.manifold_grid(images, out / "manifold.png", MANIFOLD_N, values=values.tolist(),
-                                   title="learned manifold: decoder mean on a Gaussian-quantile grid")
+        path = plots.manifold_grid(
+            images,
+            out / "manifold.png",
+            MANIFOLD_N,
+            values=values.tolist(),
+            title="learned manifold: decoder mean on a Gaussian-quantile grid",
+        )
         section.figures.append(path)
         section.captions.append(
             "As in Kingma & Welling (2014, fig. 4): an even grid on the unit square mapped through the inverse "
@@ -268,8 +282,14 @@ def _traversals(model: VAE, x: Tensor, stats: dict, seed: int, out: Path) -> Sec
     with torch.no_grad():
         images = model.decode(z.reshape(-1, base.numel())).mean
     notes = [f"(var {float(activity[d]):.2g}, KL {float(kl[d]):.2f})" for d in dims]
-    figure = plots.traversal_grid(images, out / "traversals.png", dims, TRAVERSAL_VALUES, row_notes=notes,
-                                  title=f"traversals around test image {base_index}")
+    figure = plots.traversal_grid(
+        images,
+        out / "traversals.png",
+        dims,
+        TRAVERSAL_VALUES,
+        row_notes=notes,
+        title=f"traversals around test image {base_index}",
+    )
     latent_dim = model.config.latent_dim
     shown = "all dimensions" if len(dims) == latent_dim else f"the {len(dims)} most active of {latent_dim} dimensions"
     return Section(
@@ -319,11 +339,20 @@ def _train_or_reuse(config: VAERunConfig, data: ImageDataset, directory: Path) -
 
 
 def _ablation(
-    run_dir: Path, config: VAERunConfig, data: ImageDataset, model: VAE, x: Tensor, y: Tensor | None,
-    epochs: int | None, seed: int, out: Path,
+    run_dir: Path,
+    config: VAERunConfig,
+    data: ImageDataset,
+    model: VAE,
+    x: Tensor,
+    y: Tensor | None,
+    epochs: int | None,
+    seed: int,
+    out: Path,
 ) -> tuple[Section, dict[str, Any]]:
     own, beta = config.objective.loss, config.objective.beta
-    plain = beta.kind == "constant" and beta.value == 1.0 and not (config.objective.free_nats or config.objective.free_nats_per_dim)
+    plain = (
+        beta.kind == "constant" and beta.value == 1.0 and not (config.objective.free_nats or config.objective.free_nats_per_dim)
+    )
     models = [(f"{_OWN_NAMES.get(own, own)}{'' if plain else ' (beta, free bits)'} (this run)", model)]
     for loss, label in ABLATION_LOSSES.items():
         if loss != own:
@@ -332,13 +361,19 @@ def _ablation(
     stats = [(label, posterior_stats(m, x, seed)) for label, m in models]
     projected = [(label, *plots.project_2d(s["mean"], seed=seed)) for label, s in stats]
     axis = "PC" if any(method == "pca" for _, _, method in projected) else "z"
-    scatter = plots.scatter_panels([(label, z2d, y) for label, z2d, _ in projected], out / "ablation_scatter.png",
-                                   label_names=data.label_names, axis_names=(f"{axis} 1", f"{axis} 2"))
+    scatter = plots.scatter_panels(
+        [(label, z2d, y) for label, z2d, _ in projected],
+        out / "ablation_scatter.png",
+        label_names=data.label_names,
+        axis_names=(f"{axis} 1", f"{axis} 2"),
+    )
     n = min(12, len(x))
     rows: list[tuple[str, Any]] = [("test images", x[:n])]
     rows += [(f"recon: {label.split(' (')[0]}", m.reconstruct(x[:n])) for label, m in models]
-    rows += [(f"samples: {label.split(' (')[0]}", m.sample(n, generator=torch.Generator().manual_seed(seed + 4)))
-             for label, m in models]
+    rows += [
+        (f"samples: {label.split(' (')[0]}", m.sample(n, generator=torch.Generator().manual_seed(seed + 4)))
+        for label, m in models
+    ]
     images = plots.comparison_rows(rows, out / "ablation_images.png")
     budget = f"{epochs} epochs each" if epochs is not None else f"the run's own budget ({config.train.epochs} epochs)"
     table = {label: _stats_row(s, config.model.latent_dim) for label, s in stats}
@@ -354,8 +389,10 @@ def _ablation(
         "to N(0, I) to sample from.",
         figures=[scatter, images],
         captions=[
-            "Test posterior means of each model, each panel at its own scale; 'std' is the spread of the codes "
-            "(compare with 1 for the prior). A tiny std means all images map to the same code.",
+            (
+                "Test posterior means of each model, each panel at its own scale; 'std' is the spread of the codes "
+                "(compare with 1 for the prior). A tiny std means all images map to the same code."
+            ),
             "Reconstructions of the same test images, then prior samples, for each model.",
         ],
         table=table,

@@ -138,7 +138,9 @@ class VAE(nn.Module):
 
     def _posterior_params(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if x.shape[1:] != torch.Size(self.config.input_shape):
-            raise ValueError(f"VAE expects inputs of shape (B, {', '.join(map(str, self.config.input_shape))}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"VAE expects inputs of shape (B, {', '.join(map(str, self.config.input_shape))}), got {tuple(x.shape)}"
+            )
         h = self.encoder(x.flatten(1) if self.config.architecture == "mlp" else x)
         mean, log_var = h.chunk(2, dim=-1)  # (B, D) each
         return mean, log_var
@@ -148,7 +150,7 @@ class VAE(nn.Module):
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_preset(cls, name: str, **overrides: object) -> "VAE":
+    def from_preset(cls, name: str, **overrides: object) -> VAE:
         """Build the model of a named preset; ``overrides`` are VAEConfig fields (``latent_dim=2``)."""
         from zspace.core.config import override
         from zspace.vae.presets import PRESETS
@@ -156,7 +158,7 @@ class VAE(nn.Module):
         return cls(override(PRESETS[name].model, overrides))
 
     @classmethod
-    def load(cls, run_dir: str, *, checkpoint: str = "best") -> "VAE":
+    def load(cls, run_dir: str, *, checkpoint: str = "best") -> VAE:
         """Rebuild a trained model from a run directory (config.json + safetensors weights)."""
         from zspace.vae.run import load_model
 

@@ -41,7 +41,7 @@ class VAERunConfig:
         return {"family": FAMILY, **to_dict(self)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> "VAERunConfig":
+    def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> VAERunConfig:
         data = dict(data)
         family = data.pop("family", None)
         if family is None or "model" not in data:
