@@ -24,8 +24,26 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
     hier, flat = result["parts"]["16bar"]["hier"], result["parts"]["16bar"]["flat"]
     assert hier["z_size"] == flat["z_size"] and hier["model"]["encoder_sizes"] == flat["model"]["encoder_sizes"]
     assert result["parts"]["16bar"]["sampled_acc_gain"] == hier["sampled_acc"] - flat["sampled_acc"]
-    speed = result["parts"]["speed"]["steps_per_s"]
-    assert {"plain_float32/train", "plain_bfloat16/train", "ours_float32/train", "ours_bfloat16/forward"} <= set(speed)
+    speed = result["parts"]["speed"]
+    assert {"plain_float32/train", "ours_float32/train", "ours_bfloat16/forward"} <= set(speed["steps_per_s"])
+    autocast_contenders = {"plain_bfloat16", "ours_autocast"}
+    if speed["skipped"]:  # a CPU without bf16 LSTM kernels: the autocast contenders say why they did not run
+        assert set(speed["skipped"]) == autocast_contenders and speed["ratio_train_autocast"] is None
+        assert all(reason.startswith("skipped: bf16 autocast is unsupported") for reason in speed["skipped"].values())
+    else:
+        assert {f"{name}/train" for name in autocast_contenders} <= set(speed["steps_per_s"])
+
+
+def test_speed_part_skips_the_autocast_contenders_where_bf16_is_missing(monkeypatch):
+    bench = load_bench("musicvae")
+    monkeypatch.setattr(bench, "bf16_unsupported_reason", lambda device_type: "bf16 autocast is unsupported on this cpu (x)")
+    args = bench.parse_args(bench.Args, ["--quick", "--threads", "1"])
+    speed = bench.part_speed(args, bench.QUICK)
+    assert speed["skipped"] == {
+        name: "skipped: bf16 autocast is unsupported on this cpu (x)" for name in ("plain_bfloat16", "ours_autocast")
+    }
+    assert not any(key.startswith(("plain_bfloat16/", "ours_autocast/")) for key in speed["steps_per_s"])
+    assert speed["ratio_train_autocast"] is None and speed["ratio_train"] > 0
 
 
 def test_synthetic_melodies_are_valid_seeded_tokens():

@@ -153,3 +153,19 @@ def test_interpolate_a_bad_midi_file_exits_2(tmp_path):
     )
     assert result.exit_code == 2 and "bad.mid" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_train_bf16_on_a_device_without_bf16_kernels_trains_in_float32_and_says_so(tmp_path, monkeypatch, caplog):
+    import torch
+
+    from zspace.train import precision
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(precision, "bf16_unsupported_reason", lambda device_type: "bf16 autocast is unsupported on this cpu (x)")
+    data, run = prepared(tmp_path), tmp_path / "run"
+    args = ["music", "train", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
+    with caplog.at_level("WARNING", logger="zspace.train"):
+        result = runner.invoke(app, [*args, "--steps", "2", "--batch-size", "4", "--bf16"])
+    assert result.exit_code == 0, result.output
+    assert "bf16 autocast is unsupported on this cpu (x); training in float32 instead" in caplog.text
+    assert (run / "checkpoints" / "step-00000002" / "model.safetensors").is_file()

@@ -16,8 +16,9 @@ from torch import nn
 
 from zspace.core.schedules import Schedule
 from zspace.errors import CheckpointError, ConfigError, DataError, TrainingDivergedError
-from zspace.train import TrainConfig, Trainer
+from zspace.train import TrainConfig, Trainer, precision
 from zspace.train import checkpoint as ckpt
+from zspace.train import trainer as trainer_module
 
 HERE = Path(__file__).parent
 
@@ -231,9 +232,7 @@ def test_validation_sees_the_current_step_and_best_follows_the_chosen_metric(tmp
         Trainer(make_model(), loss_fn, config(best_metric="nope"), run_dir=tmp_path / "x").fit(make_problem(), make_problem(1))
 
 
-def test_bfloat16_autocast_trains_in_bf16_and_keeps_float32_weights():
-    seen = []
-
+def _dtype_recording_loss(seen: list):
     def loss_fn(model, batch, step):
         x, y = batch
         pred = model(x)
@@ -241,11 +240,41 @@ def test_bfloat16_autocast_trains_in_bf16_and_keeps_float32_weights():
         loss = nn.functional.mse_loss(pred.float(), y)
         return loss, {"mse": loss}
 
+    return loss_fn
+
+
+def test_bfloat16_autocast_trains_in_bf16_and_keeps_float32_weights(monkeypatch):
+    # Linear layers run bf16 autocast on every CPU (emulated where there is no bf16 hardware); the
+    # probe is pinned to "supported" so the test does not depend on this machine's LSTM kernels.
+    monkeypatch.setattr(trainer_module, "resolve_autocast", lambda requested, device: requested)
+    seen = []
     model = make_model()
     before = nn.functional.mse_loss(model(make_problem()[0]), make_problem()[1]).item()
-    result = Trainer(model, loss_fn, config(autocast="bfloat16", epochs=20)).fit(make_problem())
+    result = Trainer(model, _dtype_recording_loss(seen), config(autocast="bfloat16", epochs=20)).fit(make_problem())
     assert set(seen) == {torch.bfloat16}  # the linear layers ran in bf16
+    assert result.autocast == "bfloat16"
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert result.train_metrics["mse"] < 0.5 * before
     with pytest.raises(ConfigError, match="TrainConfig.autocast"):
         config(autocast="float16")
+
+
+def test_bfloat16_on_a_device_without_bf16_kernels_trains_in_float32_with_one_warning(monkeypatch, caplog):
+    reason = "bf16 autocast is unsupported on this cpu (no LSTM primitive)"
+    monkeypatch.setattr(precision, "bf16_unsupported_reason", lambda device_type: reason)
+    seen = []
+    with caplog.at_level("WARNING", logger="zspace.train"):
+        result = Trainer(make_model(), _dtype_recording_loss(seen), config(autocast="bfloat16", epochs=2)).fit(make_problem())
+    assert set(seen) == {torch.float32} and result.autocast == "none"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"{reason}; training in float32 instead"]
+
+
+def test_bf16_probe_answers_the_same_either_way_and_float32_never_falls_back():
+    precision.bf16_unsupported_reason.cache_clear()
+    first = precision.bf16_unsupported_reason("cpu")
+    assert first is None or first.startswith("bf16 autocast is unsupported on this cpu (")
+    assert precision.bf16_unsupported_reason("cpu") == first  # cached: probed once per device type
+    assert precision.resolve_autocast("none", torch.device("cpu")) == "none"
+    expected = "bfloat16" if first is None else "none"
+    assert precision.resolve_autocast("bfloat16", torch.device("cpu")) == expected

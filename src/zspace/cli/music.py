@@ -135,7 +135,12 @@ def train_cmd(
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N (default: auto).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
     bf16: Annotated[
-        bool, typer.Option("--bf16", help="bf16 autocast of the training step (faster on AVX512-BF16/AMX CPUs).")
+        bool,
+        typer.Option(
+            "--bf16",
+            help="bf16 autocast of the training step (faster on AVX512-BF16/AMX CPUs and GPUs; "
+            "float32 with a warning on a device without bf16 kernels).",
+        ),
     ] = False,
 ) -> None:
     """Train a MusicVAE preset on prepared windows; the best checkpoint has the highest validation ELBO.

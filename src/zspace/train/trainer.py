@@ -26,6 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from zspace.core.schedules import Schedule
 from zspace.errors import CheckpointError, ConfigError, DataError, TrainingDivergedError
 from zspace.train import checkpoint as ckpt
+from zspace.train.precision import resolve_autocast
 from zspace.train import distributed
 from zspace.train.logging import MetricsLogger, truncate_metrics
 
@@ -58,7 +59,8 @@ class TrainConfig:
     fused_optimizer: bool = True  # torch's fused optimizer kernels (CPU and CUDA) where available
     # Mixed precision of the training step (torch.autocast): "bfloat16" runs matmuls and LSTMs in bf16
     # while weights, optimizer state and the reductions torch keeps in float32 stay float32. About 1.6x
-    # the steps/s of MusicVAE on this machine's AVX512-BF16 CPU (bench/musicvae.py); evaluation stays float32.
+    # the steps/s of MusicVAE on an AVX512-BF16 CPU (bench/musicvae.py); evaluation stays float32. A device
+    # without bf16 kernels (an AVX2-only CPU has no bf16 LSTM) trains in float32 with one warning.
     autocast: Literal["none", "bfloat16"] = "none"
     best_metric: str = "loss"  # validation metric that picks the best checkpoint
     best_mode: Literal["min", "max"] = "min"  # whether lower or higher ``best_metric`` is better
@@ -96,6 +98,7 @@ class FitResult:
     train_metrics: dict[str, float]
     valid_metrics: dict[str, float]
     examples_per_s: float
+    autocast: str = "none"  # the mode the steps ran in: TrainConfig.autocast, or "none" where the device lacks it
 
 
 def _resolve_device(name: str) -> torch.device:
@@ -187,6 +190,7 @@ class Trainer:
         total_steps = c.total_steps(n)
         checkpoint_every = c.checkpoint_every or steps_per_epoch
 
+        autocast = resolve_autocast(c.autocast, self.device)
         previous_deterministic = torch.are_deterministic_algorithms_enabled()
         if c.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
@@ -232,7 +236,7 @@ class Trainer:
                 global_index = perm[index_in_epoch * c.batch_size : (index_in_epoch + 1) * c.batch_size]
                 batch = _take(train_data, global_index[info.rank :: info.world_size], self.device)
 
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=c.autocast == "bfloat16"):
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast == "bfloat16"):
                     loss, metrics = self.loss_fn(wrapped, batch, step)
                 self._check_finite(loss, step, epoch, info)
                 lr = c.lr(step, schedule_steps)
@@ -289,6 +293,7 @@ class Trainer:
             train_metrics=train_metrics,
             valid_metrics=valid_metrics,
             examples_per_s=(step - start_step) * c.batch_size / max(elapsed, 1e-9),
+            autocast=autocast,
         )
 
     # ------------------------------------------------------------------------------------------
