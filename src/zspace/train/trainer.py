@@ -26,9 +26,9 @@ from torch.nn.parallel import DistributedDataParallel
 from zspace.core.schedules import Schedule
 from zspace.errors import CheckpointError, ConfigError, DataError, TrainingDivergedError
 from zspace.train import checkpoint as ckpt
-from zspace.train.precision import resolve_autocast
 from zspace.train import distributed
 from zspace.train.logging import MetricsLogger, truncate_metrics
+from zspace.train.precision import resolve_autocast
 
 log = logging.getLogger("zspace.train")
 
