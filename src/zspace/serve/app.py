@@ -76,6 +76,10 @@ def create_app(runs: list[LoadedRun]) -> FastAPI:
         content, media_type = static["index.html"]
         return Response(content, media_type=media_type)
 
+    @app.get("/favicon.ico")
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/static/{name}")
     async def static_file(name: str) -> Response:
         if name not in static:

@@ -7,17 +7,19 @@
   const open = (run, button) => {
     for (const b of nav.querySelectorAll("button")) b.classList.remove("active");
     button.classList.add("active");
-    view.replaceChildren();
-    document.body.dataset.family = run.family;
-    if (zs.views[run.family]) zs.views[run.family](view, run);
-    else view.append(zs.el("p", { class: "hint" }, `no view for ${run.family} runs yet`));
+    // A fresh container per opening: a slower view still loading draws into its own, detached one.
+    const container = zs.el("div", { class: "view", "data-family": run.family });
+    view.replaceChildren(container);
+    if (zs.views[run.family]) zs.views[run.family](container, run);
+    else container.append(zs.el("p", { class: "hint" }, `no view for ${run.family} runs`));
   };
-  runs.forEach((run, i) => {
+  const buttons = runs.map((run) => {
     const button = zs.el("button", { "data-run": run.id }, run.name, zs.el("span", { class: "family" }, run.family));
     button.addEventListener("click", () => open(run, button));
     nav.append(button);
-    if (i === 0) open(run, button);
+    return button;
   });
-  const wanted = new URLSearchParams(location.search).get("run");
-  if (wanted !== null && nav.querySelector(`[data-run="${Number(wanted)}"]`)) nav.querySelector(`[data-run="${Number(wanted)}"]`).click();
+  const wanted = Number(new URLSearchParams(location.search).get("run") ?? 0);
+  const first = Number.isInteger(wanted) && buttons[wanted] ? wanted : 0;
+  if (buttons.length) open(runs[first], buttons[first]);
 })();

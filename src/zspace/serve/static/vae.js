@@ -126,9 +126,17 @@ zs.views.vae = async function vaeView(root, run) {
   const sampleButton = zs.el("button", { id: "vae-sample" }, "sample");
   sampleButton.addEventListener("click", sample);
 
+  const legend = zs.el("div", { class: "row" });
+  if (map.labels) {
+    const classes = [...new Set(map.labels)].sort((p, q) => p - q);
+    for (const k of classes) {
+      const name = map.label_names ? map.label_names[k] : k;
+      legend.append(zs.el("span", { style: `color:${zs.colors[k % zs.colors.length]}; font-size:0.85em` }, `■ ${name} `));
+    }
+  }
   const how = map.method === "none" ? "the codes themselves" : `PCA of the ${map.latent_dim}-D codes`;
   root.append(
-    zs.panel(`latent map: ${map.points.length} test posterior means (${how})`, mapCanvas, pickText),
+    zs.panel(`latent map: ${map.points.length} test posterior means (${how})`, mapCanvas, legend, pickText),
     zs.panel("decoded under the cursor", decoded, zs.el("h2", {}, "traversal (one slider per dimension)"), sliderBox),
     zs.panel("interpolation", zs.el("div", { class: "controls" }, "steps", steps, interpolateButton), pathBox),
     zs.panel("prior samples", zs.el("div", { class: "controls" }, "temperature", temperatureSlider, temperature, "seed", seed, sampleButton), samples),

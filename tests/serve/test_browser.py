@@ -1,0 +1,54 @@
+"""The page in a real headless Chromium: hovering the map decodes live, views render, screenshots saved.
+
+Set ZSPACE_SCREENSHOT_DIR to keep the screenshots (docs/figures/serve_*.png are made this way).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from tests.serve.browser import browser_page, canvas_pixels, require_chromium, serving, wait_for_change
+
+from zspace.serve import create_app
+from zspace.serve.server import load_runs
+
+pytest.importorskip("playwright", reason="the browser extra is not installed: pip install -e '.[browser]'")
+
+
+@pytest.fixture(scope="module")
+def page_url(vae_run):
+    require_chromium()
+    with serving(create_app(load_runs([vae_run]))) as url:
+        yield url
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    return Path(os.environ.get("ZSPACE_SCREENSHOT_DIR", tmp_path))
+
+
+def test_hovering_the_vae_map_changes_the_decoded_image(page_url, tmp_path):
+    with browser_page() as page:
+        page.goto(f"{page_url}/?run=0")
+        page.wait_for_selector("#vae-map")
+        page.wait_for_function("document.querySelectorAll('#vae-samples canvas').length == 16")
+        box = page.locator("#vae-map").bounding_box()
+        blank = canvas_pixels(page, "#vae-decoded")
+        page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.3 * box["height"])
+        first = wait_for_change(page, "#vae-decoded", blank)
+        page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.75 * box["height"])
+        second = wait_for_change(page, "#vae-decoded", first)
+        assert sum(a != b for a, b in zip(first, second)) > 100  # a different image, not one stray pixel
+        # A traversal slider decodes its code too.
+        before = canvas_pixels(page, "#vae-decoded")
+        page.locator("#vae-sliders input").first.fill("2.5")
+        wait_for_change(page, "#vae-decoded", before)
+        # Two clicks pick A and B; the interpolation draws a lerp and a slerp row.
+        page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+        page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"])
+        page.click("#vae-interpolate")
+        page.wait_for_function("document.querySelectorAll('#vae-paths canvas').length == 16")
+        path = page.screenshot(path=str(_screenshot_dir(tmp_path) / "serve_vae.png"), full_page=True)
+        assert len(path) > 10_000
+        assert page.errors == []
