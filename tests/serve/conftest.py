@@ -34,8 +34,46 @@ def vae3_run(tmp_path_factory):
     return make_vae_run(tmp_path_factory.mktemp("vae3d"), latent_dim=3)
 
 
+def write_songs(root, n=6):
+    """``n`` 4-bar MIDI melodies whose density, range and rhythm vary from bar to bar."""
+    from zspace.music import Note, NoteSequence, write_midi
+
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        notes = []
+        for bar in range(4):
+            count = 1 + (k + bar) % 4
+            step = 16 // count
+            notes += [
+                Note(50 + 2 * k + bar + (k % 3 + 1) * i, 16 * bar + step * i, 16 * bar + step * (i + 1)) for i in range(count)
+            ]
+        write_midi(NoteSequence(notes=notes), root / f"song{k}.mid")
+    return root
+
+
+def make_music_run(directory):
+    """cat-mel_2bar_tiny after 2 steps, with attribute vectors in RUN/attributes."""
+    from zspace.music.attributes import fit_attribute_vectors, save_attribute_vectors
+    from zspace.music.corpus import PrepareConfig, load_prepared, prepare
+    from zspace.music.run import MusicRunConfig, load_model, train
+
+    config = PrepareConfig(kind="melody", bars=2, workers=1, valid_fraction=0.0, test_fraction=0.0)
+    data = prepare(directory / "mel2.npz", config, midi_dir=write_songs(directory / "midi")).out
+    run = directory / "run"
+    train(MusicRunConfig.from_preset("cat-mel_2bar_tiny", data=data, max_steps=2, batch_size=4, device="cpu"), run)
+    vectors = fit_attribute_vectors(load_model(run), load_prepared(data).train, ["note_density", "pitch_range"])
+    save_attribute_vectors(vectors, run / "attributes")
+    return run
+
+
 @pytest.fixture(scope="session")
-def client(vae_run, vae3_run):
-    """Runs 0 (2-D VAE) and 1 (3-D VAE)."""
-    with TestClient(create_app(load_runs([vae_run, vae3_run]))) as c:
+def music_run(tmp_path_factory):
+    pytest.importorskip("pretty_midi")
+    return make_music_run(tmp_path_factory.mktemp("music"))
+
+
+@pytest.fixture(scope="session")
+def client(vae_run, vae3_run, music_run):
+    """Runs 0 (2-D VAE), 1 (3-D VAE), 2 (MusicVAE)."""
+    with TestClient(create_app(load_runs([vae_run, vae3_run, music_run]))) as c:
         yield c
