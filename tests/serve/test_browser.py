@@ -18,9 +18,10 @@ pytest.importorskip("playwright", reason="the browser extra is not installed: pi
 
 
 @pytest.fixture(scope="module")
-def page_url(vae_run):
+def page_url(vae_run, music_run):
+    """Runs 0 (VAE) and 1 (MusicVAE) served on a loopback port."""
     require_chromium()
-    with serving(create_app(load_runs([vae_run]))) as url:
+    with serving(create_app(load_runs([vae_run, music_run]))) as url:
         yield url
 
 
@@ -51,4 +52,27 @@ def test_hovering_the_vae_map_changes_the_decoded_image(page_url, tmp_path):
         page.wait_for_function("document.querySelectorAll('#vae-paths canvas').length == 16")
         path = page.screenshot(path=str(_screenshot_dir(tmp_path) / "serve_vae.png"), full_page=True)
         assert len(path) > 10_000
+        assert page.errors == []
+
+
+def test_music_view_plays_in_the_browser_and_interpolates(page_url, tmp_path):
+    with browser_page() as page:
+        page.goto(f"{page_url}/?run=1")
+        page.wait_for_function("document.querySelectorAll('#music-samples .card').length == 4")
+        page.locator("#music-samples .play").first.click()
+        page.wait_for_function("zs.audio && zs.audio.state === 'running'")
+        page.click("#music-interpolate")
+        page.wait_for_selector("#music-path canvas")
+        first = canvas_pixels(page, "#music-path canvas")
+        page.locator("#music-path-slider").fill("6")
+        page.locator("#music-path-slider").dispatch_event("input")
+        page.wait_for_function("document.querySelector('#music-path .hint').textContent.startsWith('step 7')")
+        assert len(first) > 0
+        slider = page.locator("#music-attributes input[data-attribute='note_density']")
+        slider.fill("2")
+        page.wait_for_function("document.querySelectorAll('#music-attributes .card').length == 1")
+        with page.expect_download() as download:
+            page.locator("#music-samples .card button", has_text="MIDI").first.click()
+        assert Path(download.value.path()).read_bytes()[:4] == b"MThd"
+        page.screenshot(path=str(_screenshot_dir(tmp_path) / "serve_music.png"), full_page=True)
         assert page.errors == []
