@@ -72,8 +72,65 @@ def music_run(tmp_path_factory):
     return make_music_run(tmp_path_factory.mktemp("music"))
 
 
+def make_sectar_run(directory):
+    """A SeCTAR of a few units trained for 400 environment steps on Waypoints (layout 0), saved as the CLI does."""
+    import json
+
+    from zspace.core.config import to_dict
+    from zspace.rl.exploration import ExplorerConfig
+    from zspace.rl.ppo import PPOConfig
+    from zspace.rl.sectar import SectarConfig
+    from zspace.rl.sectar_train import SectarTrainConfig, save_sectar, train_sectar
+
+    config = SectarTrainConfig(
+        model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, policy_hidden=(8,)),
+        explorer=ExplorerConfig(hidden=(8,), ppo=PPOConfig(update_epochs=1, n_minibatches=2)),
+        consistency=PPOConfig(update_epochs=1, n_minibatches=2, clip_vloss=False),
+        num_envs=4, n_candidates=8, plan_horizon=2, batch_size=8, rounds=2, vae_steps=2,
+    )  # fmt: skip
+    env_kwargs = {"layout_seed": 0}
+    model, curve = train_sectar("zspace/Waypoints-v0", total_env_steps=400, seed=0, config=config, env_kwargs=env_kwargs)
+    save_sectar(directory, model, config)
+    run = {
+        "env_id": "zspace/Waypoints-v0",
+        "env_kwargs": env_kwargs,
+        "seed": 0,
+        "curve": curve.to_json(),
+        "train": to_dict(config),
+    }
+    (directory / "run.json").write_text(json.dumps(run))
+    return directory
+
+
+def make_ssvm_run(directory, problem: str, *settings: str):
+    """`zspace structured fit --problem PROBLEM --out DIRECTORY`, small."""
+    from typer.testing import CliRunner
+
+    from zspace.cli.main import app
+
+    result = CliRunner().invoke(app, ["structured", "fit", "--problem", problem, "--out", str(directory), *settings])
+    assert result.exit_code == 0, result.output
+    return directory
+
+
 @pytest.fixture(scope="session")
-def client(vae_run, vae3_run, music_run):
-    """Runs 0 (2-D VAE), 1 (3-D VAE), 2 (MusicVAE)."""
-    with TestClient(create_app(load_runs([vae_run, vae3_run, music_run]))) as c:
+def sectar_run(tmp_path_factory):
+    pytest.importorskip("gymnasium")
+    return make_sectar_run(tmp_path_factory.mktemp("sectar"))
+
+
+@pytest.fixture(scope="session")
+def ssvm_runs(tmp_path_factory):
+    """(digits with a latent shift, sequence labelling) latent SSVMs."""
+    root = tmp_path_factory.mktemp("ssvm")
+    return (
+        make_ssvm_run(root / "digits", "digits-shift", "--set", "max_rounds=2"),
+        make_ssvm_run(root / "sequences", "sequences", "--data-set", "n_samples=80"),
+    )
+
+
+@pytest.fixture(scope="session")
+def client(vae_run, vae3_run, music_run, sectar_run, ssvm_runs):
+    """Runs 0 (2-D VAE), 1 (3-D VAE), 2 (MusicVAE), 3 (SeCTAR), 4 (SSVM on digits-shift), 5 (SSVM on sequences)."""
+    with TestClient(create_app(load_runs([vae_run, vae3_run, music_run, sectar_run, *ssvm_runs]))) as c:
         yield c

@@ -18,10 +18,10 @@ pytest.importorskip("playwright", reason="the browser extra is not installed: pi
 
 
 @pytest.fixture(scope="module")
-def page_url(vae_run, music_run):
-    """Runs 0 (VAE) and 1 (MusicVAE) served on a loopback port."""
+def page_url(vae_run, music_run, sectar_run, ssvm_runs):
+    """Runs 0 (VAE), 1 (MusicVAE), 2 (SeCTAR), 3 (SSVM on digits-shift) served on a loopback port."""
     require_chromium()
-    with serving(create_app(load_runs([vae_run, music_run]))) as url:
+    with serving(create_app(load_runs([vae_run, music_run, sectar_run, ssvm_runs[0]]))) as url:
         yield url
 
 
@@ -66,7 +66,7 @@ def test_music_view_plays_in_the_browser_and_interpolates(page_url, tmp_path):
         first = canvas_pixels(page, "#music-path canvas")
         page.locator("#music-path-slider").fill("6")
         page.locator("#music-path-slider").dispatch_event("input")
-        page.wait_for_function("document.querySelector('#music-path .hint').textContent.startsWith('step 7')")
+        page.wait_for_function("document.querySelector('#music-path .hint')?.textContent.startsWith('step 7')")
         assert len(first) > 0
         slider = page.locator("#music-attributes input[data-attribute='note_density']")
         slider.fill("2")
@@ -75,4 +75,34 @@ def test_music_view_plays_in_the_browser_and_interpolates(page_url, tmp_path):
             page.locator("#music-samples .card button", has_text="MIDI").first.click()
         assert Path(download.value.path()).read_bytes()[:4] == b"MThd"
         page.screenshot(path=str(_screenshot_dir(tmp_path) / "serve_music.png"), full_page=True)
+        assert page.errors == []
+
+
+def test_sectar_view_draws_predicted_and_executed_segments_and_replays(page_url, tmp_path):
+    with browser_page() as page:
+        page.goto(f"{page_url}/?run=2")
+        page.wait_for_function("document.querySelector('#sectar-gap')?.textContent.includes('mean gap')")
+        before = canvas_pixels(page, "#sectar-plane")
+        slider = page.locator("#sectar-sliders input").first
+        slider.fill("2.5")
+        wait_for_change(page, "#sectar-plane", before)
+        page.click("#sectar-record")
+        page.wait_for_function("document.querySelector('#sectar-episode-text')?.textContent.startsWith('segment 1 of 20')")
+        first = canvas_pixels(page, "#sectar-episode")
+        page.locator("#sectar-step").fill("10")
+        page.locator("#sectar-step").dispatch_event("input")
+        wait_for_change(page, "#sectar-episode", first)
+        page.screenshot(path=str(_screenshot_dir(tmp_path) / "serve_sectar.png"), full_page=True)
+        assert page.errors == []
+
+
+def test_ssvm_view_lists_predictions_and_alternatives(page_url, tmp_path):
+    with browser_page() as page:
+        page.goto(f"{page_url}/?run=3")
+        page.wait_for_selector("#ssvm-alternatives")
+        page.locator("#ssvm-examples tr[data-index='5']").click()
+        page.wait_for_function("document.querySelector('#ssvm-detail p')?.textContent.startsWith('example 5')")
+        assert page.locator("#ssvm-alternatives tr").count() == 6  # header + top 5
+        assert page.locator("#ssvm-image").count() == 1
+        page.screenshot(path=str(_screenshot_dir(tmp_path) / "serve_structured.png"), full_page=True)
         assert page.errors == []

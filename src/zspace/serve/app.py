@@ -53,7 +53,7 @@ class Runs:
 
 def create_app(runs: list[LoadedRun]) -> FastAPI:
     """The app serving ``runs`` (already loaded: models load once, at start-up)."""
-    from zspace.serve import music_api, vae_api
+    from zspace.serve import music_api, sectar_api, ssvm_api, vae_api
 
     app = FastAPI(title="zspace serve", docs_url=None, redoc_url=None)
     registry = Runs(runs)
@@ -92,7 +92,7 @@ def create_app(runs: list[LoadedRun]) -> FastAPI:
         return [{"id": i, "name": r.name, "family": r.family, "info": r.view.info()} for i, r in enumerate(runs)]
 
     api = APIRouter(prefix="/api/runs/{run_id}")
-    for module in (vae_api, music_api):
+    for module in (vae_api, music_api, sectar_api, ssvm_api):
         module.add_routes(api, registry)
     app.include_router(api)
     return app
