@@ -46,7 +46,7 @@ def run_server(
     for i, run in enumerate(runs):
         announce(f"run {i}: {run.path} ({run.family})")
     announce(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 __all__ = ["load_runs", "run_server"]
