@@ -18,10 +18,20 @@ pytest.importorskip("playwright", reason="the browser extra is not installed: pi
 
 
 @pytest.fixture(scope="module")
-def page_url(vae_run, music_run, sectar_run, ssvm_runs):
-    """Runs 0 (VAE), 1 (MusicVAE), 2 (SeCTAR), 3 (SSVM on digits-shift) served on a loopback port."""
+def page_url(request):
+    """Runs 0 (VAE), 1 (MusicVAE), 2 (SeCTAR), 3 (SSVM on digits-shift) served on a loopback port.
+
+    ZSPACE_SERVE_RUNS="VAE MUSIC SECTAR SSVM" (four run directories) serves those instead of the
+    tiny runs: the same checks on real runs, and with ZSPACE_SCREENSHOT_DIR the README's figures.
+    """
     require_chromium()
-    with serving(create_app(load_runs([vae_run, music_run, sectar_run, ssvm_runs[0]]))) as url:
+    given = os.environ.get("ZSPACE_SERVE_RUNS")
+    if given:
+        runs = [Path(p) for p in given.split()]
+    else:
+        ssvm_digits, _ = request.getfixturevalue("ssvm_runs")
+        runs = [request.getfixturevalue(name) for name in ("vae_run", "music_run", "sectar_run")] + [ssvm_digits]
+    with serving(create_app(load_runs(runs))) as url:
         yield url
 
 

@@ -45,6 +45,8 @@ def run_server(
     app = create_app(runs)
     for i, run in enumerate(runs):
         announce(f"run {i}: {run.path} ({run.family})")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        announce(f"note: {host} is not a loopback address; anyone who can reach this machine can use the page")
     announce(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
