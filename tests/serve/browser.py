@@ -6,6 +6,7 @@ Debian (``apt-get install chromium``, which ``.ci/run`` does when it is missing)
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -32,13 +33,16 @@ CHROMIUM_ARGS = [
 
 
 def require_chromium() -> None:
-    """Skip locally when Chromium is missing; in CI (``CI`` set) a missing browser is a failure."""
-    if shutil.which(CHROMIUM) or os.path.isfile(CHROMIUM):
-        return
-    message = f"{CHROMIUM} not found: apt-get install -y chromium (or set ZSPACE_CHROMIUM)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    """Skip locally when Chromium or Playwright is missing; in CI (``CI`` set) either is a failure."""
+    missing = None
+    if importlib.util.find_spec("playwright") is None:
+        missing = "playwright is not installed: pip install -e '.[browser]'"
+    elif not (shutil.which(CHROMIUM) or os.path.isfile(CHROMIUM)):
+        missing = f"{CHROMIUM} not found: apt-get install -y chromium (or set ZSPACE_CHROMIUM)"
+    if missing and os.environ.get("CI"):
+        pytest.fail(missing)
+    if missing:
+        pytest.skip(missing)
 
 
 @contextmanager

@@ -14,8 +14,6 @@ from tests.serve.browser import browser_page, canvas_pixels, require_chromium, s
 from zspace.serve import create_app
 from zspace.serve.server import load_runs
 
-pytest.importorskip("playwright", reason="the browser extra is not installed: pip install -e '.[browser]'")
-
 
 @pytest.fixture(scope="module")
 def page_url(request):
