@@ -6,6 +6,7 @@ Debian (``apt-get install chromium``, which ``.ci/run`` does when it is missing)
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import shutil
@@ -86,15 +87,21 @@ def browser_page(width: int = 1400, height: int = 950) -> Iterator:
             browser.close()
 
 
-def canvas_pixels(page, selector: str) -> list[int]:
-    """RGBA bytes of a canvas in the page."""
-    return page.evaluate(
-        "(s) => { const c = document.querySelector(s); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }",
+def canvas_pixels(page, selector: str) -> bytes:
+    """RGBA bytes of a canvas in the page (sent as base64: a JSON array of numbers is ~100x slower)."""
+    encoded = page.evaluate(
+        """(s) => {
+            const c = document.querySelector(s), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let text = '';
+            for (let i = 0; i < d.length; i += 8192) text += String.fromCharCode.apply(null, d.subarray(i, i + 8192));
+            return btoa(text);
+        }""",
         selector,
     )
+    return base64.b64decode(encoded)
 
 
-def wait_for_change(page, selector: str, before: list[int], timeout_s: float = 20.0) -> list[int]:
+def wait_for_change(page, selector: str, before: bytes, timeout_s: float = 20.0) -> bytes:
     """The canvas's pixels once they differ from ``before`` (polls; fails after timeout_s)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -48,7 +48,7 @@ def test_hovering_the_vae_map_changes_the_decoded_image(page_url, tmp_path):
         first = wait_for_change(page, "#vae-decoded", blank)
         page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.75 * box["height"])
         second = wait_for_change(page, "#vae-decoded", first)
-        assert sum(a != b for a, b in zip(first, second)) > 100  # a different image, not one stray pixel
+        assert sum(a != b for a, b in zip(first, second)) > 100  # a different image, not one stray pixel (bytes of RGBA)
         # A traversal slider decodes its code too.
         before = canvas_pixels(page, "#vae-decoded")
         page.locator("#vae-sliders input").first.fill("2.5")
