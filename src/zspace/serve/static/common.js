@@ -11,7 +11,13 @@ const zs = {
 
   async api(path, body) {
     const options = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-    const response = await fetch(path, options);
+    let response;
+    try {
+      response = await fetch(path, options);
+    } catch (err) {
+      zs.status(`the server did not answer (${err.message}); is zspace serve still running?`, true);
+      throw err;
+    }
     const data = await response.json().catch(() => ({ detail: response.statusText }));
     if (!response.ok) {
       zs.status(`${response.status}: ${data.detail}`, true);
