@@ -67,6 +67,11 @@ def test_music_view_plays_in_the_browser_and_interpolates(page_url, tmp_path):
     with browser_page() as page:
         page.goto(f"{page_url}/?run=1")
         page.wait_for_function("document.querySelectorAll('#music-samples .card').length == 4")
+        from zspace.music import Note, NoteSequence, write_midi
+
+        melody = write_midi(NoteSequence(notes=[Note(60 + 2 * i, 4 * i, 4 * i + 3) for i in range(8)]), tmp_path / "up.mid")
+        page.set_input_files("#music-upload-a", str(melody))
+        page.wait_for_function("document.querySelector('#music-chosen')?.textContent.startsWith('A: up.mid')")
         page.locator("#music-samples .play").first.click()
         page.wait_for_function("zs.audio && zs.audio.state === 'running'")
         page.click("#music-interpolate")
