@@ -120,3 +120,13 @@ def test_bad_input_is_a_clear_4xx(client, endpoint, body, message):
 def test_music_routes_refuse_a_vae_run(client):
     out = client.post("/api/runs/0/music/sample", json={})
     assert out.status_code == 404 and "is a vae run" in out.json()["detail"]
+
+
+def test_a_chunked_upload_is_cut_off_at_the_limit(client):
+    def chunks():
+        yield b"MThd"
+        for _ in range(MAX_UPLOAD_BYTES // 65536 + 2):
+            yield b"\0" * 65536
+
+    out = client.post(f"{URL}/encode", content=chunks(), headers={"Content-Type": "audio/midi"})
+    assert out.status_code == 413 and "limit" in out.json()["detail"]
