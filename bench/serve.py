@@ -61,6 +61,15 @@ def _train_demo_vae(directory: Path, epochs: int) -> Path:
     return directory
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
+
+
 def _start_server(run: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "zspace", "serve", str(run), "--port", str(port)]
@@ -141,10 +150,12 @@ async def _load(port: int, server: subprocess.Popen, args: Args, latent_dim: int
     connections = [await _Connection.open(port) for _ in range(args.clients)]
     await asyncio.gather(*(worker(c, args.warmup, float("inf"), False) for c in connections))
     load_before = os.getloadavg()
+    cpu_before = _cpu_seconds(server.pid)
     started = time.perf_counter()
     deadline = started + args.duration_s
     await asyncio.gather(*(worker(c, args.warmup + args.requests, deadline, True) for c in connections))
     wall = time.perf_counter() - started
+    cpu_after = _cpu_seconds(server.pid)
     for c in connections:
         c.close()
     ms = np.asarray(latencies) * 1e3
@@ -154,6 +165,8 @@ async def _load(port: int, server: subprocess.Popen, args: Args, latent_dim: int
         "p95_ms": round(float(np.percentile(ms, 95)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "max_ms": round(float(ms.max()), 2), "loadavg_1min_before": round(load_before[0], 2),
         "loadavg_1min_after": round(os.getloadavg()[0], 2),
+        # CPU the server spent per request: what the latency costs when the cores are not shared.
+        "server_cpu_ms_per_request": None if cpu_before is None else round((cpu_after - cpu_before) * 1e3 / max(len(ms), 1), 3),
     }  # fmt: skip
 
 
