@@ -138,3 +138,12 @@ def test_view_refuses_an_example_outside_the_map(vae_run):
     view = VAEView.from_run(vae_run)
     with pytest.raises(ZspaceError, match="out of range"):
         view.interpolate(0, len(view.codes), 3)
+
+
+def test_projection_of_a_one_dimensional_latent_is_the_code_and_zero():
+    from zspace.serve.vae_view import Projection
+
+    z = np.linspace(-2, 2, 7)[:, None]  # (7, 1)
+    p = Projection.fit(z, seed=0)
+    assert p.method == "none" and np.allclose(p.to_map(z), np.c_[z, np.zeros(7)])
+    assert np.allclose(p.to_code(np.array([[1.5, 9.0]])), [[1.5]])  # the map's y carries nothing
