@@ -110,7 +110,7 @@ class VAEView:
         else:
             bad = [len(row) for row in z if len(row) != self.latent_dim]
             require(not bad, f"each code in 'z' must have latent_dim={self.latent_dim} numbers; got one of length {bad[:1]}")
-            codes = torch.tensor(z, dtype=torch.float32)  # (B, D)
+            codes = torch.from_numpy(np.asarray(z, dtype=np.float32))  # (B, D); faster than torch.tensor on lists
         return {"z": codes.numpy().round(5).tolist(), "images": _images(self.model.decode(codes).mean)}
 
     def _example(self, index: int) -> Tensor:
