@@ -81,3 +81,16 @@ def test_ssvm_alternatives_are_ranked_and_start_with_the_prediction(client):
 def test_ssvm_bad_example_index(client, index, status):
     out = client.get(f"{DIGITS}/examples/{index}")
     assert out.status_code == status and out.json()["detail"], out.text
+
+
+def test_a_broken_sectar_run_file_is_named(sectar_run, tmp_path):
+    import shutil
+
+    from zspace.errors import CheckpointError
+    from zspace.serve import load_run
+
+    broken = tmp_path / "nav"
+    shutil.copytree(sectar_run, broken)
+    (broken / "run.json").write_text('{"env_id": "zspace/Waypoints-v0"}')
+    with pytest.raises(CheckpointError, match="run.json: not a run file"):
+        load_run(broken)

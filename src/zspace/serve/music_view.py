@@ -8,6 +8,7 @@ so the server holds no per-client state.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from zspace.music.midi import write_midi
 from zspace.music.run import load_model, load_run_config
 from zspace.serve.errors import RequestError, require
 
+log = logging.getLogger("zspace.serve")
 ATTRIBUTES_DIR = "attributes"  # RUN/attributes: where `zspace music attributes --out` is shown writing them
 MIDI_MAGIC = b"MThd"
 
@@ -49,7 +51,8 @@ class MusicView:
         if (run_dir / ATTRIBUTES_DIR).is_dir():
             vectors = load_attribute_vectors(run_dir / ATTRIBUTES_DIR)
             if vectors.encoding != config.encoding.name or vectors.z_size != config.model.z_size:
-                vectors = None  # fitted on another run: offering them would only raise errors
+                log.warning("%s holds attribute vectors of another model; the page offers none", run_dir / ATTRIBUTES_DIR)
+                vectors = None
         return cls(load_model(run_dir), config.encoding, vectors)
 
     def info(self) -> dict[str, Any]:

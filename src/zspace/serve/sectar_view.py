@@ -53,10 +53,14 @@ class SectarView:
         path = run_dir / RUN_FILE
         if not path.is_file():
             raise CheckpointError(f"{path} is missing: {run_dir} was not written by `zspace rl train sectar`")
-        info = json.loads(path.read_text())
-        config = from_dict(SectarTrainConfig, info["train"], where=str(path))
-        env = gymnasium.make(info["env_id"], **info["env_kwargs"])
-        return cls(load_sectar(run_dir), env, config, info["env_id"])
+        try:
+            info = json.loads(path.read_text())
+            config = from_dict(SectarTrainConfig, info["train"], where=str(path))
+            env_id, env_kwargs = info["env_id"], info["env_kwargs"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(f"{path}: not a run file of `zspace rl train sectar` ({type(err).__name__}: {err})") from err
+        env = gymnasium.make(env_id, **env_kwargs)
+        return cls(load_sectar(run_dir), env, config, env_id)
 
     def _half_width(self) -> float:
         sim = self.env.unwrapped.sim
