@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,music,rl]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,music,rl,serve,browser]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/zspace sample $(DEMO_OUT) -n 64
 	$(BIN)/zspace explore $(DEMO_OUT)
 	@echo "report: $(DEMO_OUT)/report/report.html"
+	@echo "explore it in the browser: $(BIN)/zspace serve $(DEMO_OUT)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests

@@ -13,6 +13,7 @@ from zspace.cli import common
 from zspace.cli.common import console, user_errors
 from zspace.cli.music import app as music_app
 from zspace.cli.rl import app as rl_app
+from zspace.cli.serve import serve_cmd
 from zspace.cli.structured import app as structured_app
 from zspace.cli.vae import eval_vae, sample_vae, train_vae
 from zspace.errors import ConfigError
@@ -31,6 +32,7 @@ app.add_typer(music_app, name="music")
 app.add_typer(rl_app, name="rl")
 app.add_typer(structured_app, name="structured")
 train_app.command("vae")(train_vae)
+app.command("serve")(serve_cmd)
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train`.")]
 CheckpointOpt = Annotated[str, typer.Option(help="best | last | step-NNNNNNNN")]
