@@ -48,7 +48,7 @@ def test_user_errors_exit_2_without_traceback(tmp_path):
     )
     assert result.exit_code == 2 and "train-images-idx3-ubyte" in result.output
     result = runner.invoke(app, ["eval", str(tmp_path / "no-run")])
-    assert result.exit_code == 2 and "not a zspace run" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(app, [*TRAIN, "--set", "train.nope=1", "--out", str(tmp_path / "r2")])
     assert result.exit_code == 2 and "valid fields" in result.output
 

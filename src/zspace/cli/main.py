@@ -12,10 +12,17 @@ import typer
 from zspace.cli import common
 from zspace.cli.common import console, user_errors
 from zspace.cli.music import app as music_app
+from zspace.cli.music import sample_cmd as music_sample
+from zspace.cli.music import train_cmd as music_train
 from zspace.cli.rl import app as rl_app
+from zspace.cli.rl import plan_cmd, render_cmd, train_sectar_cmd
 from zspace.cli.structured import app as structured_app
+from zspace.cli.structured import eval_structured
+from zspace.cli.structured import fit_cmd as structured_fit
 from zspace.cli.vae import eval_vae, sample_vae, train_vae
 from zspace.errors import ConfigError
+from zspace.train.runs import check_output_file
+from zspace.vae.evaluate import DEFAULT_K as _EVAL_K
 
 app = typer.Typer(
     name="zspace",
@@ -30,7 +37,12 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(music_app, name="music")
 app.add_typer(rl_app, name="rl")
 app.add_typer(structured_app, name="structured")
+# One verb set over the families (`zspace train FAMILY`); `music train`, `rl train sectar` and
+# `structured fit` stay as aliases of the same functions.
 train_app.command("vae")(train_vae)
+train_app.command("music")(music_train)
+train_app.command("sectar")(train_sectar_cmd)
+train_app.command("structured")(structured_fit)
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train`.")]
 CheckpointOpt = Annotated[str, typer.Option(help="best | last | step-NNNNNNNN")]
@@ -46,63 +58,87 @@ def main(
 
 
 def _family(run: Path) -> str:
-    from zspace.train.checkpoint import read_config
+    from zspace.train.runs import load_run
 
-    return read_config(run).get("family", "vae")
+    return load_run(run).family
 
 
-def _require_vae(run: Path) -> None:
-    family = _family(run)
-    if family != "vae":
-        raise ConfigError(f"{run} is a {family!r} run; use `zspace {family} ...` commands for it")
+def _not_for(run: Path, family: str, verb: str, instead: str) -> ConfigError:
+    return ConfigError(f"`zspace {verb}` does not apply to {family!r} runs such as {run}; use `{instead}`")
 
 
 @app.command("eval")
 def eval_cmd(
     run: RunArg,
-    iw: Annotated[int, typer.Option("--iw", help="Importance samples per example for log p(x) (k).")] = 1000,
+    iw: Annotated[int, typer.Option("--iw", help="VAE: importance samples per example for log p(x) (k).")] = _EVAL_K,
     checkpoint: CheckpointOpt = "best",
-    batch_size: Annotated[int, typer.Option(help="Examples per evaluation batch.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the importance samples.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="JSON output (default RUN/eval.json).")] = None,
+    batch_size: Annotated[int, typer.Option(help="VAE: examples per evaluation batch.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the importance samples (SeCTAR: of the episodes).")] = 0,
+    episodes: Annotated[int, typer.Option(help="SeCTAR: planning episodes to run.")] = 20,
+    out: Annotated[Path | None, typer.Option(help="VAE: JSON output (default RUN/eval.json).")] = None,
 ) -> None:
-    """Test ELBO, IWAE-k bounds, importance-sampled NLL, reconstruction, KL per dim, active units."""
+    """Evaluate a run of any family: VAE test bounds, SeCTAR planning return, structured train/test error."""
     with user_errors():
-        _require_vae(run)
-        eval_vae(run, k=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, out=out)
+        family = _family(run)
+        if family == "vae":
+            if out is not None:
+                check_output_file(out)
+            eval_vae(run, k=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, out=out)
+        elif family == "structured":
+            eval_structured(run)
+        elif family == "sectar":
+            plan_cmd(run, episodes=episodes, seed=seed)
+        else:
+            raise _not_for(run, family, "eval", f"zspace sample {run} --out DIR")
 
 
 @app.command("sample")
 def sample_cmd(
     run: RunArg,
     n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 64,
-    temperature: Annotated[float, typer.Option(help="Scale of the prior's standard deviation.")] = 1.0,
+    temperature: Annotated[float, typer.Option(help="VAE: scale of the prior's std; music: softmax temperature.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     checkpoint: CheckpointOpt = "best",
-    out: Annotated[Path | None, typer.Option(help="PNG path (default RUN/samples.png).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="VAE: PNG path (default RUN/samples.png); music: folder (RUN/samples).")
+    ] = None,
 ) -> None:
-    """Decode samples from the prior into a PNG grid (and .npy array)."""
+    """Decode samples from the prior: an image grid (VAE) or MIDI files (music)."""
     with user_errors():
-        _require_vae(run)
-        sample_vae(run, n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out)
+        family = _family(run)
+        if family == "vae":
+            if out is not None:
+                check_output_file(out)
+            sample_vae(run, n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out)
+        elif family == "music":
+            music_sample(run, out=out or run / "samples", n=n, temperature=temperature, seed=seed, checkpoint=checkpoint)
+        else:
+            instead = f"zspace rl render {run}" if family == "sectar" else f"zspace eval {run}"
+            raise _not_for(run, family, "sample", instead)
 
 
 @app.command("explore")
 def explore_cmd(
     run: RunArg,
     ablation: Annotated[
-        bool, typer.Option(help="Also train reconstruction-only and KL-only models for the ablation figure.")
+        bool, typer.Option(help="VAE: also train reconstruction-only and KL-only models for the ablation figure.")
     ] = True,
     ablation_epochs: Annotated[int | None, typer.Option(help="Epochs for the ablation models (default: the run's).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the figures.")] = 0,
 ) -> None:
-    """Figures and one self-contained HTML report in RUN/report/."""
+    """Figures: a VAE's HTML report in RUN/report/, or a SeCTAR episode GIF and skills in RUN/figures/."""
     with user_errors():
-        _require_vae(run)
-        from zspace.vae.explore import explore_run
+        family = _family(run)
+        if family == "vae":
+            from zspace.vae.explore import explore_run
 
-        path = explore_run(run, ablation=ablation, ablation_epochs=ablation_epochs, seed=seed)
-        console.print(f"wrote {path}")
+            path = explore_run(run, ablation=ablation, ablation_epochs=ablation_epochs, seed=seed)
+            console.print(f"wrote {path}")
+        elif family == "sectar":
+            render_cmd(run, seed=seed)
+        else:
+            instead = f"zspace music interpolate {run} A.mid B.mid --out DIR" if family == "music" else f"zspace eval {run}"
+            raise _not_for(run, family, "explore", instead)
 
 
 @app.command("presets")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from zspace.cli.common import console, metrics_table, user_errors
+from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, user_errors
 from zspace.music.attributes import AttributeFit
 from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
 from zspace.music.songs import SKIP_REASONS, SPLITS
@@ -133,7 +133,8 @@ def train_cmd(
     ] = None,
     checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints (default: every epoch).")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N (default: auto).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     bf16: Annotated[
         bool,
         typer.Option(
@@ -153,7 +154,7 @@ def train_cmd(
     changes["autocast"] = "bfloat16" if bf16 else None
     with user_errors():
         config = MusicRunConfig.from_preset(preset, data=data, **{k: v for k, v in changes.items() if v is not None})
-        _, result, prepared = train(config, out, resume=resume)
+        _, result, prepared = train(config, out, resume=resume, overwrite=overwrite)
     rows = {"steps": result.step, "train windows": len(prepared.train), "valid windows": len(prepared.valid)}
     rows |= {f"train/{k}": v for k, v in result.train_metrics.items() if k in ("loss", "elbo", "kl_bits", "accuracy")}
     rows |= {f"valid/{k}": v for k, v in result.valid_metrics.items() if k in ("loss", "elbo", "kl_bits", "accuracy")}

@@ -63,6 +63,11 @@ class Schedule:
         if self.warmup_steps < 0:
             raise ConfigError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
 
+    @classmethod
+    def from_scalar(cls, value: float) -> Schedule:
+        """A constant schedule: what ``--set train.lr=0.01`` means."""
+        return cls(kind="constant", value=float(value))
+
     def __call__(self, step: int, total_steps: int | None = None) -> float:
         """Value at global ``step``; ``total_steps`` is needed by ``cosine`` only."""
         if self.kind == "constant":

@@ -378,16 +378,36 @@ class Trainer:
             is_best=is_best,
         )
 
+    def _load_newest_intact(self) -> tuple[dict[str, Any], Path]:
+        """Weights (into the model) and trainer state of the newest checkpoint that reads back whole.
+
+        A damaged newer checkpoint (a disk error, a truncated copy) is skipped with a warning
+        naming its file, so one bad write never costs more than the steps since the one before.
+        """
+        assert self.run_dir is not None
+        checkpoints = ckpt.list_checkpoints(self.run_dir)
+        if not checkpoints:
+            raise CheckpointError(f"nothing to resume: {self.run_dir / ckpt.CHECKPOINTS} holds no complete checkpoint")
+        damaged: list[str] = []
+        for checkpoint in reversed(checkpoints):
+            try:
+                state = ckpt.load_trainer_state(checkpoint)
+                ckpt.load_weights(self.model, checkpoint)
+            except CheckpointError as err:
+                log.warning("skipping a damaged checkpoint: %s", err)
+                damaged.append(str(err))
+                continue
+            if damaged:
+                log.warning("resuming from %s, the newest intact checkpoint", checkpoint.name)
+            self.model.to(self.device)
+            self.optimizer.load_state_dict(state["optimizer"])
+            return state, checkpoint
+        raise CheckpointError(f"no checkpoint in {self.run_dir / ckpt.CHECKPOINTS} can be read: {'; '.join(damaged)}")
+
     def _restore(self, info: distributed.DistInfo) -> tuple[int, float | None]:
         if self.run_dir is None:
             raise CheckpointError("resume needs a run directory")
-        last = ckpt.latest_checkpoint(self.run_dir)
-        if last is None:
-            raise CheckpointError(f"nothing to resume: {self.run_dir / ckpt.CHECKPOINTS} holds no complete checkpoint")
-        ckpt.load_weights(self.model, last)
-        self.model.to(self.device)
-        state = ckpt.load_trainer_state(last)
-        self.optimizer.load_state_dict(state["optimizer"])
+        state, last = self._load_newest_intact()
         step = int(state["step"])
         rng_states = state["rng_states"]
         if len(rng_states) == info.world_size:

@@ -22,12 +22,15 @@ def _grouped_iwae(log_weights: Tensor, k: int) -> Tensor:
     return iwae_bound(grouped.transpose(0, 1)).mean(dim=0)
 
 
+DEFAULT_K = 5000  # importance samples per example for log p(x): Burda et al. report k = 5000
+
+
 @torch.no_grad()
 def evaluate(
     model: VAE,
     x: Tensor,
     *,
-    k: int = 5000,
+    k: int = DEFAULT_K,
     iwae_ks: Sequence[int] = (1, 5, 50),
     batch_size: int = 100,
     chunk_size: int = 500,
