@@ -7,7 +7,6 @@ torch tensors ``(..., z_size)``. Every function here is a thin composition of th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from zspace.core.io import atomic_write
 from zspace.core.latent import slerp
 from zspace.errors import ConfigError, DataError
 from zspace.music.encoding import DEFAULT_QPM, STEPS_PER_QUARTER, Encoding, Note, NoteSequence, get_encoding
@@ -162,13 +162,10 @@ class Codes:
 def save_codes(path: str | Path, codes: Codes) -> Path:
     """Write codes as an ``.npz`` (arrays and strings only, no pickles), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(
-        tmp, z=codes.z.detach().cpu().numpy().astype(np.float32), names=np.array(codes.names, dtype=str),
+    atomic_write(path, lambda f: np.savez(
+        f, z=codes.z.detach().cpu().numpy().astype(np.float32), names=np.array(codes.names, dtype=str),
         qpm=np.asarray(codes.qpm, dtype=np.float64), encoding=np.array(codes.encoding), n_steps=np.array(codes.n_steps),
-    )  # fmt: skip
-    os.replace(tmp, path)
+    ))  # fmt: skip
     return path
 
 

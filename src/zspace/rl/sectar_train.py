@@ -30,10 +30,11 @@ from typing import Any
 import gymnasium
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import Tensor
 
 from zspace.core.config import from_dict, to_dict
+from zspace.core.io import atomic_write
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
 from zspace.rl.planner import PLAN_METHODS, SHAPINGS, LatentMPC, Plan
@@ -381,9 +382,9 @@ def save_sectar(run_dir: str | os.PathLike, model: SeCTAR, config: SectarTrainCo
     """Write ``run_dir/model.safetensors`` and ``run_dir/config.json`` (``{"model": ..., "train": ...}``)."""
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    tmp = run / f".{WEIGHTS}.tmp"
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    os.replace(tmp, run / WEIGHTS)
+    atomic_write(
+        run / WEIGHTS, lambda f: f.write(save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
+    )
     write_json_atomic(run / CONFIG, {"model": to_dict(model.config), "train": None if config is None else to_dict(config)})
     return run
 

@@ -77,6 +77,13 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.grad_clip_norm must be > 0, got {self.grad_clip_norm}")
         if self.best_mode not in ("min", "max"):
             raise ConfigError(f"TrainConfig.best_mode must be 'min' or 'max', got {self.best_mode!r}")
+        if self.lr.value <= 0 or self.lr.min_value < 0:
+            raise ConfigError(f"TrainConfig.lr must be > 0 (--lr), got {self.lr.value} (min_value {self.lr.min_value})")
+        if self.weight_decay < 0:
+            raise ConfigError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
+        kind, _, index = self.device.partition(":")
+        if kind not in DEVICE_KINDS or (index and not (kind == "cuda" and index.isdigit())):
+            raise ConfigError(f"TrainConfig.device (--device) must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.autocast not in ("none", "bfloat16"):
             raise ConfigError(f"TrainConfig.autocast must be 'none' or 'bfloat16', got {self.autocast!r}")
 
@@ -101,10 +108,19 @@ class FitResult:
     autocast: str = "none"  # the mode the steps ran in: TrainConfig.autocast, or "none" where the device lacks it
 
 
+DEVICE_KINDS = ("auto", "cpu", "cuda")
+
+
 def _resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {name}: this torch has no usable CUDA device; use --device cpu (or auto)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    return device
 
 
 def _num_examples(data: Batch) -> int:
