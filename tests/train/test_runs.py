@@ -38,9 +38,9 @@ def test_a_directory_holding_a_run_needs_resume_or_overwrite(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"trained")
     with pytest.raises(CheckpointError, match="--resume, replace it with --overwrite"), runs.open_run_dir(tmp_path):
         pass
-    with pytest.raises(CheckpointError, match=r"\(a trained run\?\); replace it with --overwrite"):
-        with runs.open_run_dir(tmp_path, can_resume=False):
-            pass
+    refused = pytest.raises(CheckpointError, match=r"\(a trained run\?\); replace it with --overwrite")
+    with refused, runs.open_run_dir(tmp_path, can_resume=False):
+        pass
     assert (tmp_path / "model.safetensors").read_bytes() == b"trained"
     with runs.open_run_dir(tmp_path, overwrite=True):
         assert not (tmp_path / "model.safetensors").exists()
@@ -65,18 +65,18 @@ def test_an_unwritable_output_path_is_refused(tmp_path):
 
 
 def test_a_second_writer_is_refused_with_the_first_ones_pid(tmp_path):
-    with runs.open_run_dir(tmp_path / "run"):
-        with pytest.raises(CheckpointError, match=f"pid {os.getpid()}"), runs.open_run_dir(tmp_path / "run", overwrite=True):
-            pass
+    refused = pytest.raises(CheckpointError, match=f"pid {os.getpid()}")
+    with runs.open_run_dir(tmp_path / "run"), refused, runs.open_run_dir(tmp_path / "run", overwrite=True):
+        pass
     with runs.open_run_dir(tmp_path / "run", overwrite=True):  # released when the first block ends
         pass
 
 
 def test_resume_into_a_run_of_another_family_is_refused(tmp_path):
     runs.save_run(tmp_path, "music", {})
-    with pytest.raises(CheckpointError, match="'music' run, not a 'vae' one"):
-        with runs.open_run_dir(tmp_path, resume=True, family="vae"):
-            pass
+    refused = pytest.raises(CheckpointError, match="'music' run, not a 'vae' one")
+    with refused, runs.open_run_dir(tmp_path, resume=True, family="vae"):
+        pass
 
 
 def test_run_files_follow_the_umask(tmp_path):
