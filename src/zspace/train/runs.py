@@ -14,6 +14,7 @@ replacing its model.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -209,6 +210,7 @@ def open_run_dir(
     if run.exists() and not run.is_dir():
         raise ConfigError(f"--out {run} is a file, not a directory; choose a directory path for the run")
     _check_creatable_dir(run, "--out", run)
+    created = not run.exists()
     try:
         run.mkdir(parents=True, exist_ok=True)
         lock = os.open(run / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
@@ -229,6 +231,10 @@ def open_run_dir(
         _check_existing(run, resume=resume, overwrite=overwrite, family=family, can_resume=can_resume)
         yield run
     finally:
+        if created and not _holds_files(run):  # a run that failed before writing anything leaves no trace
+            (run / LOCK_FILE).unlink(missing_ok=True)  # still locked: no other process can take it meanwhile
+            with contextlib.suppress(OSError):
+                run.rmdir()
         os.close(lock)  # closing the descriptor releases the flock
 
 
