@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from zspace.core.objectives import active_units, iwae_bound, kl_standard_normal, log_importance_weights
+from zspace.core.objectives import active_units, iwae_bound, kl_from_posterior, log_importance_weights
 from zspace.vae.model import VAE
 
 
@@ -71,7 +71,7 @@ def evaluate(
             decoded = model.decode(mean_z)
             batch_terms["reconstruction_nll"] = -decoded.log_prob(xb)
             batch_terms["reconstruction_mse"] = (decoded.mean - xb).pow(2).flatten(1).mean(dim=1)
-            kl = kl_standard_normal(mean_z, posterior.variance.log())  # (B, D)
+            kl = kl_from_posterior(posterior)  # (B, D)
             kl_per_dim_sum += kl.double().sum(dim=0).cpu()
             for name, values in batch_terms.items():
                 sums[name] = sums.get(name, 0.0) + float(values.double().sum())
