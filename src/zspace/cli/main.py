@@ -147,11 +147,17 @@ def presets_cmd() -> None:
     from rich.table import Table
 
     from zspace.core.config import to_dict
+    from zspace.music.presets import PRESETS as MUSIC_PRESETS
+    from zspace.rl.sectar import SECTAR_PRESETS
     from zspace.vae import PRESETS
 
+    # A name is what the user types next: it never wraps or gets cut (the descriptions wrap instead).
+    longest = max(len(name) for name in (*PRESETS, *MUSIC_PRESETS, *SECTAR_PRESETS))
     table = Table(title="presets")
-    for column in ("family", "name", "model", "data", "train"):
-        table.add_column(column)
+    table.add_column("family", no_wrap=True)
+    table.add_column("name", no_wrap=True, min_width=longest)
+    for column in ("model", "data", "train"):
+        table.add_column(column, overflow="fold")
     for name, cfg in PRESETS.items():
         m = to_dict(cfg.model)
         model = f"{m['architecture']} {m['input_shape']} hidden={m['hidden']} z={m['latent_dim']} {m['likelihood']}"
@@ -162,14 +168,10 @@ def presets_cmd() -> None:
             cfg.data.source,
             f"{cfg.train.optimizer} lr={cfg.train.lr.value} batch={cfg.train.batch_size} epochs={cfg.train.epochs}",
         )
-    from zspace.music.presets import PRESETS as MUSIC_PRESETS
-
     for name, preset in MUSIC_PRESETS.items():
         m = preset.model
         model = f"{m.decoder} z={m.z_size} enc={list(m.encoder_sizes)} dec={list(m.decoder_sizes)} steps={m.n_steps}"
         table.add_row("music", name, model, m.encoding, f"adam batch={preset.train.batch_size} steps={preset.train.max_steps}")
-    from zspace.rl.sectar import SECTAR_PRESETS
-
     for name, c in SECTAR_PRESETS.items():
         model = f"z={c.z_size} lstm={c.hidden}x{c.encoder_layers} policy={list(c.policy_hidden)}"
         table.add_row("sectar", name, model, "online", f"kl={c.kl_weight} bc={c.bc_weight}")
@@ -190,28 +192,32 @@ def _run_bench(name: str, quick: bool, extra: list[str]) -> None:
 
 
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+# Measured on 2 shared cores, --quick takes one to a few minutes depending on the bench (tests smoke-run it).
+QuickOpt = Annotated[
+    bool, typer.Option("--quick", help="Smoke-test budgets: minutes, not hours; numbers are not the published ones.")
+]
 
 
 @bench_app.command("vae", context_settings=_EXTRA)
-def bench_vae(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_vae(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """Trainer throughput vs a plain PyTorch loop and Pythae, plus test NLL on digits."""
     _run_bench("vae", quick, ctx.args)
 
 
 @bench_app.command("structured", context_settings=_EXTRA)
-def bench_structured(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_structured(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """Exact CCCP latent SSVM vs the randomized learner: test error and training time over space sizes."""
     _run_bench("structured", quick, ctx.args)
 
 
 @bench_app.command("music", context_settings=_EXTRA)
-def bench_music(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_music(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """MusicVAE: 2-bar melody accuracy, flat vs hierarchical 16-bar decoders, training speed vs plain PyTorch."""
     _run_bench("musicvae", quick, ctx.args)
 
 
 @bench_app.command("rl", context_settings=_EXTRA)
-def bench_rl(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_rl(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """SeCTAR latent planning vs flat PPO, state-space MPC, exploration bonus and RL over skills."""
     _run_bench("sectar", quick, ctx.args)
 

@@ -86,7 +86,8 @@ def prepare_cmd(
     empty = [s for s in SPLITS if not report.windows[s]]
     if empty:
         console.print(
-            f"[yellow]note:[/] the {' and '.join(empty)} split(s) are empty: too few songs for the fractions; read more with --limit"
+            f"[yellow]note:[/] the {' and '.join(empty)} split(s) are empty: too few songs for the fractions; "
+            "raise --limit (or drop it), use a larger --corpus/--midi-dir, or raise --valid-fraction/--test-fraction"
         )
     console.print(f"wrote {report.out} and {report.manifest_path}")
 
@@ -175,6 +176,25 @@ DecodeGreedyOpt = Annotated[
 ]
 
 
+def _warn_if_silent(encoding: Encoding, tokens: np.ndarray, run: Path, checkpoint: str) -> None:
+    """Warn when decoded windows hold no notes at all, and say how far the checkpoint was trained.
+
+    A "best" checkpoint chosen early (highest validation ELBO at step 15 of 150, say) often
+    decodes greedily to all rests: silent MIDI files, which look like a bug.
+    """
+    silent = sum(1 for window in tokens if not encoding.decode(window, 120.0).notes)
+    if not silent:
+        return
+    from zspace.train.checkpoint import latest_checkpoint, resolve_checkpoint
+
+    used, last = resolve_checkpoint(run, checkpoint).name, latest_checkpoint(run)
+    trained = f"checkpoint {used} of {last.name if last else '?'}"
+    console.print(
+        f"[yellow]warning:[/] {silent} of {len(tokens)} decoded windows are silent (no notes) with {trained}; "
+        "an early checkpoint decodes to rests: try --checkpoint last, --no-greedy, or train longer"
+    )
+
+
 def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
     """(run config, model in eval mode) of a run directory."""
     from zspace.music.run import load_model, load_run_config
@@ -229,6 +249,7 @@ def sample_cmd(
         if png:
             piano_roll_grid(tokens, out / "samples.png", encoding=config.encoding, titles=numbered("sample", n))
     console.print(f"wrote {count + png} files for {n} samples of {config.model.n_steps} steps to {out}")
+    _warn_if_silent(config.encoding, tokens, run, checkpoint)
 
 
 @app.command("interpolate")
@@ -268,7 +289,7 @@ def interpolate_cmd(
 @app.command("encode")
 def encode_cmd(
     run: RunArg,
-    files: Annotated[list[Path], typer.Argument(help="MIDI files; the first window of each is encoded.")],
+    files: Annotated[list[Path], typer.Argument(help="MIDI files; the first window (the model's length) of each is encoded.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, qpm.")],
     checkpoint: CheckpointOpt = "best",
 ) -> None:
@@ -288,6 +309,21 @@ def encode_cmd(
                       encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
         save_codes(out, codes)
     console.print(f"wrote {out}: {len(files)} codes of size {z.shape[1]} (mean norm {float(z.norm(dim=1).mean()):.2f})")
+    _note_unencoded_bars(files, config.model.n_steps, config.model.steps_per_bar)
+
+
+def _note_unencoded_bars(files: Sequence[Path], n_steps: int, steps_per_bar: int) -> None:
+    """Say which files are longer than the one window that was encoded (one code per file)."""
+    from zspace.music.encoding import STEPS_PER_QUARTER
+    from zspace.music.midi import read_midi
+
+    for f in files:
+        total = read_midi(f, steps_per_quarter=STEPS_PER_QUARTER).total_steps or 0
+        if total > n_steps:
+            console.print(
+                f"[yellow]note:[/] {f.name} has {-(-total // steps_per_bar)} bars; only its first "
+                f"{n_steps // steps_per_bar} (one window of this model) were encoded"
+            )
 
 
 @app.command("decode")
@@ -318,6 +354,7 @@ def decode_cmd(
         stems = [f"{i:02d}_{Path(name).stem}" for i, name in enumerate(c.names)]
         count = _write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
     console.print(f"wrote {count} files for {len(tokens)} codes to {out}")
+    _warn_if_silent(config.encoding, tokens, run, checkpoint)
 
 
 @app.command("attributes")

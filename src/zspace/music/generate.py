@@ -71,6 +71,9 @@ def decode(
     """Tokens int64 ``(B, n_steps, n_tracks)`` of codes ``z (B, z_size)``; greedy (argmax) by default."""
     if z.dim() != 2 or z.shape[-1] != model.config.z_size:
         raise ConfigError(f"codes must have shape (B, {model.config.z_size}) for this model, got {tuple(z.shape)}")
+    bad = (~torch.isfinite(z).all(dim=1)).nonzero().flatten().tolist()
+    if bad:  # a NaN code decodes to silence, not to an error
+        raise DataError(f"codes {bad[:10]} hold NaN or inf; re-encode the files with `zspace music encode`")
     z = z.to(next(model.parameters()).device)
     tokens = model.decode(z, n_steps, temperature=temperature, greedy=greedy, generator=_generator(model, seed))
     return tokens.cpu().numpy().astype(np.int64)

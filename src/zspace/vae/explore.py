@@ -136,7 +136,8 @@ def _overview(run_dir: Path, config: VAERunConfig, data: ImageDataset, stats: di
     if metrics.is_file():
         section.figures.append(plots.training_curves(metrics, out / "training_curves.png"))
         section.captions.append(
-            "Training (blue, running means between log points) and validation (red, on the test split) curves. "
+            "Training (blue, running means between log points) and validation (red, on the "
+            f"{config.data.valid_fraction:.0%} of the training split held out to pick the best checkpoint) curves. "
             "A KL that stays near zero while reconstruction improves would signal posterior collapse."
         )
     return section
