@@ -334,7 +334,7 @@ def _load_folder(root: Path, image_size: int | None) -> tuple[np.ndarray, np.nda
         if arr.shape[:2] != size:
             raise DataError(
                 f"image '{path}' is {arr.shape[1]}x{arr.shape[0]} but '{files[0]}' is "
-                f"{size[1]}x{size[0]}; set image_size (--image-size) to resize them all"
+                f"{size[1]}x{size[0]}; resize them all with --set data.image_size=H,W"
             )
         pixels.append(arr)
     channels = [
