@@ -208,16 +208,15 @@ def _write_windows(
     """``out/STEM.mid`` per window ``tokens (n, n_steps, n_tracks)``, plus ``.png`` / ``.wav``; returns the file count."""
     from zspace.music.audio import render_wav
     from zspace.music.figures import piano_roll
-    from zspace.music.midi import write_midi
+    from zspace.music.generate import write_samples
 
+    write_samples(encoding, tokens, out, qpm=qpm, stems=stems)
     tempi = [qpm] * len(tokens) if isinstance(qpm, (int, float)) else list(qpm)
     for stem, window, tempo in zip(stems, tokens, tempi):
-        seq = encoding.decode(window, float(tempo))
-        write_midi(seq, out / f"{stem}.mid")
         if png:
             piano_roll(window, out / f"{stem}.png", encoding=encoding, title=stem)
         if wav:
-            render_wav(seq, out / f"{stem}.wav")
+            render_wav(encoding.decode(window, float(tempo)), out / f"{stem}.wav")
     return len(tokens) * (1 + png + wav)
 
 

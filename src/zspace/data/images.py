@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from zspace.core.seeds import derive_seed
 from zspace.data import shapes as _shapes
 from zspace.errors import ConfigError, DataError
 
@@ -125,7 +126,7 @@ def validation_split(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, 
     Checkpoint selection uses the validation part, so the test split stays unseen until
     ``zspace eval``. With fraction 0 the validation part is empty.
     """
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 0xA11D))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(derive_seed(seed, "valid-split")))
     n_valid = round(n * fraction)
     return order[n_valid:].sort().values, order[:n_valid].sort().values
 

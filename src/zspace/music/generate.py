@@ -141,12 +141,23 @@ def numbered(prefix: str, n: int) -> list[str]:
 
 
 def write_samples(
-    encoding: Encoding, tokens: np.ndarray, out_dir: str | Path, *, qpm: float = DEFAULT_QPM, prefix: str = "sample"
+    encoding: Encoding,
+    tokens: np.ndarray,
+    out_dir: str | Path,
+    *,
+    qpm: float | Sequence[float] = DEFAULT_QPM,
+    prefix: str = "sample",
+    stems: Sequence[str] | None = None,
 ) -> list[Path]:
-    """One MIDI file per window ``tokens (n, n_steps, n_tracks)``: ``out_dir/sample_00.mid``, ..."""
+    """One MIDI file per window ``tokens (n, n_steps, n_tracks)``: ``out_dir/sample_00.mid``, ...
+
+    ``stems`` names the files instead of ``prefix``; ``qpm`` is one tempo or one per window.
+    """
     out_dir = Path(out_dir)
+    stems = list(stems) if stems is not None else numbered(prefix, len(tokens))
+    tempi = [qpm] * len(tokens) if isinstance(qpm, (int, float)) else list(qpm)
     return [
-        write_midi(encoding.decode(t, qpm), out_dir / f"{stem}.mid") for stem, t in zip(numbered(prefix, len(tokens)), tokens)
+        write_midi(encoding.decode(t, float(q)), out_dir / f"{stem}.mid") for stem, t, q in zip(stems, tokens, tempi, strict=True)
     ]
 
 

@@ -84,7 +84,9 @@ class MusicRunConfig:
         if family is None or "model" not in data:
             raise CheckpointError(f"{where} has no 'family'/'model' entries, so the model cannot be rebuilt")
         if family != FAMILY:
-            raise ConfigError(f"{where}: this run is a {family!r} run, not a MusicVAE run; use `zspace eval|sample|explore RUN` for it")
+            raise ConfigError(
+                f"{where}: this run is a {family!r} run, not a MusicVAE run; use `zspace eval|sample|explore RUN` for it"
+            )
         return from_dict(cls, data, where=where)
 
 

@@ -35,6 +35,7 @@ from torch import Tensor
 
 from zspace.core.config import from_dict, to_dict
 from zspace.core.io import atomic_write
+from zspace.core.seeds import derive_seed
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
 from zspace.rl.planner import PLAN_METHODS, SHAPINGS, LatentMPC, Plan
@@ -291,7 +292,9 @@ def train_sectar(
             metrics: dict[str, float] = {}
             # 1. plan one episode
             model.eval()
-            ret, success, states, actions, steps = plan_episode(env, model, config, seed=seed * 100_003 + iteration)
+            ret, success, states, actions, steps = plan_episode(
+                env, model, config, seed=derive_seed(seed, "plan-episode", iteration)
+            )
             _check_finite("planning return", ret, iteration, env_steps)
             env_steps += steps
             curve.record(env_steps, ret, float(success))

@@ -192,7 +192,7 @@ class Trainer:
         logger: MetricsLogger | None = None
         try:
             with _torch_settings(self.config):
-                torch.manual_seed(self.config.seed + info.rank)  # model noise differs by rank; data order does not
+                torch.manual_seed(derive_seed(self.config.seed, "model-noise", info.rank))  # differs by rank; data order does not
                 self.model.to(self.device)
                 step, best_metric = self._start(resume, info)
                 wrapped = self._wrap(info)
