@@ -328,7 +328,7 @@ def _train_or_reuse(config: VAERunConfig, data: ImageDataset, directory: Path) -
     latest = ckpt.latest_checkpoint(directory)
     if latest is None:
         log.info("training ablation %s for %d steps", directory, total)
-        train(config, directory)
+        train(config, directory, overwrite=True)  # no checkpoint there: only an attempt killed before its first one
         return load_model(directory, checkpoint="last")
     if to_dict(load_run_config(directory)) != to_dict(config):
         raise CheckpointError(
