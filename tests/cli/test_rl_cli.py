@@ -30,6 +30,8 @@ def test_train_writes_a_reloadable_run(run):
     assert info["env_id"] == "zspace/Waypoints-v0" and info["env_kwargs"] == {"layout_seed": 0}
     assert info["curve"]["method"] == "sectar" and len(info["curve"]["returns"]) == 1
     assert info["train"]["n_candidates"] == 16 and (run / "model.safetensors").is_file()
+    config = json.loads((run / "config.json").read_text())
+    assert (config["family"], config["format_version"], config["env_id"]) == ("sectar", 1, "zspace/Waypoints-v0")
 
 
 def test_plan_reports_returns_reproducibly(run):
