@@ -148,11 +148,11 @@ def test_decode_refuses_nan_codes_instead_of_writing_silence(trained):
 
 
 def test_silent_decodes_warn_and_name_the_checkpoint(trained, capsys):
-    from zspace.cli.music import _warn_if_silent
+    from zspace.cli.music_files import warn_if_silent
     from zspace.music.encoding import get_encoding
 
     _, _, run = trained
-    _warn_if_silent(get_encoding("melody"), np.zeros((3, 32, 1), dtype=np.int64), run, "best")
+    warn_if_silent(get_encoding("melody"), np.zeros((3, 32, 1), dtype=np.int64), run, "best")
     out = capsys.readouterr().out
     assert "3 of 3 decoded windows are silent" in out and "step-00000002 of step-00000002" in out and "--checkpoint last" in out
 

@@ -6,22 +6,17 @@ Each parses flags, builds a config and calls the library; outputs are MIDI, pian
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, user_errors
+from zspace.cli.music_files import note_unencoded_bars, warn_if_silent, write_windows
 from zspace.music.attributes import AttributeFit
 from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
 from zspace.music.songs import SKIP_REASONS, SPLITS
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from zspace.music.encoding import Encoding
 
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
 _DEFAULTS = PrepareConfig()  # CLI defaults are the config's (STYLE: defaults live in configs)
@@ -176,48 +171,11 @@ DecodeGreedyOpt = Annotated[
 ]
 
 
-def _warn_if_silent(encoding: Encoding, tokens: np.ndarray, run: Path, checkpoint: str) -> None:
-    """Warn when decoded windows hold no notes at all, and say how far the checkpoint was trained.
-
-    A "best" checkpoint chosen early (highest validation ELBO at step 15 of 150, say) often
-    decodes greedily to all rests: silent MIDI files, which look like a bug.
-    """
-    silent = sum(1 for window in tokens if not encoding.decode(window, 120.0).notes)
-    if not silent:
-        return
-    from zspace.train.checkpoint import latest_checkpoint, resolve_checkpoint
-
-    used, last = resolve_checkpoint(run, checkpoint).name, latest_checkpoint(run)
-    trained = f"checkpoint {used} of {last.name if last else '?'}"
-    console.print(
-        f"[yellow]warning:[/] {silent} of {len(tokens)} decoded windows are silent (no notes) with {trained}; "
-        "an early checkpoint decodes to rests: try --checkpoint last, --no-greedy, or train longer"
-    )
-
-
 def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
     """(run config, model in eval mode) of a run directory."""
     from zspace.music.run import load_model, load_run_config
 
     return load_run_config(run), load_model(run, checkpoint=checkpoint)
-
-
-def _write_windows(
-    encoding: Encoding, tokens: np.ndarray, out: Path, stems: Sequence[str], *, qpm: Sequence[float] | float, png: bool, wav: bool
-) -> int:
-    """``out/STEM.mid`` per window ``tokens (n, n_steps, n_tracks)``, plus ``.png`` / ``.wav``; returns the file count."""
-    from zspace.music.audio import render_wav
-    from zspace.music.figures import piano_roll
-    from zspace.music.generate import write_samples
-
-    write_samples(encoding, tokens, out, qpm=qpm, stems=stems)
-    tempi = [qpm] * len(tokens) if isinstance(qpm, (int, float)) else list(qpm)
-    for stem, window, tempo in zip(stems, tokens, tempi):
-        if png:
-            piano_roll(window, out / f"{stem}.png", encoding=encoding, title=stem)
-        if wav:
-            render_wav(encoding.decode(window, float(tempo)), out / f"{stem}.wav")
-    return len(tokens) * (1 + png + wav)
 
 
 @app.command("sample")
@@ -244,11 +202,11 @@ def sample_cmd(
     with user_errors():
         config, model = _load(run, checkpoint)
         tokens = sample(model, config.encoding, n, temperature=temperature, seed=seed, greedy=greedy)
-        count = _write_windows(config.encoding, tokens, out, numbered("sample", n), qpm=120.0, png=png, wav=wav)
+        count = write_windows(config.encoding, tokens, out, numbered("sample", n), qpm=120.0, png=png, wav=wav)
         if png:
             piano_roll_grid(tokens, out / "samples.png", encoding=config.encoding, titles=numbered("sample", n))
     console.print(f"wrote {count + png} files for {n} samples of {config.model.n_steps} steps to {out}")
-    _warn_if_silent(config.encoding, tokens, run, checkpoint)
+    warn_if_silent(config.encoding, tokens, run, checkpoint)
 
 
 @app.command("interpolate")
@@ -308,21 +266,7 @@ def encode_cmd(
                       encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
         save_codes(out, codes)
     console.print(f"wrote {out}: {len(files)} codes of size {z.shape[1]} (mean norm {float(z.norm(dim=1).mean()):.2f})")
-    _note_unencoded_bars(files, config.model.n_steps, config.model.steps_per_bar)
-
-
-def _note_unencoded_bars(files: Sequence[Path], n_steps: int, steps_per_bar: int) -> None:
-    """Say which files are longer than the one window that was encoded (one code per file)."""
-    from zspace.music.encoding import STEPS_PER_QUARTER
-    from zspace.music.midi import read_midi
-
-    for f in files:
-        total = read_midi(f, steps_per_quarter=STEPS_PER_QUARTER).total_steps or 0
-        if total > n_steps:
-            console.print(
-                f"[yellow]note:[/] {f.name} has {-(-total // steps_per_bar)} bars; only its first "
-                f"{n_steps // steps_per_bar} (one window of this model) were encoded"
-            )
+    note_unencoded_bars(files, config.model.n_steps, config.model.steps_per_bar)
 
 
 @app.command("decode")
@@ -351,9 +295,9 @@ def decode_cmd(
             raise ConfigError(f"{codes} holds codes of a {c.encoding} model; this run reads {config.encoding.name}")
         tokens = decode(model, c.z, temperature=temperature, greedy=greedy, seed=seed, n_steps=c.n_steps)
         stems = [f"{i:02d}_{Path(name).stem}" for i, name in enumerate(c.names)]
-        count = _write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
+        count = write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
     console.print(f"wrote {count} files for {len(tokens)} codes to {out}")
-    _warn_if_silent(config.encoding, tokens, run, checkpoint)
+    warn_if_silent(config.encoding, tokens, run, checkpoint)
 
 
 @app.command("attributes")
@@ -445,8 +389,8 @@ def _apply_attributes(
     edited = apply_attributes(z, fitted, strengths)
     before, after = (decode(model, c, temperature=temperature, greedy=greedy, seed=seed) for c in (z, edited))
     count = len(z)
-    _write_windows(config.encoding, before, out, numbered("original", count), qpm=qpm, png=png, wav=wav)
-    _write_windows(config.encoding, after, out, numbered("edited", count), qpm=qpm, png=png, wav=wav)
+    write_windows(config.encoding, before, out, numbered("original", count), qpm=qpm, png=png, wav=wav)
+    write_windows(config.encoding, after, out, numbered("edited", count), qpm=qpm, png=png, wav=wav)
     if png:
         pairs = [w for pair in zip(before, after) for w in pair]
         titles = [t for pair in zip(numbered("original", count), numbered("edited", count)) for t in pair]

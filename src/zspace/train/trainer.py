@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ from zspace.train import checkpoint as ckpt
 from zspace.train import distributed
 from zspace.train.config import Batch, FitResult, LossFn, TrainConfig, resolve_device
 from zspace.train.logging import MetricsLogger, truncate_metrics
+from zspace.train.loop import MetricWindow, Outcome, StepPlan, torch_settings
 from zspace.train.precision import resolve_autocast
 
 __all__ = ["Batch", "FitResult", "LossFn", "TrainConfig", "Trainer", "epoch_permutation"]
@@ -55,83 +53,6 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> Tensor:
     """The data order of ``epoch``: identical on every rank and on every resume."""
     generator = torch.Generator().manual_seed(derive_seed(seed, "epoch-order", epoch))
     return torch.randperm(n, generator=generator)
-
-
-@dataclass(frozen=True)
-class _StepPlan:
-    """How many steps a fit takes and when it checkpoints, from the config and the data size."""
-
-    n_examples: int
-    steps_per_epoch: int
-    schedule_steps: int  # the lr horizon: stopping early (max_steps) must not change it
-    total_steps: int
-    checkpoint_every: int
-
-    @classmethod
-    def of(cls, c: TrainConfig, n: int, world_size: int) -> _StepPlan:
-        if c.batch_size % world_size:
-            raise ConfigError(
-                f"TrainConfig.batch_size {c.batch_size} must be divisible by the {world_size} data-parallel processes"
-            )
-        steps_per_epoch = n // c.batch_size
-        if steps_per_epoch == 0:
-            raise DataError(
-                f"the training set has {n} examples, fewer than one batch (batch_size={c.batch_size}); lower --batch-size"
-            )
-        return cls(n, steps_per_epoch, c.epochs * steps_per_epoch, c.total_steps(n), c.checkpoint_every or steps_per_epoch)
-
-
-@dataclass
-class _Outcome:
-    """What the loop has reached so far (returned as :class:`FitResult`)."""
-
-    step: int
-    best_metric: float | None
-    last_checkpoint: Path | None
-    train_metrics: dict[str, float] = field(default_factory=dict)
-    valid_metrics: dict[str, float] = field(default_factory=dict)
-
-
-class _MetricWindow:
-    """Sums of step metrics between two log records; drained into means across ranks."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.sums: dict[str, Tensor] = {}
-        self.steps, self.examples, self.started = 0, 0, time.perf_counter()
-
-    def add(self, metrics: dict[str, Tensor], examples: int) -> None:
-        for name, value in metrics.items():
-            value = value.detach()
-            self.sums[name] = self.sums[name] + value if name in self.sums else value
-        self.steps += 1
-        self.examples += examples
-
-    def drain(self, lr: float, info: distributed.DistInfo) -> dict[str, float]:
-        elapsed = time.perf_counter() - self.started
-        names = sorted(self.sums)  # the same on every rank: one loss_fn
-        totals = distributed.all_reduce_sum(torch.stack([self.sums[k].float() for k in names]).cpu(), info)
-        means = {k: float(v) / (self.steps * info.world_size) for k, v in zip(names, totals)}
-        means.update(lr=lr, examples_per_s=self.examples / max(elapsed, 1e-9))
-        self.reset()
-        return means
-
-
-@contextmanager
-def _torch_settings(c: TrainConfig) -> Iterator[None]:
-    """Deterministic algorithms and the thread count of ``c`` inside; the caller's settings after."""
-    deterministic, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
-    if c.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    if c.threads:
-        torch.set_num_threads(c.threads)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-        torch.set_num_threads(threads)
 
 
 class Trainer:
@@ -186,12 +107,12 @@ class Trainer:
         info = distributed.setup(self.device)
         if info.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", info.local_rank)
-        plan = _StepPlan.of(self.config, _num_examples(train_data), info.world_size)
+        plan = StepPlan.of(self.config, _num_examples(train_data), info.world_size)
         autocast = resolve_autocast(self.config.autocast, self.device)
         wrapped: nn.Module | None = None
         logger: MetricsLogger | None = None
         try:
-            with _torch_settings(self.config):
+            with torch_settings(self.config):
                 torch.manual_seed(derive_seed(self.config.seed, "model-noise", info.rank))  # differs by rank; data order does not
                 self.model.to(self.device)
                 step, best_metric = self._start(resume, info)
@@ -246,17 +167,17 @@ class Trainer:
         wrapped: nn.Module,
         train_data: Batch,
         valid_data: Batch | None,
-        plan: _StepPlan,
+        plan: StepPlan,
         step: int,
         best_metric: float | None,
         autocast: str,
         info: distributed.DistInfo,
         logger: MetricsLogger,
-    ) -> _Outcome:
+    ) -> Outcome:
         """The loop: batch, step, log every ``log_every`` steps, validate and checkpoint on schedule."""
         c = self.config
-        window = _MetricWindow()
-        outcome = _Outcome(step, best_metric, ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None)
+        window = MetricWindow()
+        outcome = Outcome(step, best_metric, ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None)
         perm, perm_epoch = None, -1
         self.model.train()
         while step < plan.total_steps:
@@ -300,10 +221,10 @@ class Trainer:
         valid_data: Batch | None,
         step: int,
         epoch: int,
-        plan: _StepPlan,
+        plan: StepPlan,
         info: distributed.DistInfo,
         logger: MetricsLogger,
-        outcome: _Outcome,
+        outcome: Outcome,
     ) -> None:
         metric = None
         if valid_data is not None:
