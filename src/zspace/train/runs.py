@@ -18,6 +18,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator
@@ -51,13 +52,6 @@ CONFIG = "config.json"
 FORMAT_VERSION = 1
 FAMILIES = ("vae", "music", "sectar", "structured")
 LOCK_FILE = ".zspace.lock"
-# The command that trains each family, for messages.
-TRAIN_COMMAND = {
-    "vae": "zspace train vae",
-    "music": "zspace train music",
-    "sectar": "zspace train sectar",
-    "structured": "zspace train structured",
-}
 CONTRACT_KEYS = ("family", "format_version", "data_sha256")
 
 
@@ -130,8 +124,6 @@ def check_data_unchanged(run_dir: str | os.PathLike, data_sha256: str, data_name
 
 def read_json(path: str | os.PathLike) -> dict[str, Any]:
     """A JSON object from ``path``, or a CheckpointError naming the damaged file."""
-    import json
-
     file = Path(path)
     try:
         data = json.loads(file.read_text())
@@ -199,7 +191,8 @@ def open_run_dir(
 
     - ``out`` must not be a file, and must be creatable and writable.
     - A directory that already holds files is refused unless ``resume`` (it must then hold a run
-      of ``family``; ``can_resume=False`` for a command without ``--resume``) or ``overwrite`` (its old content is removed once the lock is held).
+      of ``family``) or ``overwrite`` (its old content is removed once the lock is held).
+      ``can_resume=False`` keeps ``--resume`` out of the advice, for commands without it.
     - Another process holding the lock is refused, naming its pid.
 
     Only the process that writes the run should call this (rank 0 under torchrun).
@@ -245,7 +238,7 @@ def _check_existing(run: Path, *, resume: bool, overwrite: bool, family: str | N
         found = load_run(run).family
         if family is not None and found != family:
             raise CheckpointError(
-                f"--resume: {run} holds a {found!r} run, not a {family!r} one; resume it with `{TRAIN_COMMAND[found]}`"
+                f"--resume: {run} holds a {found!r} run, not a {family!r} one; resume it with `zspace train {found} --resume`"
             )
         return
     if not _holds_files(run):
