@@ -133,3 +133,20 @@ def test_eval_names_the_run_when_its_config_has_no_family(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model": {}}))
     result = runner.invoke(app, ["eval", str(tmp_path)])
     assert result.exit_code == 2 and "no 'family' entry" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["music", "prepare", "--corpus", "music21:essenFolksong", "--out", "{dir}"],
+        ["music", "encode", "RUN", "a.mid", "--out", "{dir}"],
+        ["music", "sample", "RUN", "--out", "{file}"],
+        ["music", "decode", "RUN", "codes.npz", "--out", "{file}"],
+        ["rl", "render", "RUN", "--out", "{file}"],
+    ],
+)
+def test_output_paths_are_checked_before_any_work(tmp_path, command):
+    (tmp_path / "file").write_text("")
+    args = [w.format(dir=tmp_path, file=tmp_path / "file") for w in command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--out" in result.output and "Traceback" not in result.output, result.output

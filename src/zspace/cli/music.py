@@ -17,6 +17,7 @@ from zspace.cli.music_files import note_unencoded_bars, warn_if_silent, write_wi
 from zspace.music.attributes import AttributeFit
 from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
 from zspace.music.songs import SKIP_REASONS, SPLITS
+from zspace.train.runs import check_output_dir, check_output_file
 
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
 _DEFAULTS = PrepareConfig()  # CLI defaults are the config's (STYLE: defaults live in configs)
@@ -61,6 +62,7 @@ def prepare_cmd(
     """
     given = {k: v for k, v in locals().items() if v is not None}
     with user_errors():
+        check_output_file(out)
         config = PrepareConfig(
             kind=kind, bars=bars, meter=meter, max_per_song=max_per_song or None, seed=seed, limit=limit, workers=workers,
             valid_fraction=valid_fraction, test_fraction=test_fraction, transpose=transpose,
@@ -200,6 +202,7 @@ def sample_cmd(
     from zspace.music.generate import numbered, sample
 
     with user_errors():
+        check_output_dir(out)
         config, model = _load(run, checkpoint)
         tokens = sample(model, config.encoding, n, temperature=temperature, seed=seed, greedy=greedy)
         count = write_windows(config.encoding, tokens, out, numbered("sample", n), qpm=120.0, png=png, wav=wav)
@@ -230,6 +233,7 @@ def interpolate_cmd(
     from zspace.music.midi import write_midi
 
     with user_errors():
+        check_output_dir(out)
         config, model = _load(run, checkpoint)
         a_tokens, qpm = read_tokens(a, config.encoding, config.model.n_steps)
         b_tokens, _ = read_tokens(b, config.encoding, config.model.n_steps)
@@ -259,6 +263,7 @@ def encode_cmd(
     from zspace.music.generate import Codes, encode, read_tokens, save_codes
 
     with user_errors():
+        check_output_file(out)
         config, model = _load(run, checkpoint)
         read = [read_tokens(f, config.encoding, config.model.n_steps) for f in files]
         z = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding)
@@ -289,6 +294,7 @@ def decode_cmd(
     from zspace.music.generate import decode, load_codes
 
     with user_errors():
+        check_output_dir(out)
         config, model = _load(run, checkpoint)
         c = load_codes(codes)
         if c.encoding != config.encoding.name:
@@ -332,6 +338,7 @@ def attributes_cmd(
     from zspace.errors import ConfigError
 
     with user_errors():
+        check_output_dir(out)
         if (data is None) == (vectors is None) or (vectors is not None) != bool(apply):
             raise ConfigError(
                 "give --data DATA.npz to fit attribute vectors, or --vectors DIR with --apply NAME=STRENGTH to edit music"

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from zspace.cli.common import OverwriteOpt, console, metrics_table, user_errors
+from zspace.train.runs import check_output_dir
 
 app = typer.Typer(help="SeCTAR: trajectory VAEs for hierarchical RL with latent planning.", no_args_is_help=True)
 train_app = typer.Typer(help="Train an RL method.", no_args_is_help=True)
@@ -204,6 +205,7 @@ def render_cmd(
 
     out = out or run / "figures"
     with user_errors():
+        check_output_dir(out)
         model, info, config = _load_run(run)
         env = gymnasium.make(info["env_id"], **info["env_kwargs"])
         gif = episode_gif(env, model, config, out / "episode.gif", seed=seed)

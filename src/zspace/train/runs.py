@@ -38,6 +38,8 @@ __all__ = [
     "FORMAT_VERSION",
     "LOCK_FILE",
     "RunInfo",
+    "check_output_dir",
+    "check_output_file",
     "content_hash",
     "file_hash",
     "guard_run_dir",
@@ -161,6 +163,15 @@ def check_output_file(path: str | os.PathLike, flag: str = "--out") -> Path:
     if path.is_dir():
         raise ConfigError(f"{flag} {path} is a directory; name a file inside it, e.g. {flag} {path / 'out'}")
     _check_creatable_dir(path.parent, flag, path)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Validate a folder to be written later: not a file, creatable and writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path} is a file, not a folder; choose a folder path")
+    _check_creatable_dir(path, flag, path)
     return path
 
 
