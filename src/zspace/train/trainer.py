@@ -330,7 +330,9 @@ class Trainer:
         assert self.run_dir is not None
         checkpoints = ckpt.list_checkpoints(self.run_dir)
         if not checkpoints:
-            raise CheckpointError(f"nothing to resume: {self.run_dir / ckpt.CHECKPOINTS} holds no complete checkpoint")
+            raise CheckpointError(
+                f"nothing to resume: {self.run_dir / ckpt.CHECKPOINTS} holds no complete checkpoint; start over with --overwrite"
+            )
         damaged: list[str] = []
         for checkpoint in reversed(checkpoints):
             try:
