@@ -14,3 +14,10 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every benchmark smoke run (tests/bench) is ``slow``: it runs a whole bench script."""
+    for item in items:
+        if "tests/bench/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("bench/"):
+            item.add_marker(pytest.mark.slow)

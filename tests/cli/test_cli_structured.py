@@ -57,7 +57,7 @@ def test_fit_reports_bad_arguments_in_one_line(tmp_path, args, message):
 
 def test_eval_of_a_missing_model_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["structured", "eval", str(tmp_path)])
-    assert result.exit_code == 2 and "model.json not found" in result.output
+    assert result.exit_code == 2 and "config.json is missing" in result.output
 
 
 @pytest.mark.parametrize("classifier_mode", [True, False])

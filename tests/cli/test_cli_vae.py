@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
@@ -48,7 +49,7 @@ def test_user_errors_exit_2_without_traceback(tmp_path):
     )
     assert result.exit_code == 2 and "train-images-idx3-ubyte" in result.output
     result = runner.invoke(app, ["eval", str(tmp_path / "no-run")])
-    assert result.exit_code == 2 and "not a zspace run" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(app, [*TRAIN, "--set", "train.nope=1", "--out", str(tmp_path / "r2")])
     assert result.exit_code == 2 and "valid fields" in result.output
 
@@ -57,6 +58,7 @@ def _final_weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(str(ckpt.latest_checkpoint(run) / ckpt.WEIGHTS))
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
     args = [sys.executable, "-m", "zspace", *TRAIN, "--epochs", "30", "--checkpoint-every", "5", "--seed", "3"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -82,6 +84,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
         assert torch.equal(a[name], b[name]), f"{name} differs after resuming from {interrupted_at}"
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_train_vae(tmp_path):
     torchrun = Path(sys.executable).parent / "torchrun"
     out = tmp_path / "ddp"

@@ -121,3 +121,46 @@ def test_errors_exit_2_with_one_line(trained, command, message):
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_encode_says_when_only_the_first_window_of_a_longer_file_is_encoded(trained):
+    tmp, _, run = trained
+    output = invoke("encode", run, tmp / "midi" / "song0.mid", "--out", tmp / "one.npz")
+    assert "song0.mid has 4 bars; only its first 2" in output
+
+
+def test_decode_refuses_nan_codes_instead_of_writing_silence(trained):
+    from dataclasses import replace
+
+    import torch
+
+    from zspace.music.generate import load_codes, save_codes
+
+    tmp, _, run = trained
+    invoke("encode", run, tmp / "midi" / "song0.mid", tmp / "midi" / "song1.mid", "--out", tmp / "c.npz")
+    codes = load_codes(tmp / "c.npz")
+    z = codes.z.clone()
+    z[1, 3] = float("nan")
+    save_codes(tmp / "nan.npz", replace(codes, z=z))
+    result = runner.invoke(app, ["music", "decode", str(run), str(tmp / "nan.npz"), "--out", str(tmp / "dn")])
+    assert result.exit_code == 2 and "codes [1] hold NaN" in result.output and "zspace music encode" in result.output
+    assert not (tmp / "dn").exists() and torch.isfinite(codes.z).all()
+
+
+def test_silent_decodes_warn_and_name_the_checkpoint(trained, capsys):
+    from zspace.cli.music_files import warn_if_silent
+    from zspace.music.encoding import get_encoding
+
+    _, _, run = trained
+    warn_if_silent(get_encoding("melody"), np.zeros((3, 32, 1), dtype=np.int64), run, "best")
+    out = capsys.readouterr().out
+    assert "3 of 3 decoded windows are silent" in out and "step-00000002 of step-00000002" in out and "--checkpoint last" in out
+
+
+def test_top_level_sample_dispatches_to_music(trained):
+    from zspace.cli.main import app as main_app
+
+    tmp, _, run = trained
+    result = runner.invoke(main_app, ["sample", str(run), "-n", "2", "--out", str(tmp / "top")])
+    assert result.exit_code == 0, result.output
+    assert names(tmp / "top") == ["sample_00.mid", "sample_00.png", "sample_01.mid", "sample_01.png", "samples.png"]

@@ -30,6 +30,8 @@ def test_train_writes_a_reloadable_run(run):
     assert info["env_id"] == "zspace/Waypoints-v0" and info["env_kwargs"] == {"layout_seed": 0}
     assert info["curve"]["method"] == "sectar" and len(info["curve"]["returns"]) == 1
     assert info["train"]["n_candidates"] == 16 and (run / "model.safetensors").is_file()
+    config = json.loads((run / "config.json").read_text())
+    assert (config["family"], config["format_version"], config["env_id"]) == ("sectar", 1, "zspace/Waypoints-v0")
 
 
 def test_plan_reports_returns_reproducibly(run):
@@ -78,7 +80,7 @@ def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
 
     saves = []
 
-    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, on_iteration):
+    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration):
         curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
         for steps in (10_000, 26_000, 40_000, 52_000):
             curve.record(steps, 1.0, 0.0)
@@ -91,3 +93,43 @@ def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert len(saves) == 3  # at 26k and 52k (>= 25k since the last save), then the final one
     assert len(json.loads((tmp_path / "run.json").read_text())["curve"]["returns"]) == 4
+
+
+def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monkeypatch):
+    from zspace.rl import sectar_train
+    from zspace.rl.results import LearningCurve
+    from zspace.rl.run import train_run
+
+    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration):
+        curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
+        for steps, ret in ((400, 1.5), (800, 2.5)):
+            curve.record(steps, ret, 0.0)
+            log(steps, {"charts/return": ret, "consistency/error": 0.25, "sectar/loss": 3.0})
+            on_iteration("model", curve, steps)
+        return "model", curve
+
+    monkeypatch.setattr(sectar_train, "train_sectar", fake_train)
+    monkeypatch.setattr(sectar_train, "save_sectar", lambda out, model, config: None)
+    seen = []
+    train_run(tmp_path / "nav", "zspace/Waypoints-v0", total_env_steps=800, on_progress=lambda *a: seen.append(a))
+    assert seen == [(400, 800, {"charts/return": 1.5, "consistency/error": 0.25}),
+                    (800, 800, {"charts/return": 2.5, "consistency/error": 0.25})]  # fmt: skip
+
+
+def test_progress_lines_off_a_terminal(caplog):
+    import logging
+
+    from zspace.cli.rl import sectar_progress
+
+    with caplog.at_level(logging.INFO, logger="zspace.rl"), sectar_progress("zspace/Waypoints-v0", 800) as update:
+        update(400, 800, {"charts/return": 1.5, "consistency/error": 0.25})
+    assert "env steps 400/800 return 1.50  consistency error 0.250 m" in caplog.text
+
+
+def test_presets_names_are_never_cut_at_80_columns():
+    from zspace.music.presets import PRESETS as MUSIC_PRESETS
+
+    result = runner.invoke(app, ["presets"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    shown = {cell.strip() for line in result.output.splitlines() if "│" in line for cell in line.split("│")[2:3]}
+    assert set(MUSIC_PRESETS) <= shown

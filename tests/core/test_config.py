@@ -183,3 +183,26 @@ def test_registry_mapping_protocol_for_missing_names():
     assert "base" in reg
     assert "missing" not in reg
     assert reg.get("missing") is None
+
+
+def test_override_parses_command_line_text_by_the_fields_type():
+    from zspace.vae import PRESETS
+
+    config = override(
+        PRESETS["digits"],
+        {
+            "train.lr": "0.01",
+            "objective.beta": "0.5",
+            "train.max_steps": "none",
+            "model.hidden": "[64, 32]",
+            "train.epochs": "1e1",
+        },
+    )
+    assert config.train.lr.kind == "constant" and config.train.lr.value == 0.01 and config.objective.beta.value == 0.5
+    assert config.train.max_steps is None and config.model.hidden == (64, 32) and config.train.epochs == 10
+    lr = override(PRESETS["digits"], {"train.lr": '{"kind": "cosine", "value": 0.002}'}).train.lr
+    assert (lr.kind, lr.value) == ("cosine", 0.002)
+    with pytest.raises(ConfigError, match="batch_size: expected an integer"):
+        override(PRESETS["digits"], {"train.batch_size": "1.5"})
+    with pytest.raises(ConfigError, match="expected DataConfig fields"):
+        override(PRESETS["digits"], {"data": "7"})

@@ -300,7 +300,7 @@ def test_folder_flat_colour_and_resize(tmp_path: Path) -> None:
 def test_folder_mismatched_sizes_without_image_size(tmp_path: Path) -> None:
     _png(tmp_path / "a.png", 1, size=(4, 4))
     _png(tmp_path / "b.png", 1, size=(5, 4))
-    with pytest.raises(DataError, match=r"b.png' is 5x4 but .*a.png' is 4x4; set image_size \(--image-size\)"):
+    with pytest.raises(DataError, match=r"b.png' is 5x4 but .*a.png' is 4x4; resize them all with --set data.image_size=H,W"):
         load_images(DataConfig(source="folder", path=str(tmp_path)))
 
 

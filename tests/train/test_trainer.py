@@ -167,6 +167,7 @@ def test_bad_configs_and_data_are_clear():
         Trainer(make_model(), noisy_loss, config()).fit((x, y[:10]))
 
 
+@pytest.mark.slow
 def test_two_process_ddp_matches_one_process_on_same_global_batch(tmp_path):
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
     assert torchrun, "torchrun ships with torch"

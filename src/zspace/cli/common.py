@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from zspace.errors import ConfigError, ZspaceError
+
+ResumeOpt = Annotated[
+    bool, typer.Option("--resume", help="Continue the run in --out from its newest intact checkpoint (same data and model).")
+]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the run already in --out (its files are deleted first).")
+]
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
@@ -51,17 +57,18 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code=2) from None
 
 
-def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
-    """``--set a.b=value`` pairs -> {"a.b": value}; values are parsed as JSON when they parse."""
-    out: dict[str, Any] = {}
+def parse_sets(pairs: list[str] | None, flag: str = "--set") -> dict[str, str]:
+    """``--set a.b=value`` pairs -> {"a.b": "value"}.
+
+    The values stay text: :func:`zspace.core.config.override` parses each by its field's type,
+    so ``train.lr=0.01``, ``model.hidden=500,500`` and ``train.max_steps=none`` all work.
+    """
+    out: dict[str, str] = {}
     for pair in pairs or []:
         key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects FIELD=VALUE (e.g. --set train.grad_clip_norm=1.0), got {pair!r}")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} expects FIELD=VALUE (e.g. {flag} train.grad_clip_norm=1.0), got {pair!r}")
+        out[key.strip()] = raw.strip()
     return out
 
 

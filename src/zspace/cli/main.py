@@ -12,11 +12,18 @@ import typer
 from zspace.cli import common
 from zspace.cli.common import console, user_errors
 from zspace.cli.music import app as music_app
+from zspace.cli.music import sample_cmd as music_sample
+from zspace.cli.music import train_cmd as music_train
 from zspace.cli.rl import app as rl_app
+from zspace.cli.rl import plan_cmd, render_cmd, train_sectar_cmd
 from zspace.cli.serve import serve_cmd
 from zspace.cli.structured import app as structured_app
+from zspace.cli.structured import eval_structured
+from zspace.cli.structured import fit_cmd as structured_fit
 from zspace.cli.vae import eval_vae, sample_vae, train_vae
 from zspace.errors import ConfigError
+from zspace.train.runs import check_output_file
+from zspace.vae.evaluate import DEFAULT_K as _EVAL_K
 
 app = typer.Typer(
     name="zspace",
@@ -31,7 +38,12 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(music_app, name="music")
 app.add_typer(rl_app, name="rl")
 app.add_typer(structured_app, name="structured")
+# One verb set over the families (`zspace train FAMILY`); `music train`, `rl train sectar` and
+# `structured fit` stay as aliases of the same functions.
 train_app.command("vae")(train_vae)
+train_app.command("music")(music_train)
+train_app.command("sectar")(train_sectar_cmd)
+train_app.command("structured")(structured_fit)
 app.command("serve")(serve_cmd)
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train`.")]
@@ -48,63 +60,87 @@ def main(
 
 
 def _family(run: Path) -> str:
-    from zspace.train.checkpoint import read_config
+    from zspace.train.runs import load_run
 
-    return read_config(run).get("family", "vae")
+    return load_run(run).family
 
 
-def _require_vae(run: Path) -> None:
-    family = _family(run)
-    if family != "vae":
-        raise ConfigError(f"{run} is a {family!r} run; use `zspace {family} ...` commands for it")
+def _not_for(run: Path, family: str, verb: str, instead: str) -> ConfigError:
+    return ConfigError(f"`zspace {verb}` does not apply to {family!r} runs such as {run}; use `{instead}`")
 
 
 @app.command("eval")
 def eval_cmd(
     run: RunArg,
-    iw: Annotated[int, typer.Option("--iw", help="Importance samples per example for log p(x) (k).")] = 1000,
+    iw: Annotated[int, typer.Option("--iw", help="VAE: importance samples per example for log p(x) (k).")] = _EVAL_K,
     checkpoint: CheckpointOpt = "best",
-    batch_size: Annotated[int, typer.Option(help="Examples per evaluation batch.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the importance samples.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="JSON output (default RUN/eval.json).")] = None,
+    batch_size: Annotated[int, typer.Option(help="VAE: examples per evaluation batch.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the importance samples (SeCTAR: of the episodes).")] = 0,
+    episodes: Annotated[int, typer.Option(help="SeCTAR: planning episodes to run.")] = 20,
+    out: Annotated[Path | None, typer.Option(help="VAE: JSON output (default RUN/eval.json).")] = None,
 ) -> None:
-    """Test ELBO, IWAE-k bounds, importance-sampled NLL, reconstruction, KL per dim, active units."""
+    """Evaluate a run of any family: VAE test bounds, SeCTAR planning return, structured train/test error."""
     with user_errors():
-        _require_vae(run)
-        eval_vae(run, k=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, out=out)
+        family = _family(run)
+        if family == "vae":
+            if out is not None:
+                check_output_file(out)
+            eval_vae(run, k=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, out=out)
+        elif family == "structured":
+            eval_structured(run)
+        elif family == "sectar":
+            plan_cmd(run, episodes=episodes, seed=seed)
+        else:
+            raise _not_for(run, family, "eval", f"zspace sample {run} --out DIR")
 
 
 @app.command("sample")
 def sample_cmd(
     run: RunArg,
     n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 64,
-    temperature: Annotated[float, typer.Option(help="Scale of the prior's standard deviation.")] = 1.0,
+    temperature: Annotated[float, typer.Option(help="VAE: scale of the prior's std; music: softmax temperature.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     checkpoint: CheckpointOpt = "best",
-    out: Annotated[Path | None, typer.Option(help="PNG path (default RUN/samples.png).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="VAE: PNG path (default RUN/samples.png); music: folder (RUN/samples).")
+    ] = None,
 ) -> None:
-    """Decode samples from the prior into a PNG grid (and .npy array)."""
+    """Decode samples from the prior: an image grid (VAE) or MIDI files (music)."""
     with user_errors():
-        _require_vae(run)
-        sample_vae(run, n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out)
+        family = _family(run)
+        if family == "vae":
+            if out is not None:
+                check_output_file(out)
+            sample_vae(run, n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out)
+        elif family == "music":
+            music_sample(run, out=out or run / "samples", n=n, temperature=temperature, seed=seed, checkpoint=checkpoint)
+        else:
+            instead = f"zspace rl render {run}" if family == "sectar" else f"zspace eval {run}"
+            raise _not_for(run, family, "sample", instead)
 
 
 @app.command("explore")
 def explore_cmd(
     run: RunArg,
     ablation: Annotated[
-        bool, typer.Option(help="Also train reconstruction-only and KL-only models for the ablation figure.")
+        bool, typer.Option(help="VAE: also train reconstruction-only and KL-only models for the ablation figure.")
     ] = True,
     ablation_epochs: Annotated[int | None, typer.Option(help="Epochs for the ablation models (default: the run's).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the figures.")] = 0,
 ) -> None:
-    """Figures and one self-contained HTML report in RUN/report/."""
+    """Figures: a VAE's HTML report in RUN/report/, or a SeCTAR episode GIF and skills in RUN/figures/."""
     with user_errors():
-        _require_vae(run)
-        from zspace.vae.explore import explore_run
+        family = _family(run)
+        if family == "vae":
+            from zspace.vae.explore import explore_run
 
-        path = explore_run(run, ablation=ablation, ablation_epochs=ablation_epochs, seed=seed)
-        console.print(f"wrote {path}")
+            path = explore_run(run, ablation=ablation, ablation_epochs=ablation_epochs, seed=seed)
+            console.print(f"wrote {path}")
+        elif family == "sectar":
+            render_cmd(run, seed=seed)
+        else:
+            instead = f"zspace music interpolate {run} A.mid B.mid --out DIR" if family == "music" else f"zspace eval {run}"
+            raise _not_for(run, family, "explore", instead)
 
 
 @app.command("presets")
@@ -113,11 +149,17 @@ def presets_cmd() -> None:
     from rich.table import Table
 
     from zspace.core.config import to_dict
+    from zspace.music.presets import PRESETS as MUSIC_PRESETS
+    from zspace.rl.sectar import SECTAR_PRESETS
     from zspace.vae import PRESETS
 
+    # A name is what the user types next: it never wraps or gets cut (the descriptions wrap instead).
+    longest = max(len(name) for name in (*PRESETS, *MUSIC_PRESETS, *SECTAR_PRESETS))
     table = Table(title="presets")
-    for column in ("family", "name", "model", "data", "train"):
-        table.add_column(column)
+    table.add_column("family", no_wrap=True)
+    table.add_column("name", no_wrap=True, min_width=longest)
+    for column in ("model", "data", "train"):
+        table.add_column(column, overflow="fold")
     for name, cfg in PRESETS.items():
         m = to_dict(cfg.model)
         model = f"{m['architecture']} {m['input_shape']} hidden={m['hidden']} z={m['latent_dim']} {m['likelihood']}"
@@ -128,14 +170,10 @@ def presets_cmd() -> None:
             cfg.data.source,
             f"{cfg.train.optimizer} lr={cfg.train.lr.value} batch={cfg.train.batch_size} epochs={cfg.train.epochs}",
         )
-    from zspace.music.presets import PRESETS as MUSIC_PRESETS
-
     for name, preset in MUSIC_PRESETS.items():
         m = preset.model
         model = f"{m.decoder} z={m.z_size} enc={list(m.encoder_sizes)} dec={list(m.decoder_sizes)} steps={m.n_steps}"
         table.add_row("music", name, model, m.encoding, f"adam batch={preset.train.batch_size} steps={preset.train.max_steps}")
-    from zspace.rl.sectar import SECTAR_PRESETS
-
     for name, c in SECTAR_PRESETS.items():
         model = f"z={c.z_size} lstm={c.hidden}x{c.encoder_layers} policy={list(c.policy_hidden)}"
         table.add_row("sectar", name, model, "online", f"kl={c.kl_weight} bc={c.bc_weight}")
@@ -156,28 +194,32 @@ def _run_bench(name: str, quick: bool, extra: list[str]) -> None:
 
 
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+# Measured on 2 shared cores, --quick takes one to a few minutes depending on the bench (tests smoke-run it).
+QuickOpt = Annotated[
+    bool, typer.Option("--quick", help="Smoke-test budgets: minutes, not hours; numbers are not the published ones.")
+]
 
 
 @bench_app.command("vae", context_settings=_EXTRA)
-def bench_vae(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_vae(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """Trainer throughput vs a plain PyTorch loop and Pythae, plus test NLL on digits."""
     _run_bench("vae", quick, ctx.args)
 
 
 @bench_app.command("structured", context_settings=_EXTRA)
-def bench_structured(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_structured(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """Exact CCCP latent SSVM vs the randomized learner: test error and training time over space sizes."""
     _run_bench("structured", quick, ctx.args)
 
 
 @bench_app.command("music", context_settings=_EXTRA)
-def bench_music(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_music(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """MusicVAE: 2-bar melody accuracy, flat vs hierarchical 16-bar decoders, training speed vs plain PyTorch."""
     _run_bench("musicvae", quick, ctx.args)
 
 
 @bench_app.command("rl", context_settings=_EXTRA)
-def bench_rl(ctx: typer.Context, quick: Annotated[bool, typer.Option("--quick", help="Under a minute.")] = False) -> None:
+def bench_rl(ctx: typer.Context, quick: QuickOpt = False) -> None:
     """SeCTAR latent planning vs flat PPO, state-space MPC, exploration bonus and RL over skills."""
     _run_bench("sectar", quick, ctx.args)
 

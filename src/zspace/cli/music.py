@@ -6,22 +6,18 @@ Each parses flags, builds a config and calls the library; outputs are MIDI, pian
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from zspace.cli.common import console, metrics_table, user_errors
+from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, user_errors
+from zspace.cli.music_files import note_unencoded_bars, warn_if_silent, write_windows
 from zspace.music.attributes import AttributeFit
 from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
 from zspace.music.songs import SKIP_REASONS, SPLITS
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from zspace.music.encoding import Encoding
+from zspace.train.runs import check_output_dir, check_output_file
 
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
 _DEFAULTS = PrepareConfig()  # CLI defaults are the config's (STYLE: defaults live in configs)
@@ -66,6 +62,7 @@ def prepare_cmd(
     """
     given = {k: v for k, v in locals().items() if v is not None}
     with user_errors():
+        check_output_file(out)
         config = PrepareConfig(
             kind=kind, bars=bars, meter=meter, max_per_song=max_per_song or None, seed=seed, limit=limit, workers=workers,
             valid_fraction=valid_fraction, test_fraction=test_fraction, transpose=transpose,
@@ -86,7 +83,8 @@ def prepare_cmd(
     empty = [s for s in SPLITS if not report.windows[s]]
     if empty:
         console.print(
-            f"[yellow]note:[/] the {' and '.join(empty)} split(s) are empty: too few songs for the fractions; read more with --limit"
+            f"[yellow]note:[/] the {' and '.join(empty)} split(s) are empty: too few songs for the fractions; "
+            "raise --limit (or drop it), use a larger --corpus/--midi-dir, or raise --valid-fraction/--test-fraction"
         )
     console.print(f"wrote {report.out} and {report.manifest_path}")
 
@@ -133,7 +131,8 @@ def train_cmd(
     ] = None,
     checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints (default: every epoch).")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N (default: auto).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     bf16: Annotated[
         bool,
         typer.Option(
@@ -153,7 +152,7 @@ def train_cmd(
     changes["autocast"] = "bfloat16" if bf16 else None
     with user_errors():
         config = MusicRunConfig.from_preset(preset, data=data, **{k: v for k, v in changes.items() if v is not None})
-        _, result, prepared = train(config, out, resume=resume)
+        _, result, prepared = train(config, out, resume=resume, overwrite=overwrite)
     rows = {"steps": result.step, "train windows": len(prepared.train), "valid windows": len(prepared.valid)}
     rows |= {f"train/{k}": v for k, v in result.train_metrics.items() if k in ("loss", "elbo", "kl_bits", "accuracy")}
     rows |= {f"valid/{k}": v for k, v in result.valid_metrics.items() if k in ("loss", "elbo", "kl_bits", "accuracy")}
@@ -181,25 +180,6 @@ def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
     return load_run_config(run), load_model(run, checkpoint=checkpoint)
 
 
-def _write_windows(
-    encoding: Encoding, tokens: np.ndarray, out: Path, stems: Sequence[str], *, qpm: Sequence[float] | float, png: bool, wav: bool
-) -> int:
-    """``out/STEM.mid`` per window ``tokens (n, n_steps, n_tracks)``, plus ``.png`` / ``.wav``; returns the file count."""
-    from zspace.music.audio import render_wav
-    from zspace.music.figures import piano_roll
-    from zspace.music.midi import write_midi
-
-    tempi = [qpm] * len(tokens) if isinstance(qpm, (int, float)) else list(qpm)
-    for stem, window, tempo in zip(stems, tokens, tempi):
-        seq = encoding.decode(window, float(tempo))
-        write_midi(seq, out / f"{stem}.mid")
-        if png:
-            piano_roll(window, out / f"{stem}.png", encoding=encoding, title=stem)
-        if wav:
-            render_wav(seq, out / f"{stem}.wav")
-    return len(tokens) * (1 + png + wav)
-
-
 @app.command("sample")
 def sample_cmd(
     run: RunArg,
@@ -222,12 +202,14 @@ def sample_cmd(
     from zspace.music.generate import numbered, sample
 
     with user_errors():
+        check_output_dir(out)
         config, model = _load(run, checkpoint)
         tokens = sample(model, config.encoding, n, temperature=temperature, seed=seed, greedy=greedy)
-        count = _write_windows(config.encoding, tokens, out, numbered("sample", n), qpm=120.0, png=png, wav=wav)
+        count = write_windows(config.encoding, tokens, out, numbered("sample", n), qpm=120.0, png=png, wav=wav)
         if png:
             piano_roll_grid(tokens, out / "samples.png", encoding=config.encoding, titles=numbered("sample", n))
     console.print(f"wrote {count + png} files for {n} samples of {config.model.n_steps} steps to {out}")
+    warn_if_silent(config.encoding, tokens, run, checkpoint)
 
 
 @app.command("interpolate")
@@ -251,6 +233,7 @@ def interpolate_cmd(
     from zspace.music.midi import write_midi
 
     with user_errors():
+        check_output_dir(out)
         config, model = _load(run, checkpoint)
         a_tokens, qpm = read_tokens(a, config.encoding, config.model.n_steps)
         b_tokens, _ = read_tokens(b, config.encoding, config.model.n_steps)
@@ -267,7 +250,7 @@ def interpolate_cmd(
 @app.command("encode")
 def encode_cmd(
     run: RunArg,
-    files: Annotated[list[Path], typer.Argument(help="MIDI files; the first window of each is encoded.")],
+    files: Annotated[list[Path], typer.Argument(help="MIDI files; the first window (the model's length) of each is encoded.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, qpm.")],
     checkpoint: CheckpointOpt = "best",
 ) -> None:
@@ -280,6 +263,7 @@ def encode_cmd(
     from zspace.music.generate import Codes, encode, read_tokens, save_codes
 
     with user_errors():
+        check_output_file(out)
         config, model = _load(run, checkpoint)
         read = [read_tokens(f, config.encoding, config.model.n_steps) for f in files]
         z = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding)
@@ -287,6 +271,7 @@ def encode_cmd(
                       encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
         save_codes(out, codes)
     console.print(f"wrote {out}: {len(files)} codes of size {z.shape[1]} (mean norm {float(z.norm(dim=1).mean()):.2f})")
+    note_unencoded_bars(files, config.model.n_steps, config.model.steps_per_bar)
 
 
 @app.command("decode")
@@ -309,14 +294,16 @@ def decode_cmd(
     from zspace.music.generate import decode, load_codes
 
     with user_errors():
+        check_output_dir(out)
         config, model = _load(run, checkpoint)
         c = load_codes(codes)
         if c.encoding != config.encoding.name:
             raise ConfigError(f"{codes} holds codes of a {c.encoding} model; this run reads {config.encoding.name}")
         tokens = decode(model, c.z, temperature=temperature, greedy=greedy, seed=seed, n_steps=c.n_steps)
         stems = [f"{i:02d}_{Path(name).stem}" for i, name in enumerate(c.names)]
-        count = _write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
+        count = write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
     console.print(f"wrote {count} files for {len(tokens)} codes to {out}")
+    warn_if_silent(config.encoding, tokens, run, checkpoint)
 
 
 @app.command("attributes")
@@ -351,6 +338,7 @@ def attributes_cmd(
     from zspace.errors import ConfigError
 
     with user_errors():
+        check_output_dir(out)
         if (data is None) == (vectors is None) or (vectors is not None) != bool(apply):
             raise ConfigError(
                 "give --data DATA.npz to fit attribute vectors, or --vectors DIR with --apply NAME=STRENGTH to edit music"
@@ -408,8 +396,8 @@ def _apply_attributes(
     edited = apply_attributes(z, fitted, strengths)
     before, after = (decode(model, c, temperature=temperature, greedy=greedy, seed=seed) for c in (z, edited))
     count = len(z)
-    _write_windows(config.encoding, before, out, numbered("original", count), qpm=qpm, png=png, wav=wav)
-    _write_windows(config.encoding, after, out, numbered("edited", count), qpm=qpm, png=png, wav=wav)
+    write_windows(config.encoding, before, out, numbered("original", count), qpm=qpm, png=png, wav=wav)
+    write_windows(config.encoding, after, out, numbered("edited", count), qpm=qpm, png=png, wav=wav)
     if png:
         pairs = [w for pair in zip(before, after) for w in pair]
         titles = [t for pair in zip(numbered("original", count), numbered("edited", count)) for t in pair]

@@ -4,34 +4,42 @@ Each parses flags, builds a config and calls the library (``zspace.rl``)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from zspace.cli.common import console, metrics_table, user_errors
+from zspace.cli.common import OverwriteOpt, console, metrics_table, user_errors
+from zspace.train.runs import check_output_dir
 
 app = typer.Typer(help="SeCTAR: trajectory VAEs for hierarchical RL with latent planning.", no_args_is_help=True)
 train_app = typer.Typer(help="Train an RL method.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
-RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace rl train sectar`.")]
-RUN_FILE = "run.json"  # env id, env kwargs, seed and the learning curve, beside the model
+RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train sectar`.")]
 # Small LSTMs and MLPs on batches of tens: one thread is fastest (two threads made the tiny
 # backward passes many times slower on a 2-core machine); more only help the paper-sized preset.
 ThreadsOpt = Annotated[int, typer.Option(help="torch threads (1 suits the small preset).")]
 
 
-def _threads(n: int) -> None:
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """torch uses ``n`` threads inside the block; the caller's setting is restored after."""
     import torch
 
     from zspace.errors import ConfigError
 
     if n < 1:
         raise ConfigError(f"--threads must be >= 1, got {n}")
+    before = torch.get_num_threads()
     torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @app.callback()
@@ -74,44 +82,24 @@ def train_sectar_cmd(
     save_every: Annotated[
         int, typer.Option(help="Also save the model and curve so far every this many env steps (0: only at the end).")
     ] = 25_000,
+    overwrite: OverwriteOpt = False,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
 
-    Example: zspace rl train sectar --env zspace/Waypoints-v0 --layout-seed 0 --steps 150000 --out runs/nav
+    Example: zspace train sectar --env zspace/Waypoints-v0 --layout-seed 0 --steps 150000 --out runs/nav
     """
-    from zspace.core.config import to_dict
-    from zspace.errors import ConfigError
     from zspace.rl.envs import check_env_id
+    from zspace.rl.run import train_run
     from zspace.rl.sectar import SECTAR_PRESETS
-    from zspace.rl.sectar_train import SectarTrainConfig, save_sectar, train_sectar
-    from zspace.train.checkpoint import write_json_atomic
+    from zspace.rl.sectar_train import SectarTrainConfig
 
-    with user_errors():
-        _threads(threads)
+    with user_errors(), _threads(threads):
         check_env_id(env)
         config = _with_planner(SectarTrainConfig(model=SECTAR_PRESETS[preset]), candidates, horizon, method, shaping)
-        if save_every < 0:
-            raise ConfigError(f"--save-every must be >= 0, got {save_every}")
-        env_kwargs = _env_kwargs(layout_seed)
-
-        def save(model: Any, curve: Any) -> None:  # each file is replaced atomically: a kill keeps the last good one
-            save_sectar(out, model, config)
-            write_json_atomic(out / RUN_FILE, {"env_id": env, "env_kwargs": env_kwargs, "seed": seed, "curve": curve.to_json(),
-                                               "train": to_dict(config)})  # fmt: skip
-
-        saved_at = 0  # env steps at the last save
-
-        def checkpoint(model: Any, curve: Any, env_steps: int) -> None:
-            nonlocal saved_at
-            if save_every and env_steps - saved_at >= save_every:
-                save(model, curve)
-                saved_at = env_steps
-
-        with console.status(f"training SeCTAR on {env} for {steps:,} environment steps"):
-            model, curve = train_sectar(env, total_env_steps=steps, seed=seed, config=config, env_kwargs=env_kwargs,
-                                        on_iteration=checkpoint)  # fmt: skip
-        save(model, curve)
+        with sectar_progress(env, steps) as on_progress:
+            _, curve = train_run(out, env, total_env_steps=steps, seed=seed, config=config, env_kwargs=_env_kwargs(layout_seed),
+                                     save_every=save_every, overwrite=overwrite, on_progress=on_progress)  # fmt: skip
     last = curve.returns[-5:]
     rows = {"env steps": curve.extra.get("env_steps", steps), "planning episodes": len(curve.returns),
             "return (last 5 episodes)": sum(last) / max(len(last), 1), "wall seconds": curve.wall_s}  # fmt: skip
@@ -120,18 +108,47 @@ def train_sectar_cmd(
     console.print(f"model in {out}; plan with `zspace rl plan {out}`")
 
 
-def _load_run(run: Path) -> tuple[Any, dict[str, Any], Any]:
-    """The trained model, ``run.json`` (env id and kwargs, curve) and the run's SectarTrainConfig."""
-    from zspace.core.config import from_dict
-    from zspace.errors import CheckpointError
-    from zspace.rl.sectar_train import SectarTrainConfig, load_sectar
+@contextmanager
+def sectar_progress(env: str, total: int) -> Iterator[Any]:
+    """A rich progress bar of env steps with the last return and consistency error (plain log lines off a TTY)."""
+    import logging
 
-    model = load_sectar(run)
-    path = run / RUN_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{path} is missing: {run} was not written by `zspace rl train sectar`")
-    info = json.loads(path.read_text())
-    return model, info, from_dict(SectarTrainConfig, info["train"], where=str(path))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    log = logging.getLogger("zspace.rl")
+    if not console.is_terminal:
+
+        def log_line(env_steps: int, total_steps: int, metrics: dict[str, float]) -> None:
+            log.info("env steps %d/%d %s", env_steps, total_steps, _progress_text(metrics))
+
+        yield log_line
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"SeCTAR on {env}: env steps", total=total, stats="")
+
+        def update(env_steps: int, total_steps: int, metrics: dict[str, float]) -> None:
+            progress.update(task, completed=env_steps, stats=_progress_text(metrics))
+
+        yield update
+
+
+def _progress_text(metrics: dict[str, float]) -> str:
+    parts = []
+    if "charts/return" in metrics:
+        parts.append(f"return {metrics['charts/return']:.2f}")
+    if "consistency/error" in metrics:
+        parts.append(f"consistency error {metrics['consistency/error']:.3f} m")
+    return "  ".join(parts)
+
+
+def _load_run(run: Path) -> tuple[Any, dict[str, Any], Any]:
+    """The trained model, the run's env (id and kwargs) and its SectarTrainConfig."""
+    from zspace.rl.run import load_run
+
+    loaded = load_run(run)
+    return loaded.model, {"env_id": loaded.env_id, "env_kwargs": loaded.env_kwargs}, loaded.config
 
 
 @app.command("plan")
@@ -156,8 +173,7 @@ def plan_cmd(
     from zspace.errors import ConfigError
     from zspace.rl.sectar_train import plan_episode
 
-    with user_errors():
-        _threads(threads)
+    with user_errors(), _threads(threads):
         if episodes < 1:
             raise ConfigError(f"--episodes must be >= 1, got {episodes}")
         model, info, config = _load_run(run)
@@ -189,6 +205,7 @@ def render_cmd(
 
     out = out or run / "figures"
     with user_errors():
+        check_output_dir(out)
         model, info, config = _load_run(run)
         env = gymnasium.make(info["env_id"], **info["env_kwargs"])
         gif = episode_gif(env, model, config, out / "episode.gif", seed=seed)

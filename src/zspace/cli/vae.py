@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from zspace.cli.common import console, metrics_table, parse_sets, user_errors
-from zspace.errors import ConfigError
+from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, parse_sets, user_errors
+from zspace.core.io import atomic_write_json
+from zspace.errors import ConfigError, DataError
 
 # Flags that map one-to-one onto run-config fields; None means "keep the preset's value".
 FLAG_FIELDS = {
@@ -62,7 +62,8 @@ def train_vae(
     seed: Annotated[int | None, typer.Option(help="Random seed: a CPU run is reproducible given it.")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
     tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard event files.")] = True,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last good checkpoint in --out.")] = False,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Any config field: --set train.keep_last=5")] = None,
 ) -> None:
     """Train a VAE (AEVB) and checkpoint it every epoch into --out."""
@@ -80,7 +81,7 @@ def train_vae(
         # now change it (zspace.vae.run.train refuses changes that would make it another run).
         base = load_run_config(out) if resume else PRESETS[preset]
         config = override(base, overrides)
-        model, result, _ = train(config, out, resume=resume)
+        model, result, _ = train(config, out, resume=resume, overwrite=overwrite)
     console.print(
         metrics_table(
             f"trained {out} to step {result.step}",
@@ -103,15 +104,19 @@ def eval_vae(run: Path, *, k: int, checkpoint: str, batch_size: int, seed: int, 
         raise ConfigError(f"--iw and --batch-size must be >= 1, got {k} and {batch_size}")
     config = load_run_config(run)
     model = load_model(run, checkpoint=checkpoint)
-    data = load_images(config.data)
+    try:
+        data = load_images(config.data)
+    except DataError as err:  # its advice names training flags; here the data comes from the run's config
+        raise DataError(
+            f"the test data of {run} cannot be loaded: {err.args[0].split('. Pass')[0]}. Put the data back at its "
+            f"recorded path, or edit data.path in {run / 'config.json'}"
+        ) from err
     result = evaluate(model, data.test_x, k=k, batch_size=batch_size, seed=seed)
     result["run"] = str(run)
     result["checkpoint"] = checkpoint
     shown = {k_: v for k_, v in result.items() if k_ not in ("activity", "run")}
     console.print(metrics_table(f"{run} on {data.name} test ({result['n_examples']} examples, nats)", shown))
-    path = out or run / "eval.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = atomic_write_json(out or run / "eval.json", result)
     console.print(f"wrote {path}")
     return result
 

@@ -8,6 +8,7 @@ holds the small preset registry used by every family (as Magenta's ``configs.py`
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -31,14 +32,49 @@ def to_dict(config: Any) -> dict[str, Any]:
     return out
 
 
+_NONE_WORDS = ("none", "null")
+
+
+def _json_if_bracketed(value: Any) -> Any:
+    """A command-line string that is a JSON list or object, parsed; anything else unchanged."""
+    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _coerce_config(value: Any, annotation: type, where: str) -> Any:
+    """A nested config from a dict (or JSON object text), or from one scalar via ``from_scalar``.
+
+    ``--set train.lr=0.01`` means "a constant learning rate of 0.01": a config class that has
+    one obvious scalar form (:class:`~zspace.core.schedules.Schedule`) says so with ``from_scalar``.
+    """
+    value = _json_if_bracketed(value)
+    if isinstance(value, Mapping):
+        return from_dict(annotation, value, where=where)
+    from_scalar = getattr(annotation, "from_scalar", None)
+    if from_scalar is not None and not isinstance(value, (list, tuple, bool)):
+        return from_scalar(_coerce(value, float, where))
+    fields = sorted(f.name for f in dataclasses.fields(annotation))
+    raise ConfigError(
+        f"{where}: expected {annotation.__name__} fields, got {value!r}; set one of them as {where}.FIELD=VALUE ({fields})"
+    )
+
+
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Convert a JSON/CLI value to the field's annotated type (tuples, nested configs, Optional)."""
+    """Convert a JSON/CLI value to the field's annotated type (tuples, nested configs, Optional).
+
+    Strings as typed on a command line are parsed by the field's type: ``"0.5"`` for a float,
+    ``"none"`` for an optional field, ``"500,500"`` or ``"[500, 500]"`` for a tuple.
+    """
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if dataclasses.is_dataclass(annotation) and isinstance(value, Mapping):
-        return from_dict(annotation, value, where=where)
+    if dataclasses.is_dataclass(annotation):
+        return _coerce_config(value, annotation, where)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
+        if type(None) in args and (value is None or (isinstance(value, str) and value.strip().lower() in _NONE_WORDS)):
             return None
         for arg in args:
             if arg is type(None):
@@ -49,6 +85,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                 continue
         raise ConfigError(f"{where}: {value!r} does not match {annotation}")
     if origin is tuple:
+        value = _json_if_bracketed(value)
         if isinstance(value, str):
             value = [v for v in value.replace(",", " ").split() if v]
         if not isinstance(value, (list, tuple)):
@@ -69,6 +106,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected true/false, got {value!r}")
         return bool(value)
     if annotation in (int, float, str):
+        if annotation is not str and isinstance(value, bool):
+            raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
+        if annotation is int and isinstance(value, str):
+            value = _int_text(value, where)
         try:
             converted = annotation(value)
         except (TypeError, ValueError) as err:
@@ -77,6 +118,42 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
         return converted
     return value
+
+
+def _int_text(text: str, where: str) -> int:
+    """``"100"``, ``"1e3"`` or ``"1_000"`` as an int; ``"0.5"`` is an error."""
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(f"{where}: expected an integer, got {text!r}") from None
+        if not number.is_integer():
+            raise ConfigError(f"{where}: expected an integer, got {text!r}") from None
+        return int(number)
+
+
+def parse_scalar(text: str, like: Any) -> Any:
+    """Command-line ``text`` parsed by the type of ``like`` (a default value): int, float, bool, or JSON.
+
+    For parameters without a dataclass field (an estimator's keyword arguments).
+    """
+    if isinstance(like, bool):
+        return _coerce(text, bool, "value")
+    if isinstance(like, (int, float)):
+        try:
+            return _coerce(text, type(like), "value")
+        except ConfigError:
+            pass  # e.g. an int default given a float: let the estimator judge it
+    if like is None or isinstance(like, (int, float)):
+        if text.strip().lower() in _NONE_WORDS:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text
 
 
 def _field_types(cls: type) -> dict[str, Any]:

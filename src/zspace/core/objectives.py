@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution
+from torch.distributions import Distribution, Independent, Normal
 
 LN2 = math.log(2.0)
 
@@ -34,6 +34,15 @@ def kl_standard_normal(mean: Tensor, log_var: Tensor) -> Tensor:
     Kingma & Welling (2014), appendix B: -1/2 (1 + log s^2 - m^2 - s^2).
     """
     return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var)
+
+
+def kl_from_posterior(posterior: Normal | Independent) -> Tensor:
+    """KL(q(z|x) || N(0, I)) per latent dimension, (..., D) nats, of an encoder's diagonal Gaussian.
+
+    The one place an encoder's distribution becomes KL terms: ``log_var = 2 log scale``.
+    """
+    normal = posterior.base_dist if isinstance(posterior, Independent) else posterior
+    return kl_standard_normal(normal.loc, 2.0 * normal.scale.log())
 
 
 def kl_diagonal_gaussians(mean_q: Tensor, log_var_q: Tensor, mean_p: Tensor, log_var_p: Tensor) -> Tensor:

@@ -63,6 +63,11 @@ class Schedule:
         if self.warmup_steps < 0:
             raise ConfigError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
 
+    @classmethod
+    def from_scalar(cls, value: float) -> Schedule:
+        """A constant schedule: what ``--set train.lr=0.01`` means."""
+        return cls(kind="constant", value=float(value))
+
     def __call__(self, step: int, total_steps: int | None = None) -> float:
         """Value at global ``step``; ``total_steps`` is needed by ``cosine`` only."""
         if self.kind == "constant":
@@ -79,3 +84,44 @@ class Schedule:
         if total_steps is None:
             raise ValueError("the cosine schedule needs total_steps")
         return cosine_decay(decay_step, self.value, total_steps - self.warmup_steps, self.min_value)
+
+
+def inverse_sigmoid(step: int, k: float) -> float:
+    """Scheduled-sampling probability 1 - k / (k + exp(step / k)) (Bengio et al. 2015, Magenta).
+
+    Written as 1 / (1 + k exp(-step / k)), the same number without overflow at large steps.
+    0.5 at step = k ln k; k >= 1 sets how slowly the model is weaned off the true inputs.
+    """
+    return 1.0 / (1.0 + k * math.exp(-step / k))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SamplingSchedule:
+    """Probability of feeding the decoder its own sample instead of the true previous token.
+
+    Magenta's ``sampling_schedule`` / ``sampling_rate``: ``constant`` (rate is the probability),
+    ``exponential`` (1 - rate^step, rate in (0, 1)), ``inverse_sigmoid`` (rate = k >= 1).
+    The default, constant 0, is pure teacher forcing: the decoder's fast path.
+    """
+
+    kind: Literal["constant", "exponential", "inverse_sigmoid"] = "constant"
+    rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        ok = {
+            "constant": 0.0 <= self.rate <= 1.0,
+            "exponential": 0.0 < self.rate < 1.0,
+            "inverse_sigmoid": self.rate >= 1.0,
+        }
+        if self.kind not in ok:
+            raise ConfigError(f"SamplingSchedule.kind {self.kind!r} is not one of {sorted(ok)}")
+        if not ok[self.kind]:
+            ranges = {"constant": "[0, 1]", "exponential": "(0, 1)", "inverse_sigmoid": "[1, inf)"}
+            raise ConfigError(f"SamplingSchedule.rate for {self.kind!r} must lie in {ranges[self.kind]}, got {self.rate}")
+
+    def __call__(self, step: int) -> float:
+        if self.kind == "constant":
+            return self.rate
+        if self.kind == "exponential":
+            return exponential_rise(step, 1.0, self.rate)
+        return inverse_sigmoid(step, self.rate)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from zspace.core.seeds import derive_seed
 from zspace.data import shapes as _shapes
 from zspace.errors import ConfigError, DataError
 
@@ -125,7 +126,7 @@ def validation_split(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, 
     Checkpoint selection uses the validation part, so the test split stays unseen until
     ``zspace eval``. With fraction 0 the validation part is empty.
     """
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 0xA11D))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(derive_seed(seed, "valid-split")))
     n_valid = round(n * fraction)
     return order[n_valid:].sort().values, order[:n_valid].sort().values
 
@@ -334,7 +335,7 @@ def _load_folder(root: Path, image_size: int | None) -> tuple[np.ndarray, np.nda
         if arr.shape[:2] != size:
             raise DataError(
                 f"image '{path}' is {arr.shape[1]}x{arr.shape[0]} but '{files[0]}' is "
-                f"{size[1]}x{size[0]}; set image_size (--image-size) to resize them all"
+                f"{size[1]}x{size[0]}; resize them all with --set data.image_size=H,W"
             )
         pixels.append(arr)
     channels = [

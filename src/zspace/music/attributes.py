@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zspace.core.io import atomic_write
 from zspace.errors import CheckpointError, ConfigError, DataError
 from zspace.music.encoding import MELODY_MIN_PITCH, STEPS_PER_BAR, STEPS_PER_QUARTER, Encoding, get_encoding
 
@@ -302,16 +301,14 @@ def apply_attributes(z: Tensor, vectors: AttributeVectors | Mapping[str, Any], s
 # ---------------------------------------------------------------------------- files
 def save_attribute_vectors(vectors: AttributeVectors, directory: str | Path) -> Path:
     """Write ``directory/attribute_vectors.safetensors`` and ``.json``, each atomically."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     from zspace.train.checkpoint import write_json_atomic
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{VECTORS_FILE}.", suffix=".tmp")
-    os.close(fd)
-    save_file({k: np.ascontiguousarray(v) for k, v in vectors.vectors.items()}, tmp)
-    os.replace(tmp, directory / VECTORS_FILE)
+    tensors = {k: np.ascontiguousarray(v) for k, v in vectors.vectors.items()}
+    atomic_write(directory / VECTORS_FILE, lambda f: f.write(save(tensors)))
     info = {"encoding": vectors.encoding, "quantile": vectors.quantile, "z_size": vectors.z_size}
     info["attributes"] = {
         name: {k: getattr(vectors, k)[name] for k in ("low_mean", "high_mean", "n_low", "n_high", "n_windows")}

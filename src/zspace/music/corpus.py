@@ -20,13 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import time
 import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -36,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from zspace import __version__
+from zspace.core.io import atomic_write, atomic_write_text
+from zspace.core.workers import worker_pool
 from zspace.errors import ConfigError, DataError
 from zspace.music.encoding import ENCODINGS, STEPS_PER_BAR, Encoding, get_encoding
 from zspace.music.songs import (
@@ -260,7 +260,7 @@ def prepare(
     text = np.array(json.dumps(manifest))
     members["manifest"] = ((), text.dtype, [text])
     _write_npz(out, members)
-    _atomic_write_text(report.manifest_path, json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(report.manifest_path, json.dumps(manifest, indent=2) + "\n")
     seconds = time.perf_counter() - start
     log.info("wrote %s: %s windows in %.1f s", out, counts, seconds)
     return replace(report, seconds=seconds)
@@ -324,8 +324,7 @@ def _run(refs: list[SongRef], spec: WindowSpec, workers: int | None) -> Iterator
     if workers <= 1:
         yield from (song_windows(ref, spec) for ref in refs)
         return
-    # spawn, not fork: the parent may hold threads (progress bar, torch) that fork would copy mid-lock.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = worker_pool(workers)  # spawned workers that die with this process, even on kill -9
     pending: deque = deque()
     todo: Iterable[SongRef] = iter(refs)
     try:
@@ -365,10 +364,9 @@ def _write_npz(path: Path, members: Mapping[str, tuple[tuple[int, ...], np.dtype
 
     Fixed zip timestamps make the bytes a function of the content only.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+
+    def write(file: Any) -> None:
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, (shape, dtype, chunks) in members.items():
                 info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -377,9 +375,10 @@ def _write_npz(path: Path, members: Mapping[str, tuple[tuple[int, ...], np.dtype
                     np.lib.format.write_array_header_1_0(f, header)
                     for chunk in chunks:
                         f.write(np.ascontiguousarray(chunk, dtype=dtype).tobytes())
-        os.replace(tmp, path)
+
+    try:
+        atomic_write(path, write)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"{path}: cannot write the prepared data ({err}); check the directory and free space") from err
 
 
@@ -387,12 +386,6 @@ def _fix(path: Path, kind: str | None, bars: int | None) -> str:
     """How to make a good file at ``path``: the prepare command, with the kind and bars needed."""
     options = f"--kind {kind or 'melody|drums|trio'} --bars {bars or 'N'}"
     return f"make it with `zspace music prepare --corpus music21:essenFolksong {options} --out {path}` (or --midi-dir DIR)"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 __all__ = ["PrepareConfig", "PrepareReport", "PreparedData", "list_songs", "load_prepared", "prepare"]

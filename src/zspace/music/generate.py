@@ -7,7 +7,6 @@ torch tensors ``(..., z_size)``. Every function here is a thin composition of th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from zspace.core.io import atomic_write
 from zspace.core.latent import slerp
 from zspace.errors import ConfigError, DataError
 from zspace.music.encoding import DEFAULT_QPM, STEPS_PER_QUARTER, Encoding, Note, NoteSequence, get_encoding
@@ -71,6 +71,9 @@ def decode(
     """Tokens int64 ``(B, n_steps, n_tracks)`` of codes ``z (B, z_size)``; greedy (argmax) by default."""
     if z.dim() != 2 or z.shape[-1] != model.config.z_size:
         raise ConfigError(f"codes must have shape (B, {model.config.z_size}) for this model, got {tuple(z.shape)}")
+    bad = (~torch.isfinite(z).all(dim=1)).nonzero().flatten().tolist()
+    if bad:  # a NaN code decodes to silence, not to an error
+        raise DataError(f"codes {bad[:10]} hold NaN or inf; re-encode the files with `zspace music encode`")
     z = z.to(next(model.parameters()).device)
     tokens = model.decode(z, n_steps, temperature=temperature, greedy=greedy, generator=_generator(model, seed))
     return tokens.cpu().numpy().astype(np.int64)
@@ -138,12 +141,23 @@ def numbered(prefix: str, n: int) -> list[str]:
 
 
 def write_samples(
-    encoding: Encoding, tokens: np.ndarray, out_dir: str | Path, *, qpm: float = DEFAULT_QPM, prefix: str = "sample"
+    encoding: Encoding,
+    tokens: np.ndarray,
+    out_dir: str | Path,
+    *,
+    qpm: float | Sequence[float] = DEFAULT_QPM,
+    prefix: str = "sample",
+    stems: Sequence[str] | None = None,
 ) -> list[Path]:
-    """One MIDI file per window ``tokens (n, n_steps, n_tracks)``: ``out_dir/sample_00.mid``, ..."""
+    """One MIDI file per window ``tokens (n, n_steps, n_tracks)``: ``out_dir/sample_00.mid``, ...
+
+    ``stems`` names the files instead of ``prefix``; ``qpm`` is one tempo or one per window.
+    """
     out_dir = Path(out_dir)
+    stems = list(stems) if stems is not None else numbered(prefix, len(tokens))
+    tempi = [qpm] * len(tokens) if isinstance(qpm, (int, float)) else list(qpm)
     return [
-        write_midi(encoding.decode(t, qpm), out_dir / f"{stem}.mid") for stem, t in zip(numbered(prefix, len(tokens)), tokens)
+        write_midi(encoding.decode(t, float(q)), out_dir / f"{stem}.mid") for stem, t, q in zip(stems, tokens, tempi, strict=True)
     ]
 
 
@@ -162,13 +176,10 @@ class Codes:
 def save_codes(path: str | Path, codes: Codes) -> Path:
     """Write codes as an ``.npz`` (arrays and strings only, no pickles), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(
-        tmp, z=codes.z.detach().cpu().numpy().astype(np.float32), names=np.array(codes.names, dtype=str),
+    atomic_write(path, lambda f: np.savez(
+        f, z=codes.z.detach().cpu().numpy().astype(np.float32), names=np.array(codes.names, dtype=str),
         qpm=np.asarray(codes.qpm, dtype=np.float64), encoding=np.array(codes.encoding), n_steps=np.array(codes.n_steps),
-    )  # fmt: skip
-    os.replace(tmp, path)
+    ))  # fmt: skip
     return path
 
 

@@ -12,62 +12,18 @@ and the global step; the terms themselves come from :mod:`zspace.core.objectives
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Independent
 
-from zspace.core.objectives import bits_to_nats, elbo_terms, kl_standard_normal, nats_to_bits
-from zspace.core.schedules import Schedule, exponential_rise
+from zspace.core.objectives import bits_to_nats, elbo_terms, kl_from_posterior, nats_to_bits
+from zspace.core.schedules import SamplingSchedule, Schedule, inverse_sigmoid
 from zspace.errors import ConfigError
-
-LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, Tensor]]]
-
-
-def inverse_sigmoid(step: int, k: float) -> float:
-    """Scheduled-sampling probability 1 - k / (k + exp(step / k)) (Bengio et al. 2015, Magenta).
-
-    Written as 1 / (1 + k exp(-step / k)), the same number without overflow at large steps.
-    0.5 at step = k ln k; k >= 1 sets how slowly the model is weaned off the true inputs.
-    """
-    return 1.0 / (1.0 + k * math.exp(-step / k))
-
-
-@dataclass(frozen=True, kw_only=True)
-class SamplingSchedule:
-    """Probability of feeding the decoder its own sample instead of the true previous token.
-
-    Magenta's ``sampling_schedule`` / ``sampling_rate``: ``constant`` (rate is the probability),
-    ``exponential`` (1 - rate^step, rate in (0, 1)), ``inverse_sigmoid`` (rate = k >= 1).
-    The default, constant 0, is pure teacher forcing: the decoder's fast path.
-    """
-
-    kind: Literal["constant", "exponential", "inverse_sigmoid"] = "constant"
-    rate: float = 0.0
-
-    def __post_init__(self) -> None:
-        ok = {
-            "constant": 0.0 <= self.rate <= 1.0,
-            "exponential": 0.0 < self.rate < 1.0,
-            "inverse_sigmoid": self.rate >= 1.0,
-        }
-        if self.kind not in ok:
-            raise ConfigError(f"SamplingSchedule.kind {self.kind!r} is not one of {sorted(ok)}")
-        if not ok[self.kind]:
-            ranges = {"constant": "[0, 1]", "exponential": "(0, 1)", "inverse_sigmoid": "[1, inf)"}
-            raise ConfigError(f"SamplingSchedule.rate for {self.kind!r} must lie in {ranges[self.kind]}, got {self.rate}")
-
-    def __call__(self, step: int) -> float:
-        if self.kind == "constant":
-            return self.rate
-        if self.kind == "exponential":
-            return exponential_rise(step, 1.0, self.rate)
-        return inverse_sigmoid(step, self.rate)
+from zspace.train.config import LossFn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +82,7 @@ def loss_terms(
     """
     log_likelihood = reconstruction_log_likelihood(logits, targets)
     normal = posterior.base_dist
-    kl_per_dim = kl_standard_normal(normal.loc, 2.0 * normal.scale.log())  # (B, Z), Kingma & Welling app. B
+    kl_per_dim = kl_from_posterior(normal)  # (B, Z), Kingma & Welling app. B
     terms = elbo_terms(log_likelihood, kl_per_dim, beta=beta, free_nats=free_nats)
     per_track = accuracy(logits, targets)
     metrics = {

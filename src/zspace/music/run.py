@@ -31,7 +31,7 @@ from zspace.music.encoding import Encoding, get_encoding
 from zspace.music.model import MusicVAE
 from zspace.music.objective import LossFn, MusicObjective, make_loss_fn
 from zspace.music.presets import MAGENTA_TRAIN, PRESETS, MusicVAEConfig
-from zspace.train import FitResult, TrainConfig, Trainer
+from zspace.train import FitResult, TrainConfig, Trainer, runs
 from zspace.train import checkpoint as ckpt
 
 FAMILY = "music"
@@ -73,17 +73,20 @@ class MusicRunConfig:
     def encoding(self) -> Encoding:
         return get_encoding(self.model.encoding)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"family": FAMILY, **to_dict(self)}
+    def to_json(self, *, data_sha256: str | None = None) -> dict[str, Any]:
+        """The config.json of the run contract (:mod:`zspace.train.runs`)."""
+        return runs.stamp(FAMILY, to_dict(self), data_sha256=data_sha256)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> MusicRunConfig:
-        data = dict(data)
-        family = data.pop("family", None)
+        family = data.get("family")
+        data = runs.strip_contract(data)
         if family is None or "model" not in data:
             raise CheckpointError(f"{where} has no 'family'/'model' entries, so the model cannot be rebuilt")
         if family != FAMILY:
-            raise ConfigError(f"{where}: this run is a {family!r} run, not a MusicVAE run; use `zspace {family} ...` for it")
+            raise ConfigError(
+                f"{where}: this run is a {family!r} run, not a MusicVAE run; use `zspace eval|sample|explore RUN` for it"
+            )
         return from_dict(cls, data, where=where)
 
 
@@ -128,21 +131,31 @@ def build_model(config: MusicRunConfig) -> MusicVAE:
     return MusicVAE(config.model, tables)
 
 
-def train(config: MusicRunConfig, out: str | Path | None, *, resume: bool = False) -> tuple[MusicVAE, FitResult, PreparedData]:
+def train(
+    config: MusicRunConfig, out: str | Path | None, *, resume: bool = False, overwrite: bool = False
+) -> tuple[MusicVAE, FitResult, PreparedData]:
     """Load the prepared data, build the MusicVAE and train it; returns model, fit result and data.
 
     The valid split (if not empty) picks the best checkpoint (highest validation ELBO); the
-    test split is left for evaluation.
+    test split is left for evaluation. ``out`` is checked and locked before the data is read
+    (:func:`zspace.train.runs.open_run_dir`): a directory that holds a run needs ``resume`` or
+    ``overwrite``. ``config.data`` is stored absolute, with the file's sha256 for ``--resume``.
     """
-    data = load_prepared(config.data)
-    check_data(config, data)
-    if resume and out is not None:
-        ckpt.check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
-    torch.manual_seed(config.train.seed)  # model initialization
-    model = build_model(config)
-    trainer = Trainer(model, make_step_fn(config), config.train, run_dir=out, run_config=config.to_json())
-    valid = batch_tokens(data.valid) if len(data.valid) else None
-    result = trainer.fit(batch_tokens(data.train), valid, resume=resume)
+    with runs.guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY):
+        config = replace(config, data=str(Path(config.data).expanduser().absolute())) if config.data else config
+        data = load_prepared(config.data)
+        check_data(config, data)
+        data_sha256 = runs.file_hash(config.data)
+        if resume and out is not None:
+            ckpt.check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
+            runs.check_data_unchanged(out, data_sha256, config.data)
+        with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
+            torch.manual_seed(config.train.seed)  # model initialization
+            model = build_model(config)
+            run_config = config.to_json(data_sha256=data_sha256)
+            trainer = Trainer(model, make_step_fn(config), config.train, run_dir=out, run_config=run_config)
+            valid = batch_tokens(data.valid) if len(data.valid) else None
+            result = trainer.fit(batch_tokens(data.train), valid, resume=resume)
     return model, result, data
 
 

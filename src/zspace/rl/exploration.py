@@ -26,7 +26,7 @@ import gymnasium
 import torch
 from torch import Tensor
 
-from zspace.core.objectives import kl_standard_normal
+from zspace.core.objectives import kl_from_posterior
 from zspace.errors import ConfigError
 from zspace.rl.policy import ActorCritic
 from zspace.rl.ppo import PPOConfig, RolloutBatch, ppo_update
@@ -61,7 +61,7 @@ def novelty_rewards(model: SeCTAR, states: Tensor) -> Tensor:
     z = posterior.mean
     nll = -model.step_log_probs(states[:, 0], z, states[:, 1:])  # (N, T)
     normal = posterior.base_dist
-    kl = kl_standard_normal(normal.loc, 2 * normal.scale.log()).sum(dim=-1)  # (N,)
+    kl = kl_from_posterior(normal).sum(dim=-1)  # (N,)
     return nll + kl[:, None] / nll.shape[1]
 
 

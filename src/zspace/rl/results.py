@@ -42,11 +42,6 @@ class LearningCurve:
         self.returns.append(float(mean_return))
         self.successes.append(float(success_rate))
 
-    def return_at(self, budget: int) -> float:
-        """The return of the last record within ``budget`` env steps (0.0 before the first record)."""
-        within = [r for s, r in zip(self.env_steps, self.returns, strict=True) if s <= budget]
-        return within[-1] if within else 0.0
-
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

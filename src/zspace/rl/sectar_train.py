@@ -30,10 +30,12 @@ from typing import Any
 import gymnasium
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import Tensor
 
 from zspace.core.config import from_dict, to_dict
+from zspace.core.io import atomic_write
+from zspace.core.seeds import derive_seed
 from zspace.errors import CheckpointError, ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
 from zspace.rl.planner import PLAN_METHODS, SHAPINGS, LatentMPC, Plan
@@ -290,7 +292,9 @@ def train_sectar(
             metrics: dict[str, float] = {}
             # 1. plan one episode
             model.eval()
-            ret, success, states, actions, steps = plan_episode(env, model, config, seed=seed * 100_003 + iteration)
+            ret, success, states, actions, steps = plan_episode(
+                env, model, config, seed=derive_seed(seed, "plan-episode", iteration)
+            )
             _check_finite("planning return", ret, iteration, env_steps)
             env_steps += steps
             curve.record(env_steps, ret, float(success))
@@ -381,9 +385,9 @@ def save_sectar(run_dir: str | os.PathLike, model: SeCTAR, config: SectarTrainCo
     """Write ``run_dir/model.safetensors`` and ``run_dir/config.json`` (``{"model": ..., "train": ...}``)."""
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    tmp = run / f".{WEIGHTS}.tmp"
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    os.replace(tmp, run / WEIGHTS)
+    atomic_write(
+        run / WEIGHTS, lambda f: f.write(save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
+    )
     write_json_atomic(run / CONFIG, {"model": to_dict(model.config), "train": None if config is None else to_dict(config)})
     return run
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zspace.core.io import atomic_write
 from zspace.errors import CheckpointError, ConfigError
 from zspace.structured.alignment import ImageAlignment, make_shifted_digits
 from zspace.structured.problems import LatentMulticlass, StructuredDataset, StructuredProblem, make_synthetic
@@ -80,7 +79,7 @@ def _problem_from_dict(spec: dict[str, Any], where: Path) -> StructuredProblem:
 
 def save_model(out: Path, estimator: Any, info: dict[str, Any]) -> Path:
     """Write a fitted LatentSSVM to directory ``out`` atomically; ``info`` (data set, results) goes into model.json."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -97,13 +96,10 @@ def save_model(out: Path, estimator: Any, info: dict[str, Any]) -> Path:
     if estimator.problem is None:  # labels may be strings, which safetensors cannot hold: JSON keeps them
         meta["classes"] = estimator.classes_.tolist()
     for name, write in (
-        ("weights.safetensors", lambda p: save_file(tensors, p)),
-        ("model.json", lambda p: Path(p).write_text(json.dumps(meta, indent=2, default=float))),
+        ("weights.safetensors", lambda f: f.write(save(tensors))),
+        ("model.json", lambda f: f.write(json.dumps(meta, indent=2, default=float).encode())),
     ):
-        fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-        os.close(fd)
-        write(tmp)
-        os.replace(tmp, out / name)
+        atomic_write(out / name, write)
     return out
 
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
+from zspace.core.io import atomic_write, atomic_write_json, current_umask, fsync_dir
 from zspace.errors import CheckpointError
 
 CHECKPOINTS = "checkpoints"
@@ -36,31 +37,9 @@ STATE = "trainer_state.pt"
 BEST = "best.json"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_bytes_synced(path: Path, write: Any) -> None:
-    with open(path, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` via a temp file + rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write JSON to ``path`` atomically (see :func:`zspace.core.io.atomic_write`)."""
+    atomic_write_json(path, data)
 
 
 def step_dir_name(step: int) -> str:
@@ -95,16 +74,15 @@ def save_checkpoint(
     for stale in root.glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-    save_file(weights, str(tmp / WEIGHTS), metadata={"step": str(step)})
-    with open(tmp / WEIGHTS, "rb") as f:
-        os.fsync(f.fileno())
-    _write_bytes_synced(tmp / STATE, lambda f: torch.save(trainer_state, f))
-    _write_bytes_synced(tmp / CONFIG, lambda f: f.write((json.dumps(config, indent=2) + "\n").encode()))
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700 whatever the umask
+    atomic_write(tmp / WEIGHTS, lambda f: f.write(save(weights, metadata={"step": str(step)})))
+    atomic_write(tmp / STATE, lambda f: torch.save(trainer_state, f))
+    atomic_write_json(tmp / CONFIG, config)
     final = root / step_dir_name(step)
     if final.exists():  # re-saving the same step (e.g. final save right after an epoch save)
         shutil.rmtree(final)
     os.rename(tmp, final)
-    _fsync_dir(root)
+    fsync_dir(root)
     if is_best:
         write_json_atomic(root / BEST, {"step": step, "checkpoint": final.name, "metric": metric})
     _prune(root, keep_last)
@@ -224,9 +202,12 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     if not file.is_file():
         raise CheckpointError(f"{file} is missing: {path} is not a zspace run or checkpoint directory")
     try:
-        return json.loads(file.read_text())
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{file} is not valid JSON ({err})") from err
+        data = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{file} is damaged: not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{file} is damaged: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> nn.Module:
@@ -234,7 +215,10 @@ def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> nn.Module:
     file = Path(checkpoint) / WEIGHTS
     if not file.is_file():
         raise CheckpointError(f"{file} is missing")
-    state = load_file(str(file))
+    try:
+        state = load_file(str(file))
+    except Exception as err:  # safetensors raises its own SafetensorError (and OSError) on a damaged file
+        raise CheckpointError(f"{file} is damaged and cannot be read ({_first_line(err)}){_OTHERS}") from err
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -247,7 +231,18 @@ def load_trainer_state(checkpoint: str | os.PathLike) -> dict[str, Any]:
     file = Path(checkpoint) / STATE
     if not file.is_file():
         raise CheckpointError(f"{file} is missing")
-    return torch.load(file, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, EOFError, RuntimeError (bad zip): a truncated or overwritten file
+        # torch's own text suggests weights_only=False, i.e. unpickling a damaged file: never do that.
+        raise CheckpointError(f"{file} is damaged and cannot be read ({type(err).__name__}){_OTHERS}") from err
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
+_OTHERS = "; `--resume` falls back to the newest intact checkpoint, and `--checkpoint step-NNNNNNNN` picks another one"
 
 
 def check_resumable(saved: Any, config: Any, where: Path) -> None:

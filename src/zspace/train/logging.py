@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from zspace.core.io import atomic_write_text
 
 log = logging.getLogger("zspace.train")
 
@@ -31,9 +32,7 @@ def truncate_metrics(run_dir: Path, after_step: int) -> None:
                 kept.append(line)
         except json.JSONDecodeError:  # a line cut short by a kill
             continue
-    tmp = path.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 class MetricsLogger:

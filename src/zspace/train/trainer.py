@@ -14,97 +14,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from zspace.core.schedules import Schedule
+from zspace.core.seeds import derive_seed
 from zspace.errors import CheckpointError, ConfigError, DataError, TrainingDivergedError
 from zspace.train import checkpoint as ckpt
 from zspace.train import distributed
+from zspace.train.config import Batch, FitResult, LossFn, TrainConfig, resolve_device
 from zspace.train.logging import MetricsLogger, truncate_metrics
+from zspace.train.loop import MetricWindow, Outcome, StepPlan, torch_settings
 from zspace.train.precision import resolve_autocast
 
+__all__ = ["Batch", "FitResult", "LossFn", "TrainConfig", "Trainer", "epoch_permutation"]
+
 log = logging.getLogger("zspace.train")
-
-Batch = Tensor | tuple[Tensor, ...]
-LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, Tensor]]]
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig:
-    """How to train; the defaults are the AEVB/PyTorch-example recipe (Adam 1e-3, batch 100)."""
-
-    optimizer: Literal["adam", "adagrad", "sgd"] = "adam"
-    lr: Schedule = field(default_factory=lambda: Schedule(kind="constant", value=1e-3))
-    weight_decay: float = 0.0
-    momentum: float = 0.9  # sgd only
-    grad_clip_norm: float | None = None  # clip the global gradient norm (Magenta: 1.0)
-    batch_size: int = 100  # global batch: split evenly across data-parallel ranks
-    epochs: int = 10
-    max_steps: int | None = None  # stop earlier than ``epochs`` when set
-    seed: int = 0
-    checkpoint_every: int | None = None  # steps between checkpoints; None = every epoch
-    keep_last: int = 3  # checkpoints kept besides the best
-    log_every: int = 50  # steps between metric records
-    tensorboard: bool = True
-    deterministic: bool = True  # torch.use_deterministic_algorithms during fit
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = None  # torch intra-op threads; None leaves torch's default
-    fused_optimizer: bool = True  # torch's fused optimizer kernels (CPU and CUDA) where available
-    # Mixed precision of the training step (torch.autocast): "bfloat16" runs matmuls and LSTMs in bf16
-    # while weights, optimizer state and the reductions torch keeps in float32 stay float32. About 1.6x
-    # the steps/s of MusicVAE on an AVX512-BF16 CPU (bench/musicvae.py); evaluation stays float32. A device
-    # without bf16 kernels (an AVX2-only CPU has no bf16 LSTM) trains in float32 with one warning.
-    autocast: Literal["none", "bfloat16"] = "none"
-    best_metric: str = "loss"  # validation metric that picks the best checkpoint
-    best_mode: Literal["min", "max"] = "min"  # whether lower or higher ``best_metric`` is better
-
-    def __post_init__(self) -> None:
-        for name in ("batch_size", "epochs", "log_every", "keep_last"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"TrainConfig.max_steps must be >= 1, got {self.max_steps}")
-        if self.checkpoint_every is not None and self.checkpoint_every < 1:
-            raise ConfigError(f"TrainConfig.checkpoint_every must be >= 1, got {self.checkpoint_every}")
-        if self.grad_clip_norm is not None and self.grad_clip_norm <= 0:
-            raise ConfigError(f"TrainConfig.grad_clip_norm must be > 0, got {self.grad_clip_norm}")
-        if self.best_mode not in ("min", "max"):
-            raise ConfigError(f"TrainConfig.best_mode must be 'min' or 'max', got {self.best_mode!r}")
-        if self.autocast not in ("none", "bfloat16"):
-            raise ConfigError(f"TrainConfig.autocast must be 'none' or 'bfloat16', got {self.autocast!r}")
-
-    def total_steps(self, n_examples: int) -> int:
-        """Optimizer steps a full fit on ``n_examples`` takes (the last partial batch is dropped)."""
-        schedule_steps = self.epochs * (n_examples // self.batch_size)
-        return schedule_steps if self.max_steps is None else min(self.max_steps, schedule_steps)
-
-
-@dataclass
-class FitResult:
-    """What a call to :meth:`Trainer.fit` reached."""
-
-    step: int
-    total_steps: int
-    last_checkpoint: Path | None
-    best_checkpoint: Path | None
-    best_metric: float | None
-    train_metrics: dict[str, float]
-    valid_metrics: dict[str, float]
-    examples_per_s: float
-    autocast: str = "none"  # the mode the steps ran in: TrainConfig.autocast, or "none" where the device lacks it
-
-
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _num_examples(data: Batch) -> int:
@@ -123,7 +51,7 @@ def _take(data: Batch, index: Tensor, device: torch.device) -> Batch:
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> Tensor:
     """The data order of ``epoch``: identical on every rank and on every resume."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    generator = torch.Generator().manual_seed(derive_seed(seed, "epoch-order", epoch))
     return torch.randperm(n, generator=generator)
 
 
@@ -148,7 +76,7 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.run_config = run_config or {}
-        self.device = _resolve_device(config.device)
+        self.device = resolve_device(config.device)
         self.optimizer = self._make_optimizer()
         self._checkpointer = ckpt.BackgroundCheckpointer()
 
@@ -171,33 +99,50 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------
     def fit(self, train_data: Batch, valid_data: Batch | None = None, *, resume: bool = False) -> FitResult:
-        """Train to ``epochs`` (or ``max_steps``); with ``resume`` continue from the last checkpoint."""
-        c = self.config
+        """Train to ``epochs`` (or ``max_steps``); with ``resume`` continue from the last checkpoint.
+
+        Phases: set up processes and the step plan; under the run's torch settings, start (fresh
+        or restored); run the steps, logging and checkpointing on schedule; then tear down.
+        """
         info = distributed.setup(self.device)
         if info.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", info.local_rank)
-        n = _num_examples(train_data)
-        if c.batch_size % info.world_size:
-            raise ConfigError(
-                f"TrainConfig.batch_size {c.batch_size} must be divisible by the {info.world_size} data-parallel processes"
-            )
-        steps_per_epoch = n // c.batch_size
-        if steps_per_epoch == 0:
-            raise DataError(
-                f"the training set has {n} examples, fewer than one batch (batch_size={c.batch_size}); lower --batch-size"
-            )
-        schedule_steps = c.epochs * steps_per_epoch  # the lr horizon: stopping early (max_steps) must not change it
-        total_steps = c.total_steps(n)
-        checkpoint_every = c.checkpoint_every or steps_per_epoch
+        plan = StepPlan.of(self.config, _num_examples(train_data), info.world_size)
+        autocast = resolve_autocast(self.config.autocast, self.device)
+        wrapped: nn.Module | None = None
+        logger: MetricsLogger | None = None
+        try:
+            with torch_settings(self.config):
+                torch.manual_seed(derive_seed(self.config.seed, "model-noise", info.rank))  # differs by rank; data order does not
+                self.model.to(self.device)
+                step, best_metric = self._start(resume, info)
+                wrapped = self._wrap(info)
+                logger = MetricsLogger(self.run_dir if info.is_main else None, total_steps=plan.total_steps,
+                                       tensorboard=self.config.tensorboard and info.is_main,
+                                       progress=None if info.is_main else False)  # fmt: skip
+                t_start, start_step = time.perf_counter(), step
+                outcome = self._run_steps(wrapped, train_data, valid_data, plan, step, best_metric, autocast, info, logger)
+        finally:
+            if logger is not None:
+                logger.close()
+            wrapped = None  # DDP's reducer must not outlive the process group (see teardown)
+            distributed.teardown(info)
+            self._checkpointer.wait()  # the last checkpoint is on disk before fit returns
+        elapsed = time.perf_counter() - t_start
+        return FitResult(
+            step=outcome.step,
+            total_steps=plan.total_steps,
+            last_checkpoint=outcome.last_checkpoint,
+            best_checkpoint=ckpt.best_checkpoint(self.run_dir) if self.run_dir else None,
+            best_metric=outcome.best_metric,
+            train_metrics=outcome.train_metrics,
+            valid_metrics=outcome.valid_metrics,
+            examples_per_s=(outcome.step - start_step) * self.config.batch_size / max(elapsed, 1e-9),
+            autocast=autocast,
+        )
 
-        autocast = resolve_autocast(c.autocast, self.device)
-        previous_deterministic = torch.are_deterministic_algorithms_enabled()
-        if c.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        if c.threads:
-            torch.set_num_threads(c.threads)
-        torch.manual_seed(c.seed + info.rank)  # model noise differs by rank; data order does not
-        self.model.to(self.device)
+    def _start(self, resume: bool, info: distributed.DistInfo) -> tuple[int, float | None]:
+        """(first step, best metric so far): restored with ``resume``; a fresh run must not overwrite checkpoints."""
         step, best_metric = 0, None
         if resume:
             step, best_metric = self._restore(info)
@@ -210,91 +155,89 @@ class Trainer:
             ckpt.write_json_atomic(self.run_dir / ckpt.CONFIG, self.run_config)
             if not resume:  # records of an earlier attempt that never reached a checkpoint
                 truncate_metrics(self.run_dir, after_step=0)
-        wrapped: nn.Module = self.model
-        if info.enabled:
-            wrapped = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        return step, best_metric
 
-        logger = MetricsLogger(
-            self.run_dir if info.is_main else None,
-            total_steps=total_steps,
-            tensorboard=c.tensorboard and info.is_main,
-            progress=None if info.is_main else False,
-        )
-        sums: dict[str, Tensor] = {}
-        interval_steps, interval_examples, t_interval = 0, 0, time.perf_counter()
-        t_start, start_step = time.perf_counter(), step
-        train_metrics: dict[str, float] = {}
-        valid_metrics: dict[str, float] = {}
-        last_checkpoint = ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None
+    def _wrap(self, info: distributed.DistInfo) -> nn.Module:
+        if not info.enabled:
+            return self.model
+        return DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def _run_steps(
+        self,
+        wrapped: nn.Module,
+        train_data: Batch,
+        valid_data: Batch | None,
+        plan: StepPlan,
+        step: int,
+        best_metric: float | None,
+        autocast: str,
+        info: distributed.DistInfo,
+        logger: MetricsLogger,
+    ) -> Outcome:
+        """The loop: batch, step, log every ``log_every`` steps, validate and checkpoint on schedule."""
+        c = self.config
+        window = MetricWindow()
+        outcome = Outcome(step, best_metric, ckpt.latest_checkpoint(self.run_dir) if self.run_dir else None)
         perm, perm_epoch = None, -1
-        try:
-            self.model.train()
-            while step < total_steps:
-                epoch, index_in_epoch = divmod(step, steps_per_epoch)
-                if epoch != perm_epoch:
-                    perm, perm_epoch = epoch_permutation(c.seed, epoch, n), epoch
-                global_index = perm[index_in_epoch * c.batch_size : (index_in_epoch + 1) * c.batch_size]
-                batch = _take(train_data, global_index[info.rank :: info.world_size], self.device)
+        self.model.train()
+        while step < plan.total_steps:
+            epoch, index_in_epoch = divmod(step, plan.steps_per_epoch)
+            if epoch != perm_epoch:
+                perm, perm_epoch = epoch_permutation(c.seed, epoch, plan.n_examples), epoch
+            global_index = perm[index_in_epoch * c.batch_size : (index_in_epoch + 1) * c.batch_size]
+            batch = _take(train_data, global_index[info.rank :: info.world_size], self.device)
+            lr = c.lr(step, plan.schedule_steps)
+            metrics = self._optimizer_step(wrapped, batch, step, epoch, lr, autocast, info)
+            step += 1
+            window.add(metrics, global_index.numel())
+            if step % c.log_every == 0 or step == plan.total_steps:
+                outcome.train_metrics = window.drain(lr, info)
+                logger.write("train", step, epoch, outcome.train_metrics)
+            else:
+                logger.advance_to(step)
+            if step % plan.checkpoint_every == 0 or step == plan.total_steps:
+                self._validate_and_save(valid_data, step, epoch, plan, info, logger, outcome)
+            outcome.step = step
+        return outcome
 
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast == "bfloat16"):
-                    loss, metrics = self.loss_fn(wrapped, batch, step)
-                self._check_finite(loss, step, epoch, info)
-                lr = c.lr(step, schedule_steps)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if c.grad_clip_norm is not None:
-                    metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip_norm)
-                self.optimizer.step()
-                step += 1
+    def _optimizer_step(
+        self, wrapped: nn.Module, batch: Batch, step: int, epoch: int, lr: float, autocast: str, info: distributed.DistInfo
+    ) -> dict[str, Tensor]:
+        """One forward/backward/update at learning rate ``lr``; returns the step's metrics (tensors)."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast == "bfloat16"):
+            loss, metrics = self.loss_fn(wrapped, batch, step)
+        self._check_finite(loss, step, epoch, info)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip_norm is not None:
+            metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip_norm)
+        self.optimizer.step()
+        return {**metrics, "loss": loss}
 
-                metrics["loss"] = loss
-                for name, value in metrics.items():
-                    value = value.detach()
-                    sums[name] = sums[name] + value if name in sums else value
-                interval_steps += 1
-                interval_examples += global_index.numel()
-                if step % c.log_every == 0 or step == total_steps:
-                    elapsed = time.perf_counter() - t_interval
-                    names = sorted(sums)  # the same on every rank: one loss_fn
-                    totals = distributed.all_reduce_sum(torch.stack([sums[k].float() for k in names]).cpu(), info)
-                    train_metrics = {k: float(v) / (interval_steps * info.world_size) for k, v in zip(names, totals)}
-                    train_metrics.update(lr=lr, examples_per_s=interval_examples / max(elapsed, 1e-9))
-                    logger.write("train", step, epoch, train_metrics)
-                    sums, interval_steps, interval_examples, t_interval = {}, 0, 0, time.perf_counter()
-                else:
-                    logger.advance_to(step)
-                if step % checkpoint_every == 0 or step == total_steps:
-                    metric = None
-                    if valid_data is not None:
-                        valid_metrics = self.evaluate(valid_data, step=step)
-                        logger.write("valid", step, epoch, valid_metrics)
-                        metric = self._selection_metric(valid_metrics)
-                    is_best = metric is not None and (best_metric is None or metric < best_metric)
-                    if is_best:
-                        best_metric = metric
-                    last_checkpoint = self._save(
-                        step, info, metric, is_best or (valid_data is None and step == total_steps), best_metric
-                    )
-        finally:
-            logger.close()
-            torch.use_deterministic_algorithms(previous_deterministic)
-            wrapped = None  # DDP's reducer must not outlive the process group (see teardown)
-            distributed.teardown(info)
-            self._checkpointer.wait()  # the last checkpoint is on disk before fit returns
-        elapsed = time.perf_counter() - t_start
-        return FitResult(
-            step=step,
-            total_steps=total_steps,
-            last_checkpoint=last_checkpoint,
-            best_checkpoint=ckpt.best_checkpoint(self.run_dir) if self.run_dir else None,
-            best_metric=best_metric,
-            train_metrics=train_metrics,
-            valid_metrics=valid_metrics,
-            examples_per_s=(step - start_step) * c.batch_size / max(elapsed, 1e-9),
-            autocast=autocast,
-        )
+    def _validate_and_save(
+        self,
+        valid_data: Batch | None,
+        step: int,
+        epoch: int,
+        plan: StepPlan,
+        info: distributed.DistInfo,
+        logger: MetricsLogger,
+        outcome: Outcome,
+    ) -> None:
+        metric = None
+        if valid_data is not None:
+            outcome.valid_metrics = self.evaluate(valid_data, step=step)
+            logger.write("valid", step, epoch, outcome.valid_metrics)
+            metric = self._selection_metric(outcome.valid_metrics)
+        is_best = metric is not None and (outcome.best_metric is None or metric < outcome.best_metric)
+        if is_best:
+            outcome.best_metric = metric
+        # Without validation data the final checkpoint is the best one.
+        is_best = is_best or (valid_data is None and step == plan.total_steps)
+        saved = self._save(step, info, metric, is_best, outcome.best_metric)
+        outcome.last_checkpoint = saved if saved is not None else outcome.last_checkpoint
 
     # ------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -311,7 +254,7 @@ class Trainer:
         self.model.eval()
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.config.seed + 7919)
+            torch.manual_seed(derive_seed(self.config.seed, "eval-noise"))
             sums: dict[str, Tensor] = {}
             for start in range(0, n, self.config.batch_size):
                 index = torch.arange(start, min(start + self.config.batch_size, n))
@@ -378,16 +321,38 @@ class Trainer:
             is_best=is_best,
         )
 
+    def _load_newest_intact(self) -> tuple[dict[str, Any], Path]:
+        """Weights (into the model) and trainer state of the newest checkpoint that reads back whole.
+
+        A damaged newer checkpoint (a disk error, a truncated copy) is skipped with a warning
+        naming its file, so one bad write never costs more than the steps since the one before.
+        """
+        assert self.run_dir is not None
+        checkpoints = ckpt.list_checkpoints(self.run_dir)
+        if not checkpoints:
+            raise CheckpointError(
+                f"nothing to resume: {self.run_dir / ckpt.CHECKPOINTS} holds no complete checkpoint; start over with --overwrite"
+            )
+        damaged: list[str] = []
+        for checkpoint in reversed(checkpoints):
+            try:
+                state = ckpt.load_trainer_state(checkpoint)
+                ckpt.load_weights(self.model, checkpoint)
+            except CheckpointError as err:
+                log.warning("skipping a damaged checkpoint: %s", err)
+                damaged.append(str(err))
+                continue
+            if damaged:
+                log.warning("resuming from %s, the newest intact checkpoint", checkpoint.name)
+            self.model.to(self.device)
+            self.optimizer.load_state_dict(state["optimizer"])
+            return state, checkpoint
+        raise CheckpointError(f"no checkpoint in {self.run_dir / ckpt.CHECKPOINTS} can be read: {'; '.join(damaged)}")
+
     def _restore(self, info: distributed.DistInfo) -> tuple[int, float | None]:
         if self.run_dir is None:
             raise CheckpointError("resume needs a run directory")
-        last = ckpt.latest_checkpoint(self.run_dir)
-        if last is None:
-            raise CheckpointError(f"nothing to resume: {self.run_dir / ckpt.CHECKPOINTS} holds no complete checkpoint")
-        ckpt.load_weights(self.model, last)
-        self.model.to(self.device)
-        state = ckpt.load_trainer_state(last)
-        self.optimizer.load_state_dict(state["optimizer"])
+        state, last = self._load_newest_intact()
         step = int(state["step"])
         rng_states = state["rng_states"]
         if len(rng_states) == info.world_size:
@@ -400,7 +365,7 @@ class Trainer:
                 len(rng_states),
                 info.world_size,
             )
-            torch.manual_seed(self.config.seed + info.rank + 104_729 * step)
+            torch.manual_seed(derive_seed(self.config.seed, "model-noise-reseed", info.rank, step))
         if self.run_dir is not None and info.is_main:
             truncate_metrics(self.run_dir, step)
         log.info("resumed from %s at step %d", last, step)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from zspace.core.objectives import active_units, iwae_bound, kl_standard_normal, log_importance_weights
+from zspace.core.objectives import active_units, iwae_bound, kl_from_posterior, log_importance_weights
 from zspace.vae.model import VAE
 
 
@@ -22,12 +22,15 @@ def _grouped_iwae(log_weights: Tensor, k: int) -> Tensor:
     return iwae_bound(grouped.transpose(0, 1)).mean(dim=0)
 
 
+DEFAULT_K = 5000  # importance samples per example for log p(x): Burda et al. report k = 5000
+
+
 @torch.no_grad()
 def evaluate(
     model: VAE,
     x: Tensor,
     *,
-    k: int = 5000,
+    k: int = DEFAULT_K,
     iwae_ks: Sequence[int] = (1, 5, 50),
     batch_size: int = 100,
     chunk_size: int = 500,
@@ -68,7 +71,7 @@ def evaluate(
             decoded = model.decode(mean_z)
             batch_terms["reconstruction_nll"] = -decoded.log_prob(xb)
             batch_terms["reconstruction_mse"] = (decoded.mean - xb).pow(2).flatten(1).mean(dim=1)
-            kl = kl_standard_normal(mean_z, posterior.variance.log())  # (B, D)
+            kl = kl_from_posterior(posterior)  # (B, D)
             kl_per_dim_sum += kl.double().sum(dim=0).cpu()
             for name, values in batch_terms.items():
                 sums[name] = sums.get(name, 0.0) + float(values.double().sum())

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from zspace.core.config import override, to_dict
 from zspace.core.latent import lerp, slerp
+from zspace.core.seeds import derive_seed
 from zspace.data.images import ImageDataset, load_images
 from zspace.errors import CheckpointError
 from zspace.explore import plots
@@ -136,7 +137,8 @@ def _overview(run_dir: Path, config: VAERunConfig, data: ImageDataset, stats: di
     if metrics.is_file():
         section.figures.append(plots.training_curves(metrics, out / "training_curves.png"))
         section.captions.append(
-            "Training (blue, running means between log points) and validation (red, on the test split) curves. "
+            "Training (blue, running means between log points) and validation (red, on the "
+            f"{config.data.valid_fraction:.0%} of the training split held out to pick the best checkpoint) curves. "
             "A KL that stays near zero while reconstruction improves would signal posterior collapse."
         )
     return section
@@ -147,7 +149,7 @@ def _images(model: VAE, x: Tensor, n_samples: int, seed: int, out: Path) -> Sect
     index = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
     rows = [("test images", x[index]), ("reconstructions", model.reconstruct(x[index]))]
     recon = plots.comparison_rows(rows, out / "reconstructions.png")
-    samples = model.sample(n_samples, generator=torch.Generator().manual_seed(seed + 1))
+    samples = model.sample(n_samples, generator=torch.Generator().manual_seed(derive_seed(seed, "prior-samples")))
     grid = plots.image_grid(samples, out / "samples.png", nrow=min(8, n_samples), title=f"{n_samples} samples, z ~ N(0, I)")
     return Section(
         "Reconstructions and samples",
@@ -221,7 +223,7 @@ def _pairs(y: Tensor | None, n: int, generator: torch.Generator, size: int) -> l
 
 def _interpolations(model: VAE, mean: Tensor, y: Tensor | None, names: Any, seed: int, out: Path) -> Section:
     """mean: (N, D) test posterior means."""
-    generator = torch.Generator().manual_seed(seed + 2)
+    generator = torch.Generator().manual_seed(derive_seed(seed, "interpolation-pairs"))
     pairs = _pairs(y, N_PAIRS, generator, len(mean))
     with torch.no_grad():
         rows = []
@@ -273,7 +275,7 @@ def _name(y: Tensor | None, i: int, names: Any) -> str:
 def _traversals(model: VAE, x: Tensor, stats: dict, seed: int, out: Path) -> Section:
     activity, kl = stats["activity"], stats["kl_per_dim"]
     dims = torch.argsort(activity, descending=True)[:MAX_TRAVERSAL_DIMS].tolist()
-    base_index = int(torch.randint(len(x), (1,), generator=torch.Generator().manual_seed(seed + 3)))
+    base_index = int(torch.randint(len(x), (1,), generator=torch.Generator().manual_seed(derive_seed(seed, "traversal-base"))))
     base = stats["mean"][base_index]  # (D,)
     values = torch.tensor(TRAVERSAL_VALUES)
     z = base.repeat(len(dims), len(values), 1)  # (dims, steps, D)
@@ -326,7 +328,7 @@ def _train_or_reuse(config: VAERunConfig, data: ImageDataset, directory: Path) -
     latest = ckpt.latest_checkpoint(directory)
     if latest is None:
         log.info("training ablation %s for %d steps", directory, total)
-        train(config, directory)
+        train(config, directory, overwrite=True)  # no checkpoint there: only an attempt killed before its first one
         return load_model(directory, checkpoint="last")
     if to_dict(load_run_config(directory)) != to_dict(config):
         raise CheckpointError(
@@ -371,7 +373,10 @@ def _ablation(
     rows: list[tuple[str, Any]] = [("test images", x[:n])]
     rows += [(f"recon: {label.split(' (')[0]}", m.reconstruct(x[:n])) for label, m in models]
     rows += [
-        (f"samples: {label.split(' (')[0]}", m.sample(n, generator=torch.Generator().manual_seed(seed + 4)))
+        (
+            f"samples: {label.split(' (')[0]}",
+            m.sample(n, generator=torch.Generator().manual_seed(derive_seed(seed, "ablation-samples"))),
+        )
         for label, m in models
     ]
     images = plots.comparison_rows(rows, out / "ablation_images.png")

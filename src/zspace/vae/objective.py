@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,8 +12,7 @@ from zspace.core.objectives import elbo_terms, iwae_bound
 from zspace.core.schedules import Schedule
 from zspace.data.images import binarize_batch
 from zspace.errors import ConfigError
-
-LossFn = Callable[[nn.Module, Tensor, int], tuple[Tensor, dict[str, Tensor]]]
+from zspace.train.config import LossFn
 
 
 @dataclass(frozen=True, kw_only=True)

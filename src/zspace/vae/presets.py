@@ -51,7 +51,7 @@ PRESETS.register(
 )
 
 # beta-VAE (Higgins et al. 2017) on the generated dSprites-like shapes: conv encoder/decoder,
-# beta = 4, 10 latents. 32x32 images keep it CPU-sized; use --image-size 64 for dSprites' size.
+# beta = 4, 10 latents. 32x32 images keep it CPU-sized; use --set data.image_size=64,64 for dSprites' size.
 PRESETS.register(
     "beta-shapes",
     VAERunConfig(

@@ -16,8 +16,9 @@ import torch
 from zspace.core.config import from_dict, to_dict
 from zspace.data.images import DataConfig, ImageDataset, load_images, validation_split
 from zspace.errors import CheckpointError, ConfigError
-from zspace.train import FitResult, TrainConfig, Trainer
+from zspace.train import FitResult, TrainConfig, Trainer, runs
 from zspace.train import checkpoint as ckpt
+from zspace.train.runs import guard_run_dir
 from zspace.vae.model import VAE, VAEConfig
 from zspace.vae.objective import VAEObjective, make_loss_fn
 
@@ -37,13 +38,14 @@ class VAERunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = VAE_TRAIN
 
-    def to_json(self) -> dict[str, Any]:
-        return {"family": FAMILY, **to_dict(self)}
+    def to_json(self, *, data_sha256: str | None = None) -> dict[str, Any]:
+        """The config.json of the run contract (:mod:`zspace.train.runs`)."""
+        return runs.stamp(FAMILY, to_dict(self), data_sha256=data_sha256)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> VAERunConfig:
-        data = dict(data)
-        family = data.pop("family", None)
+        family = data.get("family")
+        data = runs.strip_contract(data)
         if family is None or "model" not in data:
             raise CheckpointError(
                 f"{where} has no 'family'/'model' entries, so the model cannot be rebuilt; when calling Trainer "
@@ -61,24 +63,42 @@ def fit_data_shape(config: VAERunConfig, data: ImageDataset) -> VAERunConfig:
     return replace(config, model=replace(config.model, input_shape=data.image_shape))
 
 
-def train(config: VAERunConfig, out: str | Path | None, *, resume: bool = False) -> tuple[VAE, FitResult, ImageDataset]:
+def train(
+    config: VAERunConfig, out: str | Path | None, *, resume: bool = False, overwrite: bool = False
+) -> tuple[VAE, FitResult, ImageDataset]:
     """Load data, build the VAE and train it; returns the model, the fit result and the data.
 
     ``data.valid_fraction`` of the training split is held out to choose the best checkpoint
-    (highest validation ELBO); the test split is left for ``zspace eval``.
+    (highest validation ELBO); the test split is left for ``zspace eval``. ``out`` is checked and
+    locked before the data is read (:func:`zspace.train.runs.open_run_dir`): a directory that
+    holds a run needs ``resume`` or ``overwrite``.
     """
-    data = load_images(config.data)
-    config = fit_data_shape(config, data)
-    if resume and out is not None:
-        ckpt.check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
-    train_index, valid_index = _train_valid_split(config, data)
-    valid_x = data.train_x[valid_index] if len(valid_index) else None
-    torch.manual_seed(config.train.seed)  # model initialization
-    model = VAE(config.model)
-    loss_fn = make_loss_fn(config.objective, dynamic_binarization=config.data.binarize == "dynamic")
-    trainer = Trainer(model, loss_fn, config.train, run_dir=out, run_config=config.to_json())
-    result = trainer.fit(data.train_x[train_index], valid_x, resume=resume)
+    with guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY):
+        config = absolute_data_path(config)
+        data = load_images(config.data)
+        config = fit_data_shape(config, data)
+        data_sha256 = runs.content_hash([data.train_x])
+        if resume and out is not None:
+            ckpt.check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)
+            runs.check_data_unchanged(out, data_sha256, config.data.path or config.data.source)
+        train_index, valid_index = _train_valid_split(config, data)
+        valid_x = data.train_x[valid_index] if len(valid_index) else None
+        with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
+            torch.manual_seed(config.train.seed)  # model initialization
+            model = VAE(config.model)
+            loss_fn = make_loss_fn(config.objective, dynamic_binarization=config.data.binarize == "dynamic")
+            run_config = config.to_json(data_sha256=data_sha256)
+            trainer = Trainer(model, loss_fn, config.train, run_dir=out, run_config=run_config)
+            result = trainer.fit(data.train_x[train_index], valid_x, resume=resume)
     return model, result, data
+
+
+def absolute_data_path(config: VAERunConfig) -> VAERunConfig:
+    """The config with ``data.path`` made absolute, so the saved run works from any directory."""
+    if config.data.path is None:
+        return config
+    path = str(Path(config.data.path).expanduser().absolute())
+    return config if path == config.data.path else replace(config, data=replace(config.data, path=path))
 
 
 def _train_valid_split(config: VAERunConfig, data: ImageDataset) -> tuple[torch.Tensor, torch.Tensor]:

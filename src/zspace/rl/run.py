@@ -1,0 +1,131 @@
+"""A SeCTAR run directory under the run contract (:mod:`zspace.train.runs`): train, save, load.
+
+Layout::
+
+    RUN/config.json        family "sectar", format_version, model, train, env_id, env_kwargs, seed
+    RUN/model.safetensors  the weights (written by :func:`~zspace.rl.sectar_train.save_sectar`)
+    RUN/run.json           env id and kwargs, seed, train config and the learning curve so far
+
+:func:`train_run` checks and locks the output directory before the first environment step, saves
+every ``save_every`` env steps and at the end (each file replaced atomically, so a kill keeps the
+last complete save), and reports progress through ``on_progress``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zspace.core.config import from_dict, to_dict
+from zspace.core.io import atomic_write_json
+from zspace.errors import CheckpointError, ConfigError
+from zspace.rl import sectar_train
+from zspace.rl.results import LearningCurve
+from zspace.rl.sectar_train import SectarTrainConfig
+from zspace.train import runs
+
+FAMILY = "sectar"
+RUN_FILE = "run.json"
+
+# on_progress(env_steps, total_env_steps, metrics): metrics holds "return" and, once measured,
+# "consistency/error" (metres between the decoded and executed paths).
+ProgressFn = Callable[[int, int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class SectarRun:
+    """A loaded SeCTAR run: the model (eval mode), its env and its training config."""
+
+    model: Any
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    config: SectarTrainConfig
+    curve: dict[str, Any]
+
+
+def save_run(
+    out: str | Path, model: Any, config: SectarTrainConfig, *, env_id: str, env_kwargs: dict[str, Any], seed: int, curve: Any
+) -> Path:
+    """Write the weights, the stamped config.json and run.json (curve so far) into ``out``."""
+    out = Path(out)
+    sectar_train.save_sectar(out, model, config)
+    env = {"env_id": env_id, "env_kwargs": env_kwargs, "seed": seed}
+    model_config = to_dict(model.config) if hasattr(model, "config") else None
+    runs.save_run(out, FAMILY, {"model": model_config, "train": to_dict(config), **env})
+    atomic_write_json(out / RUN_FILE, {**env, "curve": curve.to_json(), "train": to_dict(config)})
+    return out
+
+
+def load_run(run: str | Path) -> SectarRun:
+    """The model, env and training config of a run written by :func:`save_run` (``zspace train sectar``)."""
+    run = Path(run)
+    info = runs.load_run(run)
+    if info.family != FAMILY:
+        raise ConfigError(f"{run} is a {info.family!r} run, not a SeCTAR one; use `zspace eval {run}` or its family's commands")
+    where = run / runs.CONFIG
+    config = info.config
+    missing = [k for k in ("env_id", "env_kwargs", "seed", "train") if k not in config]
+    if missing:
+        raise CheckpointError(f"{where} lacks {missing}: it was not written by `zspace train sectar`")
+    model = sectar_train.load_sectar(run)
+    run_file = run / RUN_FILE
+    curve = runs.read_json(run_file).get("curve", {}) if run_file.is_file() else {}
+    train = from_dict(SectarTrainConfig, config["train"], where=f"{where}: train")
+    return SectarRun(model, config["env_id"], dict(config["env_kwargs"]), int(config["seed"]), train, curve)
+
+
+def train_run(
+    out: str | Path,
+    env_id: str,
+    *,
+    total_env_steps: int,
+    seed: int = 0,
+    config: SectarTrainConfig | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    save_every: int = 25_000,
+    overwrite: bool = False,
+    on_progress: ProgressFn | None = None,
+) -> tuple[Any, LearningCurve]:
+    """Train SeCTAR into run directory ``out``; returns (model, learning curve).
+
+    ``out`` is validated and locked before any environment step (a file, an unwritable path or a
+    directory holding a run without ``overwrite`` is refused). ``save_every`` env steps (0: only at
+    the end) the model and curve so far are saved.
+    """
+    if save_every < 0:
+        raise ConfigError(f"--save-every must be >= 0, got {save_every}")
+    env_kwargs = dict(env_kwargs or {})
+    config = config or SectarTrainConfig()
+    with runs.open_run_dir(out, overwrite=overwrite, family=FAMILY, can_resume=False):
+
+        def save(model: Any, curve: Any) -> None:
+            save_run(out, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed, curve=curve)
+
+        saved_at = 0  # env steps at the last save
+        latest: dict[str, float] = {}
+
+        def log(env_steps: int, metrics: dict[str, float]) -> None:
+            latest.update({k: v for k, v in metrics.items() if k in ("charts/return", "consistency/error")})
+
+        def on_iteration(model: Any, curve: Any, env_steps: int) -> None:
+            nonlocal saved_at
+            if on_progress is not None:
+                on_progress(env_steps, total_env_steps, dict(latest))
+            if save_every and env_steps - saved_at >= save_every:
+                save(model, curve)
+                saved_at = env_steps
+
+        model, curve = sectar_train.train_sectar(
+            env_id,
+            total_env_steps=total_env_steps,
+            seed=seed,
+            config=config,
+            env_kwargs=env_kwargs,
+            log=log,
+            on_iteration=on_iteration,
+        )
+        save(model, curve)
+    return model, curve

@@ -1,0 +1,284 @@
+"""The run-directory contract every family follows, and the guard that keeps a trained run safe.
+
+Every run directory holds ``config.json`` with two entries beside the family's own config:
+``family`` (``vae`` | ``music`` | ``sectar`` | ``structured``) and ``format_version``. ``zspace
+eval|sample|explore RUN`` read them to dispatch (:func:`load_run`); a family writes them with
+:func:`save_run`. Data paths inside are absolute, so a run can be evaluated from any directory.
+
+Before any work, :func:`open_run_dir` checks the output path (not a file, creatable, writable),
+refuses a directory that already holds a run unless the caller resumes or overwrites it, and
+takes an exclusive ``fcntl`` lock on it for the life of the training, so a second process
+writing into the same directory is refused with the first one's pid instead of silently
+replacing its model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zspace.core.io import atomic_write_json
+from zspace.errors import CheckpointError, ConfigError
+
+__all__ = [
+    "CONFIG",
+    "FAMILIES",
+    "FORMAT_VERSION",
+    "LOCK_FILE",
+    "RunInfo",
+    "check_output_dir",
+    "check_output_file",
+    "content_hash",
+    "file_hash",
+    "guard_run_dir",
+    "load_run",
+    "open_run_dir",
+    "read_json",
+    "save_run",
+    "strip_contract",
+]
+
+CONFIG = "config.json"
+FORMAT_VERSION = 1
+FAMILIES = ("vae", "music", "sectar", "structured")
+LOCK_FILE = ".zspace.lock"
+CONTRACT_KEYS = ("family", "format_version", "data_sha256")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What :func:`load_run` read: the family, the format version and the family's config dict."""
+
+    path: Path
+    family: str
+    format_version: int
+    config: dict[str, Any]
+
+
+def save_run(run_dir: str | os.PathLike, family: str, config: dict[str, Any], *, data_sha256: str | None = None) -> Path:
+    """Write ``run_dir/config.json``: ``config`` stamped with ``family``, ``format_version`` (and the data hash)."""
+    return atomic_write_json(Path(run_dir) / CONFIG, stamp(family, config, data_sha256=data_sha256))
+
+
+def stamp(family: str, config: dict[str, Any], *, data_sha256: str | None = None) -> dict[str, Any]:
+    """``config`` with the contract's keys in front: what :func:`save_run` writes."""
+    if family not in FAMILIES:
+        raise ConfigError(f"unknown run family {family!r}; valid families are {list(FAMILIES)}")
+    head: dict[str, Any] = {"family": family, "format_version": FORMAT_VERSION}
+    if data_sha256 is not None:
+        head["data_sha256"] = data_sha256
+    return head | {k: v for k, v in config.items() if k not in CONTRACT_KEYS}
+
+
+def strip_contract(config: dict[str, Any]) -> dict[str, Any]:
+    """The family's own part of a config.json dict (the contract's keys removed)."""
+    return {k: v for k, v in config.items() if k not in CONTRACT_KEYS}
+
+
+def load_run(run_dir: str | os.PathLike) -> RunInfo:
+    """Read and check ``run_dir/config.json``: a known family and a format this version reads."""
+    from zspace.train.checkpoint import read_config
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        kind = "a file, not a run directory" if run.exists() else "does not exist"
+        raise CheckpointError(f"{run} {kind}; train a run with `zspace train FAMILY --out {run}`")
+    config = read_config(run)
+    file = run / CONFIG
+    family = config.get("family")
+    if family is None:
+        raise CheckpointError(
+            f"{file} has no 'family' entry, so zspace cannot tell which model it holds; "
+            f'add "family": one of {list(FAMILIES)}, or retrain with `zspace train FAMILY --out {run}`'
+        )
+    if family not in FAMILIES:
+        raise CheckpointError(f"{file}: unknown family {family!r}; valid families are {list(FAMILIES)}")
+    version = config.get("format_version", FORMAT_VERSION)  # runs written before the field existed are version 1
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{file}: format_version {version!r} is newer than this zspace reads ({FORMAT_VERSION}); upgrade zspace"
+        )
+    return RunInfo(path=run, family=family, format_version=version, config=config)
+
+
+def check_data_unchanged(run_dir: str | os.PathLike, data_sha256: str, data_name: str) -> None:
+    """``--resume``: refuse data whose content differs from what the run was trained on."""
+    saved = load_run(run_dir).config.get("data_sha256")
+    if saved is not None and saved != data_sha256:
+        raise CheckpointError(
+            f"--resume: the data {data_name} changed since {Path(run_dir) / CONFIG} was written "
+            f"(sha256 {data_sha256[:12]}... vs {saved[:12]}...); resume with the original data, "
+            "or train a new run into another --out"
+        )
+
+
+def read_json(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON object from ``path``, or a CheckpointError naming the damaged file."""
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{file} cannot be read ({err})") from err
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{file} is damaged: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+# --- content hashes ------------------------------------------------------------------------------
+def content_hash(arrays: Iterable[Any]) -> str:
+    """sha256 over the bytes, dtypes and shapes of ``arrays`` (numpy arrays or CPU tensors)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        a = np.ascontiguousarray(array.numpy() if hasattr(array, "numpy") else np.asarray(array))
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- the output guard ----------------------------------------------------------------------------
+def check_output_file(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Validate a file to be written later: not a directory, its folder creatable and writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path} is a directory; name a file inside it, e.g. {flag} {path / 'out'}")
+    _check_creatable_dir(path.parent, flag, path)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Validate a folder to be written later: not a file, creatable and writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path} is a file, not a folder; choose a folder path")
+    _check_creatable_dir(path, flag, path)
+    return path
+
+
+def _check_creatable_dir(directory: Path, flag: str, shown: Path) -> None:
+    existing = directory.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{flag} {shown}: {existing} is a file, so the directory cannot be created; choose another {flag}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {shown}: {existing} is not writable by this user; choose another {flag}")
+
+
+def _holds_files(run: Path) -> bool:
+    return any(p.name != LOCK_FILE for p in run.iterdir())
+
+
+@contextmanager
+def open_run_dir(
+    out: str | os.PathLike,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    family: str | None = None,
+    can_resume: bool = True,
+) -> Iterator[Path]:
+    """Check ``out``, lock it exclusively and yield it; the lock is released when the block ends.
+
+    - ``out`` must not be a file, and must be creatable and writable.
+    - A directory that already holds files is refused unless ``resume`` (it must then hold a run
+      of ``family``) or ``overwrite`` (its old content is removed once the lock is held).
+      ``can_resume=False`` keeps ``--resume`` out of the advice, for commands without it.
+    - Another process holding the lock is refused, naming its pid.
+
+    Only the process that writes the run should call this (rank 0 under torchrun).
+    """
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: pass one of them")
+    run = Path(out)
+    if run.exists() and not run.is_dir():
+        raise ConfigError(f"--out {run} is a file, not a directory; choose a directory path for the run")
+    _check_creatable_dir(run, "--out", run)
+    created = not run.exists()
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        lock = os.open(run / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as err:
+        raise ConfigError(f"--out {run}: cannot create the run directory ({err.strerror}); choose another --out") from err
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                raise
+            other = os.pread(lock, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise CheckpointError(
+                f"{run} is in use by another zspace process (pid {other}); wait for it to finish, or choose another --out"
+            ) from None
+        os.ftruncate(lock, 0)
+        os.pwrite(lock, f"{os.getpid()}\n".encode(), 0)
+        _check_existing(run, resume=resume, overwrite=overwrite, family=family, can_resume=can_resume)
+        yield run
+    finally:
+        if created and not _holds_files(run):  # a run that failed before writing anything leaves no trace
+            (run / LOCK_FILE).unlink(missing_ok=True)  # still locked: no other process can take it meanwhile
+            with contextlib.suppress(OSError):
+                run.rmdir()
+        os.close(lock)  # closing the descriptor releases the flock
+
+
+def _check_existing(run: Path, *, resume: bool, overwrite: bool, family: str | None, can_resume: bool) -> None:
+    if resume:
+        if not (run / CONFIG).is_file():
+            raise CheckpointError(f"--resume: {run} holds no run to resume (no {CONFIG}); drop --resume to start one")
+        found = load_run(run).family
+        if family is not None and found != family:
+            raise CheckpointError(
+                f"--resume: {run} holds a {found!r} run, not a {family!r} one; resume it with `zspace train {found} --resume`"
+            )
+        return
+    if not _holds_files(run):
+        return
+    if not overwrite:
+        resume_hint = "continue it with --resume, " if can_resume else ""
+        raise CheckpointError(
+            f"--out {run} already holds files (a trained run?); {resume_hint}replace it with --overwrite, or choose a new --out"
+        )
+    for child in run.iterdir():
+        if child.name == LOCK_FILE:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+@contextmanager
+def guard_run_dir(
+    out: str | os.PathLike | None, *, resume: bool = False, overwrite: bool = False, family: str | None = None
+) -> Iterator[Path | None]:
+    """:func:`open_run_dir` for the process that writes the run; nothing for no ``out`` or another rank.
+
+    Under ``torchrun`` only rank 0 writes (and checks and locks); the other ranks wait for it in
+    the trainer's first collective.
+    """
+    if out is None or int(os.environ.get("RANK", "0")) != 0:
+        yield None if out is None else Path(out)
+        return
+    with open_run_dir(out, resume=resume, overwrite=overwrite, family=family) as run:
+        yield run
