@@ -38,7 +38,8 @@ from zspace.music.encoding import (
     melody_transpositions,
     transpose_melody_tokens,
 )
-from zspace.music.midi import from_music21, read_midi
+from zspace.music.extract import MAX_BARS, MELODY_PROGRAMS, extract_drum_lines, extract_melody_lines, slide
+from zspace.music.midi import music21_sections, read_midi_sections
 
 KINDS = ("melody", "drums", "trio")
 METERS = ("4/4", "any")  # "4/4": only 16-step bars, as Magenta; "any": 16-step windows of any meter
@@ -172,11 +173,17 @@ class WindowSpec:
     max_per_song: int | None = 50  # None: keep every window
     seed: int = 0
     transpose: int = 0  # melody, train split: add copies shifted by every fitting -k..+k
-    gap_bars: float = 1.0  # melody: split lines at this much silence (Magenta's default)
+    gap_bars: float = 1.0  # melody, drums: split lines at this much silence (Magenta's default)
+    steps_per_bar: int = STEPS_PER_BAR  # bars of other lengths (e.g. 12: 3/4) only if set here
+    max_bars: int | None = MAX_BARS  # Magenta truncates each melody / drum track to 100 bars
+    split_time_changes: bool = True  # Magenta; False: one section, first meter and tempo (departure)
+    melody: str = "magenta"  # per-instrument lines (Magenta) | "skyline": all tracks merged, top voice (departure)
+    all_programs: bool = False  # departure: melodies from every program, not just 0..31
+    expand_repeats: bool = False  # music21 scores: write out repeats first (departure: more data)
 
     @property
     def n_steps(self) -> int:
-        return self.bars * STEPS_PER_BAR
+        return self.bars * self.steps_per_bar
 
     @property
     def dtype(self) -> np.dtype:
@@ -199,7 +206,7 @@ class SongWindows:
 def song_windows(ref: SongRef, spec: WindowSpec) -> SongWindows:
     """Parse one song and cut it into windows; any failure becomes a skip, never an exception."""
     try:
-        seqs = _read(ref)
+        seqs = _read(ref, spec)
     except _Skip as skip:
         return SongWindows(ref, None, skip.reason, skip.message)
     except Exception as err:  # noqa: BLE001 - a bad file is a skip; the message says what broke
@@ -239,7 +246,9 @@ class _Skip(Exception):
         self.reason, self.message = reason, message
 
 
-def _read(ref: SongRef) -> list[NoteSequence]:
+def _read(ref: SongRef, spec: WindowSpec) -> list[NoteSequence]:
+    """The song's quantized sections (cut at meter and tempo changes unless told not to)."""
+    split = spec.split_time_changes
     if ref.reader == "midi":
         path = Path(ref.path)
         with path.open("rb") as f:
@@ -250,60 +259,92 @@ def _read(ref: SongRef) -> list[NoteSequence]:
             raise _Skip("not_midi", "no 'MThd' header")
         if len(header) >= 10 and int.from_bytes(header[8:10], "big") == 2:
             raise _Skip("type2", "type-2 MIDI (independent sequences) is unsupported")
-        return [read_midi(path)]
+        return read_midi_sections(path, split=split)
     converter = _require("music21.converter")
     stream = _require("music21.stream")
     with warnings.catch_warnings():  # music21 warns about every odd ABC/MusicXML detail
         warnings.simplefilter("ignore")
         score = converter.parseFile(ref.path, number=ref.number, forceSource=True, storePickle=False)
         scores = list(score.scores) if isinstance(score, stream.Opus) else [score]
-        return [from_music21(s) for s in scores]
+        return [x for s in scores for x in music21_sections(s, split=split, expand_repeats=spec.expand_repeats)]
 
 
 def _windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
-    """All non-silent windows of one sequence: int64 ``(n, n_steps, n_tracks)``."""
-    if spec.meter == "4/4" and seq.steps_per_bar != STEPS_PER_BAR:
+    """All windows of one section: int64 ``(n, n_steps, n_tracks)``."""
+    if spec.meter == "4/4" and seq.steps_per_bar != spec.steps_per_bar:
         num, den = seq.time_signature
-        raise _Skip("meter", f"{num}/{den} bars are {seq.steps_per_bar} steps, not {STEPS_PER_BAR} (--meter any keeps them)")
-    n, hop = spec.n_steps, STEPS_PER_BAR
-    if spec.kind == "melody":
-        segments = extract_melodies(seq, gap_bars=spec.gap_bars)
-        if not segments:
-            raise _Skip("no_melody", f"no non-drum notes in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
-        lines = [_slide(s.tokens[:, None], n, hop) for s in segments if len(s.tokens) >= n]
-        if not lines:
-            longest = max(len(s.tokens) for s in segments) // STEPS_PER_BAR
-            raise _Skip("too_short", f"the longest melody spans {longest} bar(s), windows need {spec.bars}")
-        windows = np.concatenate(lines)
-        windows[..., 0] = canonical_melody_tokens(windows[..., 0])
-        keep = windows.any(axis=(1, 2))
-    else:
-        notes = seq.notes
-        if not any(x.is_drum for x in notes):
-            raise _Skip("no_drums", "no notes on the drum channel")
-        if spec.kind == "trio":
-            if not any(not x.is_drum and x.program in BASS_PROGRAMS for x in notes):
-                raise _Skip("no_bass", f"no notes with a bass program ({BASS_PROGRAMS.start}..{BASS_PROGRAMS.stop - 1})")
-            if not any(not x.is_drum and x.program not in BASS_PROGRAMS for x in notes):
-                raise _Skip("no_melody", "no non-drum, non-bass notes")
-        total = -(-seq.total_steps // hop) * hop  # whole 16-step bars
-        if total < n:
-            raise _Skip("too_short", f"{total // STEPS_PER_BAR} bar(s), windows need {spec.bars}")
-        windows = _slide(get_encoding(spec.kind).encode(seq, 0, total), n, hop)
-        if spec.kind == "trio":  # melody and bass slices may open with a note off of a cut note
-            windows[..., :2] = np.moveaxis(canonical_melody_tokens(np.moveaxis(windows[..., :2], -1, 1)), 1, -1)
-            keep = windows.any(axis=1).all(axis=-1)  # a trio window needs all three parts
+        raise _Skip("meter", f"{num}/{den} bars are {seq.steps_per_bar} steps, not {spec.steps_per_bar} (--meter any keeps them)")
+    if spec.meter == "any":  # departure: cut steps_per_bar-step "bars" whatever the meter
+        seq = replace(seq, time_signature=_meter_of(spec.steps_per_bar, seq.steps_per_quarter))
+    n, hop = spec.n_steps, spec.steps_per_bar
+    if spec.kind == "melody" and spec.melody == "skyline":
+        return _skyline_windows(seq, spec)
+    if spec.kind in ("melody", "drums"):
+        if spec.kind == "melody":
+            programs = None if spec.all_programs else MELODY_PROGRAMS
+            lines = extract_melody_lines(seq, gap_bars=spec.gap_bars, max_bars=spec.max_bars, programs=programs)
+            if not lines:
+                which = "any program" if spec.all_programs else "programs 0..31"
+                raise _Skip("no_melody", f"no notes of {which} in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
         else:
-            keep = windows.any(axis=(1, 2))
+            lines = extract_drum_lines(seq, gap_bars=spec.gap_bars, max_bars=spec.max_bars)
+            if not lines:
+                raise _Skip("no_drums", "no notes of the 9 drum classes on the drum channel")
+        windows = [slide(line, n, hop) for line in lines]
+        windows = [w for w in windows if len(w)]
+        if not windows:
+            longest = max(len(line) for line in lines) // hop
+            raise _Skip("too_short", f"the longest {spec.kind} line spans {longest} bar(s), windows need {spec.bars}")
+        return np.concatenate(windows)[..., None]
+    return _trio_windows(seq, spec)
+
+
+def _meter_of(steps_per_bar: int, steps_per_quarter: int) -> tuple[int, int]:
+    """A time signature whose bar is ``steps_per_bar`` steps (in sixteenths at 4 per quarter)."""
+    return (steps_per_bar, 4 * steps_per_quarter)
+
+
+def _skyline_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
+    """The old (departure) melody rule: all programs and tracks merged, top voice, leading note
+    offs made "no event", all-silent windows dropped."""
+    n, hop = spec.n_steps, spec.steps_per_bar
+    segments = extract_melodies(seq, gap_bars=spec.gap_bars)
+    if not segments:
+        raise _Skip("no_melody", f"no non-drum notes in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
+    lines = [slide(s.tokens, n, hop) for s in segments if len(s.tokens) >= n]
+    if not lines:
+        longest = max(len(s.tokens) for s in segments) // hop
+        raise _Skip("too_short", f"the longest melody spans {longest} bar(s), windows need {spec.bars}")
+    windows = canonical_melody_tokens(np.concatenate(lines))[..., None]
+    keep = windows.any(axis=(1, 2))
     if not keep.any():
         raise _Skip("silent", f"every {spec.bars}-bar window is silent")
     return windows[keep]
 
 
-def _slide(tokens: np.ndarray, n: int, hop: int) -> np.ndarray:
-    """Windows of ``tokens (T, tracks)``: ``(n_windows, n, tracks)``, starting every ``hop`` steps."""
-    view = np.lib.stride_tricks.sliding_window_view(tokens, n, axis=0)[::hop]  # (n_windows, tracks, n)
-    return view.transpose(0, 2, 1).copy()  # always a copy: the view is read-only (and may look contiguous)
+def _trio_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
+    """Trio windows: melody (programs 0..31, as Magenta's MEL_PROGRAMS), bass (32..39) and
+    drums, each part merged over its tracks; a window needs all three parts. Magenta's
+    TrioConverter instead takes per-instrument cross products with coverage gaps: not ported yet."""
+    n, hop = spec.n_steps, spec.steps_per_bar
+    seq = replace(seq, notes=tuple(x for x in seq.notes if x.is_drum or x.program < BASS_PROGRAMS.stop))
+    notes = seq.notes
+    if not any(x.is_drum for x in notes):
+        raise _Skip("no_drums", "no notes on the drum channel")
+    if not any(not x.is_drum and x.program in BASS_PROGRAMS for x in notes):
+        raise _Skip("no_bass", f"no notes with a bass program ({BASS_PROGRAMS.start}..{BASS_PROGRAMS.stop - 1})")
+    if not any(not x.is_drum and x.program not in BASS_PROGRAMS for x in notes):
+        raise _Skip("no_melody", "no non-drum, non-bass notes")
+    total = -(-seq.total_steps // hop) * hop  # whole bars
+    if total < n:
+        raise _Skip("too_short", f"{total // hop} bar(s), windows need {spec.bars}")
+    windows = slide(get_encoding(spec.kind).encode(seq, 0, total), n, hop)
+    # melody and bass slices may open with a note off of a cut note
+    windows[..., :2] = np.moveaxis(canonical_melody_tokens(np.moveaxis(windows[..., :2], -1, 1)), 1, -1)
+    keep = windows.any(axis=1).all(axis=-1)  # a trio window needs all three parts
+    if not keep.any():
+        raise _Skip("silent", f"every {spec.bars}-bar window is silent")
+    return windows[keep]
 
 
 def _unique_rows(windows: np.ndarray) -> np.ndarray:
