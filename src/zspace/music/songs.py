@@ -42,7 +42,8 @@ from zspace.music.extract import MAX_BARS, MELODY_PROGRAMS, extract_drum_lines, 
 from zspace.music.midi import music21_sections, read_midi_sections
 
 KINDS = ("melody", "drums", "trio")
-METERS = ("4/4", "any")  # "4/4": only 16-step bars, as Magenta; "any": 16-step windows of any meter
+METERS = ("4/4", "any")  # "4/4": only bars of steps_per_bar steps, as Magenta; "any": such "bars" cut from any meter
+MELODY_RULES = ("magenta", "skyline")
 SPLITS = ("train", "valid", "test")
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 # music21 formats with notes; RomanText (.rntxt) analyses of the chorales are harmony, not music.
@@ -95,6 +96,7 @@ class SongRef:
     reader: str  # "midi" (pretty_midi) | "music21"
     number: int | None = None  # ABC reference number of the tune inside a collection file
     split: str = "train"
+    source: str = ""  # the collection or folder it came from: windows are counted per source
 
     @property
     def where(self) -> str:
@@ -107,7 +109,7 @@ def midi_dir_songs(root: Path) -> list[SongRef]:
     if not root.is_dir():
         raise DataError(f"{root}: no such directory; --midi-dir needs a folder of .mid/.midi files")
     refs = [
-        SongRef(id=p.relative_to(root).as_posix(), path=str(p), reader="midi")
+        SongRef(id=p.relative_to(root).as_posix(), path=str(p), reader="midi", source=str(root))
         for p in root.rglob("*")
         if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()
     ]
@@ -141,14 +143,18 @@ def music21_songs(name: str) -> list[SongRef]:
             text = path.read_text(encoding="utf-8", errors="replace")
             numbers = list(dict.fromkeys(int(x) for x in _ABC_TUNE.findall(text)))  # unique, in order
         if len(numbers) > 1:
-            refs += [SongRef(id=f"{song_id}#{n}", path=str(path), reader="music21", number=n) for n in numbers]
+            refs += [SongRef(id=f"{song_id}#{n}", path=str(path), reader="music21", number=n, source=name) for n in numbers]
         else:
-            refs.append(SongRef(id=song_id, path=str(path), reader="music21"))
+            refs.append(SongRef(id=song_id, path=str(path), reader="music21", source=name))
     return refs
 
 
-def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None) -> tuple[list[SongRef], dict[str, str]]:
-    """The songs of exactly one source and its description for the manifest."""
+def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None) -> tuple[list[SongRef], dict[str, Any]]:
+    """The songs of exactly one source and its description for the manifest.
+
+    ``corpus`` may name several music21 collections, comma-separated
+    (``music21:essenFolksong,music21:oneills1850``); their songs are listed together.
+    """
     if (corpus is None) == (midi_dir is None):
         raise ConfigError("give exactly one source: --corpus music21:NAME (e.g. music21:essenFolksong) or --midi-dir PATH")
     if midi_dir is not None:
@@ -157,10 +163,17 @@ def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None)
         if not refs:
             raise DataError(f"{root}: no .mid/.midi files in it or its subfolders; point --midi-dir at your MIDI collection")
         return refs, {"type": "midi_dir", "path": str(root), "unit": "file"}
-    prefix, sep, name = str(corpus).partition(":")
-    if not sep or prefix != "music21" or not name:
-        raise ConfigError(f"corpus {corpus!r} is not music21:NAME (e.g. music21:essenFolksong); for MIDI files use --midi-dir")
-    return music21_songs(name), {"type": "music21", "name": name, "unit": "tune"}
+    names = []
+    for item in str(corpus).split(","):
+        prefix, sep, name = item.strip().partition(":")
+        if not sep or prefix != "music21" or not name:
+            raise ConfigError(
+                f"corpus {item.strip()!r} is not music21:NAME (e.g. music21:essenFolksong; several: "
+                "music21:essenFolksong,music21:oneills1850); for MIDI files use --midi-dir"
+            )
+        names.append(name)
+    refs = [r for name in dict.fromkeys(names) for r in music21_songs(name)]
+    return refs, {"type": "music21", "name": ",".join(dict.fromkeys(names)), "unit": "tune"}
 
 
 @dataclass(frozen=True, kw_only=True)
