@@ -12,7 +12,8 @@ written to MIDI, plus generated multi-track, polyphonic, meter-change, tempo-cha
 and drums-only files), then reads each with ``note_seq.midi_file_to_note_sequence`` and runs
 MusicVAE's converters as ``magenta/models/music_vae/data.py`` and ``configs.py`` set them up:
 ``presplit_on_time_changes``, ``quantize_note_sequence(4)``, 16 steps per bar required,
-``OneHotMelodyConverter(valid_programs=MEL_PROGRAMS, max_bars=100, slice_bars=2|16)`` and
+``OneHotMelodyConverter(valid_programs=MEL_PROGRAMS, max_bars=100, slice_bars=2)`` (cat-mel_2bar),
+``OneHotMelodyConverter(max_bars=100, slice_bars=16)`` (mel_16bar_converter: every program) and
 ``DrumsConverter(max_bars=100, slice_bars=2)``, with ``max_tensors_per_notesequence=None``
 so every window is kept. Magenta's converter classes need TensorFlow; the few lines of glue
 between note_seq calls are copied here instead (cited beside each). The windows go to
@@ -99,11 +100,12 @@ def _slices(lines, bars):
     return {tuple(line[i - n : i]) for line in lines for i in range(n, len(line) + 1, STEPS_PER_BAR)}
 
 
-def melody_windows(ns, bars):
+def melody_windows(ns, bars, valid_programs):
     encoding = note_seq.MelodyOneHotEncoding(21, 109)
     out = set()
     for q in _quantized_sections(ns):
-        keep = [n for n in q.notes if n.program in MEL_PROGRAMS and 21 <= n.pitch <= 108]  # OneHotMelodyConverter.is_valid
+        # OneHotMelodyConverter._to_tensors' is_valid
+        keep = [n for n in q.notes if (valid_programs is None or n.program in valid_programs) and 21 <= n.pitch <= 108]
         del q.notes[:]
         q.notes.extend(keep)
         for window in _slices([list(m) for m in _extract_melodies(q)], bars):
@@ -226,6 +228,12 @@ def write_generated(out: Path) -> None:
     _track(pm, 1, long_notes)
     _track(pm, 2, long_notes)
     pm.write(str(out / "gen_humanized_long.mid"))
+    # 9. Long multi-track piece for 16-bar windows: 40 bars on programs 0, 40 and 73, chords in the piano.
+    pm = _pm()
+    _track(pm, 0, _tune(rng, 40, low=55, high=76, rests=0.05) + _tune(rng, 40, low=48, high=60, rests=0.3))
+    _track(pm, 40, _tune(rng, 40, low=67, high=88, rests=0.05))
+    _track(pm, 73, _tune(rng, 36, start=16, low=72, high=90, rests=0.05))
+    pm.write(str(out / "gen_long_multitrack.mid"))
 
 
 def write_random(out: Path, count: int = 8) -> None:
@@ -305,14 +313,14 @@ def main() -> None:
     result = {
         "note_seq_version": getattr(note_seq, "__version__", "unknown"),
         "settings": {"steps_per_quarter": STEPS_PER_QUARTER, "steps_per_bar": STEPS_PER_BAR, "max_bars": MAX_BARS,
-                     "gap_bars": 1.0, "melody_programs": [0, 31]},
+                     "gap_bars": 1.0, "melody_programs": {"melody_2bar": [0, 31], "melody_16bar": "all"}},
         "files": {},
     }  # fmt: skip
     for path in sorted(MIDI_DIR.glob("*.mid")):
         ns = midi_io.midi_file_to_note_sequence(str(path))
         result["files"][path.name] = {
-            "melody_2bar": melody_windows(ns, 2),
-            "melody_16bar": melody_windows(ns, 16),
+            "melody_2bar": melody_windows(ns, 2, MEL_PROGRAMS),  # cat-mel_2bar_*: valid_programs=MEL_PROGRAMS
+            "melody_16bar": melody_windows(ns, 16, None),  # configs.py mel_16bar_converter: every program
             "drums_2bar": drum_windows(ns, 2),
         }
         counts = {k: len(v) for k, v in result["files"][path.name].items()}

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zspace.music.songs import SongRef, WindowSpec, song_windows
+from zspace.music.corpus import PrepareConfig
+from zspace.music.songs import SongRef, song_windows
 
 pytest.importorskip("pretty_midi")
 
@@ -28,7 +29,8 @@ def our_windows(name: str, case: str) -> list[str]:
     """Our windows of one file as note_seq_parity.py's hex strings, sorted."""
     kind, bars, digits = CASES[case]
     path = FIXTURES / "parity" / name
-    result = song_windows(SongRef(id=name, path=str(path), reader="midi"), WindowSpec(kind=kind, bars=bars, max_per_song=None))
+    spec = PrepareConfig(kind=kind, bars=bars, max_per_song=None).window_spec  # the defaults are Magenta's
+    result = song_windows(SongRef(id=name, path=str(path), reader="midi"), spec)
     if result.tokens is None:
         return []
     return sorted("".join(f"{int(t):0{digits}x}" for t in w) for w in np.asarray(result.tokens)[..., 0])

@@ -42,6 +42,7 @@ from zspace.music.extract import MAX_BARS
 from zspace.music.npzfile import atomic_write_text, write_npz
 from zspace.music.songs import (
     KINDS,
+    MELODY_PROGRAM_RULES,
     MELODY_RULES,
     METERS,
     SKIP_REASONS,
@@ -82,7 +83,9 @@ class PrepareConfig:
     # Departures from Magenta's converters, off by default (docs/BENCHMARKS.md, "Data"):
     split_time_changes: bool = True  # False: ignore meter/tempo changes after the first
     melody: str = "magenta"  # "skyline": merge all tracks and keep the top voice
-    all_programs: bool = False  # melodies from every GM program, not only 0..31
+    # "magenta": as configs.py, programs 0..31 for 2-bar windows (cat-mel_2bar) and every program
+    # for 16-bar ones (mel_16bar_converter); "0-31" or "all" to force one rule.
+    melody_programs: str = "magenta"
     expand_repeats: bool = False  # music21 scores: write out repeats (most dance tunes are short without)
 
     def __post_init__(self) -> None:
@@ -104,6 +107,8 @@ class PrepareConfig:
             raise ConfigError(f"transpose augments melodies only; kind {self.kind!r} needs transpose 0")
         if self.gap_bars <= 0:
             raise ConfigError(f"gap_bars must be > 0, got {self.gap_bars}")
+        if self.melody_programs not in MELODY_PROGRAM_RULES:
+            raise ConfigError(f"melody_programs {self.melody_programs!r} is not one of {', '.join(MELODY_PROGRAM_RULES)}")
         if self.melody not in MELODY_RULES:
             raise ConfigError(f"melody {self.melody!r} is not one of {', '.join(MELODY_RULES)}")
         if self.steps_per_bar < 1 or (self.max_bars is not None and self.max_bars < self.bars):
@@ -115,7 +120,14 @@ class PrepareConfig:
     @property
     def window_spec(self) -> WindowSpec:
         names = {f.name for f in fields(WindowSpec)}
-        return WindowSpec(**{k: v for k, v in asdict(self).items() if k in names})
+        return WindowSpec(**{k: v for k, v in asdict(self).items() if k in names}, all_programs=self.all_programs)
+
+    @property
+    def all_programs(self) -> bool:
+        """Whether melodies come from every GM program (else 0..31 only)."""
+        if self.melody_programs == "magenta":
+            return self.bars > 2  # configs.py: MEL_PROGRAMS for the 2-bar converters only
+        return self.melody_programs == "all"
 
 
 @dataclass(frozen=True, kw_only=True)

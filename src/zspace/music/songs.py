@@ -44,6 +44,7 @@ from zspace.music.midi import music21_sections, read_midi_sections
 KINDS = ("melody", "drums", "trio")
 METERS = ("4/4", "any")  # "4/4": only bars of steps_per_bar steps, as Magenta; "any": such "bars" cut from any meter
 MELODY_RULES = ("magenta", "skyline")
+MELODY_PROGRAM_RULES = ("magenta", "0-31", "all")
 SPLITS = ("train", "valid", "test")
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 # music21 formats with notes; RomanText (.rntxt) analyses of the chorales are harmony, not music.
@@ -191,7 +192,7 @@ class WindowSpec:
     max_bars: int | None = MAX_BARS  # Magenta truncates each melody / drum track to 100 bars
     split_time_changes: bool = True  # Magenta; False: one section, first meter and tempo (departure)
     melody: str = "magenta"  # per-instrument lines (Magenta) | "skyline": all tracks merged, top voice (departure)
-    all_programs: bool = False  # departure: melodies from every program, not just 0..31
+    all_programs: bool = False  # melodies from every program, not just 0..31 (Magenta's 16-bar converter)
     expand_repeats: bool = False  # music21 scores: write out repeats first (departure: more data)
 
     @property
