@@ -120,3 +120,15 @@ def test_prepare_counts_windows_per_source(tmp_path):
     (source,) = report.windows_per_source
     assert dict(report.windows_per_source[source]) == dict(report.windows) and report.windows["train"] > 0
     assert np.load(tmp_path / "out.npz")["train"].shape[0] == report.windows["train"]
+
+
+def test_each_preset_prepares_magentas_data():
+    from zspace.music.presets import PRESETS, data_config
+
+    two_bar, sixteen_bar = data_config("cat-mel_2bar_tiny"), data_config("hierdec-mel_16bar")
+    assert (two_bar.bars, two_bar.transpose, two_bar.all_programs) == (2, 5, False)
+    assert (sixteen_bar.bars, sixteen_bar.transpose, sixteen_bar.all_programs) == (16, 0, True)
+    assert data_config("hierdec-trio_16bar_tiny").kind == "trio"
+    for name in PRESETS:
+        config = data_config(name)
+        assert config.bars * config.steps_per_bar == PRESETS[name].model.n_steps
