@@ -71,7 +71,7 @@ def _extract_melodies(q, gap_bars=1.0, max_steps_truncate=MAX_BARS * STEPS_PER_B
                 break
             if len(melody) < melody.steps_per_bar:
                 continue
-            if len(melody) > max_steps_truncate:
+            if max_steps_truncate is not None and len(melody) > max_steps_truncate:
                 melody.set_length(max_steps_truncate - max_steps_truncate % melody.steps_per_bar)
             melodies.append(melody)
     return melodies
@@ -88,7 +88,7 @@ def _extract_drum_tracks(q, gap_bars=1.0, max_steps_truncate=MAX_BARS * STEPS_PE
             break
         if len(track) < track.steps_per_bar:
             continue
-        if len(track) > max_steps_truncate:
+        if max_steps_truncate is not None and len(track) > max_steps_truncate:
             track.set_length(max_steps_truncate - max_steps_truncate % track.steps_per_bar)
         tracks.append(track)
     return tracks
@@ -123,6 +123,82 @@ def drum_windows(ns, bars):
         q.notes.extend(keep)
         for window in _slices([list(t) for t in _extract_drum_tracks(q)], bars):
             out.add("".join(f"{sum(1 << k for k in event):03x}" for event in window))
+    return sorted(out)
+
+
+def trio_windows(ns, bars, gap_bars=2, max_bars=1024):
+    """TrioConverter(slice_bars=16, gap_bars=2) (hierdec-trio_16bar): per section, instruments
+    typed melody / bass / drums, encoded whole, windows where a triple is covered."""
+    import copy
+    import itertools
+
+    import numpy as np
+
+    encoding = note_seq.MelodyOneHotEncoding(21, 109)
+    out = set()
+    for q in _quantized_sections(ns):
+        total_bars = min(int(np.ceil(q.total_quantized_steps / STEPS_PER_BAR)), max_bars)
+        kinds, coverage = {}, np.zeros((total_bars, 128), bool)
+        for note in q.notes:
+            kind = (
+                "drums"
+                if note.is_drum
+                else "mel"
+                if note.program in MEL_PROGRAMS
+                else "bass"
+                if 32 <= note.program < 40
+                else "invalid"
+            )
+            kinds[note.instrument] = kind if kinds.get(note.instrument, kind) == kind else "invalid"
+            start_bar, end_bar = note.quantized_start_step // STEPS_PER_BAR, int(np.ceil(note.quantized_end_step / STEPS_PER_BAR))
+            if start_bar < total_bars:
+                coverage[start_bar : min(end_bar, total_bars), note.instrument] = True
+        by_kind = {k: sorted(i for i, t in kinds.items() if t == k) for k in ("mel", "bass", "drums")}
+        if not all(by_kind.values()):
+            continue
+        total_steps = total_bars * STEPS_PER_BAR
+        encoded = {}
+        for i in by_kind["mel"] + by_kind["bass"]:  # OneHotMelodyConverter(gap_bars=None, pad_to_total_time=True)
+            part = copy.deepcopy(q)
+            keep = [n for n in q.notes if n.instrument == i and 21 <= n.pitch <= 108]
+            del part.notes[:]
+            part.notes.extend(keep)
+            melodies = _extract_melodies(part, gap_bars=float("inf"), max_steps_truncate=None)
+            if melodies:
+                m = melodies[0]
+                m.set_length(len(m) + m.start_step, from_left=True)
+                m.set_length(total_steps)
+                encoded[i] = [encoding.encode_event(e) for e in m]
+            else:
+                coverage[:, i] = False
+        for i in by_kind["drums"]:  # DrumsConverter(gap_bars=None, pad_to_total_time=True)
+            part = copy.deepcopy(q)
+            keep = [n for n in q.notes if n.instrument == i and n.is_drum and n.pitch in DRUM_CLASS]
+            for n in keep:
+                n.pitch = DRUM_CLASS[n.pitch]
+            del part.notes[:]
+            part.notes.extend(keep)
+            tracks = _extract_drum_tracks(part, gap_bars=float("inf"), max_steps_truncate=None)
+            if tracks:
+                t = tracks[0]
+                t.set_length(len(t) + t.start_step, from_left=True)
+                t.set_length(total_steps)
+                encoded[i] = [sum(1 << k for k in event) for event in t]
+            else:
+                coverage[:, i] = False
+        og = coverage.copy()
+        for j in range(total_bars):
+            coverage[j] = np.any(og[max(0, j - gap_bars) : min(total_bars, j + gap_bars) + 1], axis=0)
+        for grp in itertools.product(by_kind["mel"], by_kind["bass"], by_kind["drums"]):
+            grp_coverage = np.all(coverage[:, grp], axis=1)
+            grp_coverage[:gap_bars] = np.any(coverage[:gap_bars, grp])
+            grp_coverage[-gap_bars:] = np.any(coverage[-gap_bars:, grp])
+            for j in range(total_bars - bars + 1):
+                if np.all(grp_coverage[j : j + bars]) and all(i in encoded for i in grp):
+                    a, b = j * STEPS_PER_BAR, (j + bars) * STEPS_PER_BAR
+                    out.add(
+                        "".join(f"{encoded[grp[0]][k]:02x}{encoded[grp[1]][k]:02x}{encoded[grp[2]][k]:03x}" for k in range(a, b))
+                    )
     return sorted(out)
 
 
@@ -234,6 +310,15 @@ def write_generated(out: Path) -> None:
     _track(pm, 40, _tune(rng, 40, low=67, high=88, rests=0.05))
     _track(pm, 73, _tune(rng, 36, start=16, low=72, high=90, rests=0.05))
     pm.write(str(out / "gen_long_multitrack.mid"))
+    # 10. Trio material: 30 bars of piano lead, bass and drums, two leads, a bass gap of 4 bars,
+    # drums that stop early, and a lead on program 40 (not a trio melody).
+    pm = _pm()
+    _track(pm, 0, _tune(rng, 30, low=60, high=84, rests=0.1))
+    _track(pm, 26, _tune(rng, 20, start=24, low=62, high=80, rests=0.1))
+    _track(pm, 33, _tune(rng, 10, low=33, high=48, rests=0.1) + _tune(rng, 16, start=56, low=33, high=48, rests=0.1))
+    _track(pm, 0, _drum_pattern(rng, 26), is_drum=True)
+    _track(pm, 40, _tune(rng, 30, low=70, high=90, rests=0.1))
+    pm.write(str(out / "gen_trio_long.mid"))
 
 
 def write_random(out: Path, count: int = 8) -> None:
@@ -322,6 +407,7 @@ def main() -> None:
             "melody_2bar": melody_windows(ns, 2, MEL_PROGRAMS),  # cat-mel_2bar_*: valid_programs=MEL_PROGRAMS
             "melody_16bar": melody_windows(ns, 16, None),  # configs.py mel_16bar_converter: every program
             "drums_2bar": drum_windows(ns, 2),
+            "trio_16bar": trio_windows(ns, 16),  # hierdec-trio_16bar: TrioConverter(slice_bars=16, gap_bars=2)
         }
         counts = {k: len(v) for k, v in result["files"][path.name].items()}
         print(f"{path.name}: {counts}")

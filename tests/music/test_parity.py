@@ -22,7 +22,12 @@ pytest.importorskip("pretty_midi")
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = json.loads((FIXTURES / "note_seq_windows.json").read_text())
 FILES = sorted(REFERENCE["files"])
-CASES = {"melody_2bar": ("melody", 2, 2), "melody_16bar": ("melody", 16, 2), "drums_2bar": ("drums", 2, 3)}
+CASES = {
+    "melody_2bar": ("melody", 2, 2),
+    "melody_16bar": ("melody", 16, 2),
+    "drums_2bar": ("drums", 2, 3),
+    "trio_16bar": ("trio", 16, 0),  # per step: melody (2 hex digits), bass (2), drums (3)
+}
 
 
 def our_windows(name: str, case: str) -> list[str]:
@@ -33,7 +38,14 @@ def our_windows(name: str, case: str) -> list[str]:
     result = song_windows(SongRef(id=name, path=str(path), reader="midi"), spec)
     if result.tokens is None:
         return []
-    return sorted("".join(f"{int(t):0{digits}x}" for t in w) for w in np.asarray(result.tokens)[..., 0])
+    return sorted(hexes(w, digits) for w in np.asarray(result.tokens))
+
+
+def hexes(window: np.ndarray, digits: int) -> str:
+    """One window ``(n_steps, n_tracks)`` as the fixture spells it."""
+    if digits:
+        return "".join(f"{int(t):0{digits}x}" for t in window[:, 0])
+    return "".join(f"{int(m):02x}{int(b):02x}{int(d):03x}" for m, b, d in window)
 
 
 def test_the_file_set_covers_the_cases_the_issue_names() -> None:
@@ -41,7 +53,7 @@ def test_the_file_set_covers_the_cases_the_issue_names() -> None:
     for fragment in ("multitrack_leads", "polyphonic", "meter_changes", "tempo_changes", "pickup", "drums_only", "bach"):
         assert any(fragment in f for f in FILES), fragment
     total = {case: sum(len(REFERENCE["files"][f][case]) for f in FILES) for case in CASES}
-    assert total["melody_2bar"] > 100 and total["drums_2bar"] > 10 and total["melody_16bar"] > 0
+    assert total["melody_2bar"] > 100 and total["drums_2bar"] > 10 and total["melody_16bar"] > 50 and total["trio_16bar"] > 10
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

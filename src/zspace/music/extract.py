@@ -71,7 +71,20 @@ def _last_on_off(events: list[int]) -> tuple[int, int]:
     raise ValueError("no note in the melody")
 
 
-def _one_melody(notes: list[Note], search_start: int, steps_per_bar: int, gap_bars: float) -> tuple[int, list[int]]:
+def set_melody_length(events: list[int], length: int) -> None:
+    """note_seq's ``Melody.set_length`` (on the right), in place: truncate, or pad with "no event"
+    and end a note still sounding with a note off at the old end."""
+    if length <= len(events):
+        del events[length:]
+        return
+    last_event = next((e for e in reversed(events) if e != MELODY_NO_EVENT), MELODY_NOTE_OFF)
+    end = len(events)
+    events.extend([MELODY_NO_EVENT] * (length - end))
+    if last_event != MELODY_NOTE_OFF:
+        events[end] = MELODY_NOTE_OFF
+
+
+def one_melody(notes: list[Note], search_start: int, steps_per_bar: int, gap_bars: float) -> tuple[int, list[int]]:
     """``Melody.from_quantized_sequence`` on one instrument's notes: (start step, tokens)."""
     notes = sorted((n for n in notes if n.start_step >= search_start), key=lambda n: (n.start_step, -n.pitch))
     if not notes:
@@ -93,15 +106,7 @@ def _one_melody(notes: list[Note], search_start: int, steps_per_bar: int, gap_ba
         return 0, []
     if events[-1] == MELODY_NOTE_OFF:
         events.pop()
-    pad = -len(events) % steps_per_bar
-    if pad:
-        # Melody.set_length ends a sounding note when it pads: the note off comes back unless
-        # the last note ran to the bar line.
-        last_event = next((e for e in reversed(events) if e != MELODY_NO_EVENT), MELODY_NOTE_OFF)
-        end = len(events)
-        events.extend([MELODY_NO_EVENT] * pad)
-        if last_event != MELODY_NOTE_OFF:
-            events[end] = MELODY_NOTE_OFF
+    set_melody_length(events, len(events) + -len(events) % steps_per_bar)
     return melody_start, events
 
 
@@ -126,7 +131,7 @@ def extract_melody_lines(
     for instrument_notes in by_instrument.values():
         search_start = 0
         while True:
-            start, events = _one_melody(instrument_notes, search_start, steps_per_bar, gap)
+            start, events = one_melody(instrument_notes, search_start, steps_per_bar, gap)
             if not events:
                 break
             search_start = start + len(events)  # already on a bar line (padded)

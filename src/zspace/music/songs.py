@@ -40,6 +40,7 @@ from zspace.music.encoding import (
 )
 from zspace.music.extract import MAX_BARS, MELODY_PROGRAMS, extract_drum_lines, extract_melody_lines, slide
 from zspace.music.midi import music21_sections, read_midi_sections
+from zspace.music.trio import trio_windows
 
 KINDS = ("melody", "drums", "trio")
 METERS = ("4/4", "any")  # "4/4": only bars of steps_per_bar steps, as Magenta; "any": such "bars" cut from any meter
@@ -337,28 +338,19 @@ def _skyline_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
 
 
 def _trio_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
-    """Trio windows: melody (programs 0..31, as Magenta's MEL_PROGRAMS), bass (32..39) and
-    drums, each part merged over its tracks; a window needs all three parts. Magenta's
-    TrioConverter instead takes per-instrument cross products with coverage gaps: not ported yet."""
-    n, hop = spec.n_steps, spec.steps_per_bar
-    seq = replace(seq, notes=tuple(x for x in seq.notes if x.is_drum or x.program < BASS_PROGRAMS.stop))
-    notes = seq.notes
-    if not any(x.is_drum for x in notes):
+    """Magenta's TrioConverter windows (:mod:`zspace.music.trio`): ``(n, n_steps, 3)``."""
+    parts = {"drums" if x.is_drum else "melody" if x.program in MELODY_PROGRAMS else "bass" if x.program in BASS_PROGRAMS else ""
+             for x in seq.notes}  # fmt: skip
+    if "drums" not in parts:
         raise _Skip("no_drums", "no notes on the drum channel")
-    if not any(not x.is_drum and x.program in BASS_PROGRAMS for x in notes):
+    if "bass" not in parts:
         raise _Skip("no_bass", f"no notes with a bass program ({BASS_PROGRAMS.start}..{BASS_PROGRAMS.stop - 1})")
-    if not any(not x.is_drum and x.program not in BASS_PROGRAMS for x in notes):
-        raise _Skip("no_melody", "no non-drum, non-bass notes")
-    total = -(-seq.total_steps // hop) * hop  # whole bars
-    if total < n:
-        raise _Skip("too_short", f"{total // hop} bar(s), windows need {spec.bars}")
-    windows = slide(get_encoding(spec.kind).encode(seq, 0, total), n, hop)
-    # melody and bass slices may open with a note off of a cut note
-    windows[..., :2] = np.moveaxis(canonical_melody_tokens(np.moveaxis(windows[..., :2], -1, 1)), 1, -1)
-    keep = windows.any(axis=1).all(axis=-1)  # a trio window needs all three parts
-    if not keep.any():
-        raise _Skip("silent", f"every {spec.bars}-bar window is silent")
-    return windows[keep]
+    if "melody" not in parts:
+        raise _Skip("no_melody", "no notes of melody programs 0..31")
+    windows = trio_windows(seq, spec.bars)
+    if not len(windows):
+        raise _Skip("too_short", f"no {spec.bars} bars where a melody, a bass and a drum track all play")
+    return windows
 
 
 def _unique_rows(windows: np.ndarray) -> np.ndarray:
