@@ -3,7 +3,8 @@
 ``tools/note_seq_parity.py`` (run in a venv with the ``parity`` extra) wrote the MIDI files
 under ``fixtures/parity/`` and the windows note_seq and Magenta's converters give for them
 into ``fixtures/note_seq_windows.json``; here zspace's pipeline reads the same files and must
-give the same windows, compared as sets, file by file.
+give the same windows (2- and 16-bar melody, 2-bar drums, 16-bar trio), compared as sets,
+file by file.
 """
 
 from __future__ import annotations

@@ -6,11 +6,14 @@ its own per-song cap). :func:`song_windows` parses one song and returns only its
 windows (kilobytes), so a worker never sends a parsed score back and the parent never holds
 more than the windows of the songs in flight.
 
-Windows follow MusicVAE's data converters (Magenta ``music_vae/data.py``): ``bars`` bars of 16
-steps, sliding by one bar, bar-aligned; all-silent windows are dropped, duplicates within a
-song removed, then at most ``max_per_song`` kept (a seeded random choice). Magenta keeps only
-sequences whose bars are 16 steps (4/4, 2/2); ``meter="any"`` cuts 16-step "bars" from any
-meter instead, which keeps e.g. Essen's many 2/4 and 3/4 tunes.
+Windows follow MusicVAE's data converters (Magenta ``music_vae/data.py``; the rules are in
+:mod:`zspace.music.sections`, :mod:`zspace.music.extract` and :mod:`zspace.music.trio`, and
+``tests/music/test_parity.py`` checks them against note_seq): each song is cut at its meter and
+tempo changes, only sections whose bars are ``steps_per_bar`` (16) steps give windows of
+``bars`` bars sliding by one bar from each melody / drum track; duplicates within a song are
+removed, then at most ``max_per_song`` kept (a seeded random choice; Magenta keeps every
+window of a song). ``meter="any"`` (a departure) cuts ``steps_per_bar``-step "bars" from any
+meter instead, which keeps e.g. Essen's many 2/4 and 3/4 tunes but not their bar lines.
 """
 
 from __future__ import annotations
