@@ -61,7 +61,7 @@ SKIP_REASONS = {
     "corrupt": "corrupt",
     "type2": "type-2",
     "unreadable": "unreadable score",
-    "meter": "meter not 4/4 or 2/2",
+    "meter": "bars not 16 steps (4/4, 2/2)",
     "no_melody": "no melody",
     "no_bass": "no bass",
     "no_drums": "no drums",
