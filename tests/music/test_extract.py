@@ -132,3 +132,32 @@ def test_each_preset_prepares_magentas_data():
     for name in PRESETS:
         config = data_config(name)
         assert config.bars * config.steps_per_bar == PRESETS[name].model.n_steps
+
+
+def test_music21_scores_split_on_meter_changes_and_expand_repeats():
+    music21 = pytest.importorskip("music21")
+    from zspace.music.midi import music21_sections
+
+    part = music21.stream.Part()
+    for number, pitches in ((1, "C4 D4 E4 F4"), (2, "G4 A4 B4 C5")):
+        measure = music21.stream.Measure(number=number)
+        measure.append([music21.note.Note(p, quarterLength=1) for p in pitches.split()])
+        part.append(measure)
+    part.measure(1).insert(0, music21.meter.TimeSignature("4/4"))
+    part.measure(1).leftBarline = music21.bar.Repeat(direction="start")
+    part.measure(2).rightBarline = music21.bar.Repeat(direction="end")
+    tune = music21.stream.Score([part])
+    (written,) = music21_sections(tune)
+    (expanded,) = music21_sections(tune, expand_repeats=True)
+    assert (written.total_steps, expanded.total_steps) == (32, 64)
+    assert [n.pitch for n in expanded.notes] == [n.pitch for n in written.notes] * 2
+    part = music21.stream.Part()
+    for number, pitches in enumerate(("C4 D4 E4", "F4 G4 A4", "B4 C5 D5 E5", "F5 G5 A5 B5"), start=1):
+        measure = music21.stream.Measure(number=number)
+        if number in (1, 3):
+            measure.append(music21.meter.TimeSignature("3/4" if number == 1 else "4/4"))
+        measure.append([music21.note.Note(p, quarterLength=1) for p in pitches.split()])
+        part.append(measure)
+    sections = music21_sections(music21.stream.Score([part]))
+    assert [s.time_signature for s in sections] == [(3, 4), (4, 4)]
+    assert [len(s.notes) for s in sections] == [6, 8] and sections[1].notes[0].start_step == 0
