@@ -26,7 +26,7 @@ import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -34,12 +34,16 @@ from typing import Any
 import numpy as np
 
 from zspace import __version__
-from zspace.core.io import atomic_write, atomic_write_text
+from zspace.core.io import atomic_write_text
 from zspace.core.workers import worker_pool
 from zspace.errors import ConfigError, DataError
 from zspace.music.encoding import ENCODINGS, STEPS_PER_BAR, Encoding, get_encoding
+from zspace.music.extract import MAX_BARS
+from zspace.music.npzfile import write_npz
 from zspace.music.songs import (
     KINDS,
+    MELODY_PROGRAM_RULES,
+    MELODY_RULES,
     METERS,
     SKIP_REASONS,
     SPLITS,
@@ -72,8 +76,17 @@ class PrepareConfig:
     workers: int | None = None  # parsing processes; None: os.cpu_count(); 1: in this process
     valid_fraction: float = 0.05
     test_fraction: float = 0.05
-    transpose: int = 0  # melody only: add train copies shifted by every -k..+k semitones that fits
-    gap_bars: float = 1.0  # melody: a silence this long splits a line (Magenta)
+    transpose: int = 0  # melody only: add train copies shifted by every -k..+k semitones that fits (Magenta: 5)
+    gap_bars: float = 1.0  # melody, drums: a silence this long splits a line (Magenta)
+    steps_per_bar: int = STEPS_PER_BAR  # 16 (Magenta); e.g. 12 keeps 3/4 sections instead, n_steps = bars * 12
+    max_bars: int | None = MAX_BARS  # each melody / drum track is truncated to this many bars (Magenta: 100)
+    # Departures from Magenta's converters, off by default (docs/BENCHMARKS.md, "Data"):
+    split_time_changes: bool = True  # False: ignore meter/tempo changes after the first
+    melody: str = "magenta"  # "skyline": merge all tracks and keep the top voice
+    # "magenta": as configs.py, programs 0..31 for 2-bar windows (cat-mel_2bar) and every program
+    # for 16-bar ones (mel_16bar_converter); "0-31" or "all" to force one rule.
+    melody_programs: str = "magenta"
+    expand_repeats: bool = False  # music21 scores: write out repeats (most dance tunes are short without)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -94,11 +107,27 @@ class PrepareConfig:
             raise ConfigError(f"transpose augments melodies only; kind {self.kind!r} needs transpose 0")
         if self.gap_bars <= 0:
             raise ConfigError(f"gap_bars must be > 0, got {self.gap_bars}")
+        if self.melody_programs not in MELODY_PROGRAM_RULES:
+            raise ConfigError(f"melody_programs {self.melody_programs!r} is not one of {', '.join(MELODY_PROGRAM_RULES)}")
+        if self.melody not in MELODY_RULES:
+            raise ConfigError(f"melody {self.melody!r} is not one of {', '.join(MELODY_RULES)}")
+        if self.steps_per_bar < 1 or (self.max_bars is not None and self.max_bars < self.bars):
+            raise ConfigError(
+                f"steps_per_bar must be >= 1 and max_bars (None: no limit) >= bars={self.bars}, "
+                f"got steps_per_bar={self.steps_per_bar}, max_bars={self.max_bars}"
+            )
 
     @property
     def window_spec(self) -> WindowSpec:
-        return WindowSpec(kind=self.kind, bars=self.bars, meter=self.meter, max_per_song=self.max_per_song,
-                          seed=self.seed, transpose=self.transpose, gap_bars=self.gap_bars)  # fmt: skip
+        names = {f.name for f in fields(WindowSpec)}
+        return WindowSpec(**{k: v for k, v in asdict(self).items() if k in names}, all_programs=self.all_programs)
+
+    @property
+    def all_programs(self) -> bool:
+        """Whether melodies come from every GM program (else 0..31 only)."""
+        if self.melody_programs == "magenta":
+            return self.bars > 2  # configs.py: MEL_PROGRAMS for the 2-bar converters only
+        return self.melody_programs == "all"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +149,7 @@ class PrepareReport:
     capped_dropped: int  # distinct windows left out by max_per_song
     augmented: int  # transposed copies added to train
     seconds: float
+    windows_per_source: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # source -> split -> windows
 
     @property
     def songs_per_s(self) -> float:
@@ -197,7 +227,7 @@ def prepare(
         refs = sorted(refs, key=lambda r: stable_fraction(r.id, "limit"))[: config.limit]
     refs = with_split(refs, config.valid_fraction, config.test_fraction)
     spec, unit = config.window_spec, source["unit"]
-    source_name = source.get("path") or f"music21:{source['name']}"
+    source_name = source.get("path") or ",".join(f"music21:{n}" for n in source["name"].split(","))
 
     parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     song_parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
@@ -205,6 +235,7 @@ def prepare(
     skipped: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
     seen: set[bytes] = set()
+    per_source: dict[str, Counter[str]] = {r.source: Counter({s: 0 for s in SPLITS}) for r in refs}
     duplicates = capped = augmented = 0
     for done, result in enumerate(_run(refs, spec, config.workers), start=1):
         if result.tokens is None:
@@ -219,6 +250,7 @@ def prepare(
             duplicates += len(keep) - int(keep.sum())
             capped, augmented = capped + result.capped, augmented + result.augmented
             if keep.any():
+                per_source[result.ref.source][result.ref.split] += int(keep.sum())
                 parts[result.ref.split].append(result.tokens[keep])
                 song_parts[result.ref.split].append(np.full(int(keep.sum()), len(song_names), dtype=np.int32))
                 song_names.append(result.ref.id)
@@ -235,6 +267,7 @@ def prepare(
         skipped=MappingProxyType(dict(skipped)), skip_examples=MappingProxyType({k: tuple(v) for k, v in examples.items()}),
         windows=MappingProxyType(counts), songs=MappingProxyType(songs_per_split), duplicates_dropped=duplicates,
         capped_dropped=capped, augmented=augmented, seconds=0.0,
+        windows_per_source=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in sorted(per_source.items())}),
     )  # fmt: skip
     if not sum(counts.values()):
         raise DataError(
@@ -243,11 +276,12 @@ def prepare(
     encoding = get_encoding(config.kind)
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "kind": config.kind, "encoding": encoding.name,
-        "bars": config.bars, "steps_per_bar": STEPS_PER_BAR, "n_steps": spec.n_steps,
+        "bars": config.bars, "steps_per_bar": config.steps_per_bar, "n_steps": spec.n_steps,
         "n_tracks": len(encoding.output_depths), "output_depths": list(encoding.output_depths), "dtype": spec.dtype.name,
         "counts": counts, "songs": songs_per_split, "source": source, "songs_listed": len(refs),
         "songs_read": report.songs_read, "skipped": dict(sorted(skipped.items())), "duplicates_dropped": duplicates,
         "capped_dropped": capped, "augmented": augmented, "config": asdict(config), "command": command,
+        "windows_per_source": {k: dict(v) for k, v in report.windows_per_source.items()},
         "zspace_version": __version__,
     }  # fmt: skip
     shape = (spec.n_steps, len(encoding.output_depths))
@@ -259,7 +293,7 @@ def prepare(
     members["songs"] = (names.shape, names.dtype, [names])
     text = np.array(json.dumps(manifest))
     members["manifest"] = ((), text.dtype, [text])
-    _write_npz(out, members)
+    write_npz(out, members)
     atomic_write_text(report.manifest_path, json.dumps(manifest, indent=2) + "\n")
     seconds = time.perf_counter() - start
     log.info("wrote %s: %s windows in %.1f s", out, counts, seconds)
@@ -357,29 +391,6 @@ def _first_seen(tokens: np.ndarray, seen: set[bytes]) -> np.ndarray:
             seen.add(digest)
             keep[i] = True
     return keep
-
-
-def _write_npz(path: Path, members: Mapping[str, tuple[tuple[int, ...], np.dtype, list[np.ndarray]]]) -> None:
-    """A compressed .npz written chunk by chunk (no concatenated copy), renamed into place.
-
-    Fixed zip timestamps make the bytes a function of the content only.
-    """
-
-    def write(file: Any) -> None:
-        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, (shape, dtype, chunks) in members.items():
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with zf.open(info, "w", force_zip64=True) as f:
-                    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-                    np.lib.format.write_array_header_1_0(f, header)
-                    for chunk in chunks:
-                        f.write(np.ascontiguousarray(chunk, dtype=dtype).tobytes())
-
-    try:
-        atomic_write(path, write)
-    except OSError as err:
-        raise DataError(f"{path}: cannot write the prepared data ({err}); check the directory and free space") from err
 
 
 def _fix(path: Path, kind: str | None, bars: int | None) -> str:

@@ -83,6 +83,7 @@ class Note:
     velocity: int = DEFAULT_VELOCITY
     program: int = 0  # GM program 0..127
     is_drum: bool = False  # General MIDI channel 10
+    instrument: int = 0  # the track (MIDI) or part (score) it came from; melodies are per instrument
 
     def __post_init__(self) -> None:
         if not 0 <= self.pitch <= 127:
@@ -98,7 +99,7 @@ class Note:
 
 
 def _note_order(note: Note) -> tuple:
-    return (note.start_step, note.pitch, note.end_step, note.is_drum, note.program, note.velocity)
+    return (note.start_step, note.pitch, note.end_step, note.is_drum, note.program, note.velocity, note.instrument)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,7 +155,8 @@ class NoteSequence:
 def skyline(notes: Iterable[Note]) -> list[Note]:
     """The top line of polyphonic notes (the "skyline" rule, Uitdenbogerd & Zobel 1998).
 
-    Notes are taken in onset order; of notes starting together the highest is kept. A note
+    Notes are taken in onset order; of notes starting together the highest (then the longest:
+    a unison of two tracks sounds as the longer note) is kept. A note
     that starts while a lower (or equal) note sounds cuts that note at its onset; a note that
     starts under a higher sounding note is dropped entirely, and is not resumed when the higher
     note ends. Magenta's ``Melody.from_quantized_sequence`` instead lets every later onset cut
@@ -162,7 +164,7 @@ def skyline(notes: Iterable[Note]) -> list[Note]:
     textures, where inner voices would otherwise chop the tune. Returns non-overlapping notes.
     """
     line: list[Note] = []
-    for note in sorted(notes, key=lambda n: (n.start_step, -n.pitch)):
+    for note in sorted(notes, key=lambda n: (n.start_step, -n.pitch, -n.end_step)):
         if line and note.start_step < line[-1].end_step:
             last = line[-1]
             if note.start_step == last.start_step or note.pitch < last.pitch:

@@ -13,6 +13,7 @@ still lasts one step. Trailing silence after the last note is not kept.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 from collections import defaultdict
@@ -22,6 +23,7 @@ from typing import Any
 
 from zspace.errors import DataError, ZspaceError
 from zspace.music.encoding import DEFAULT_QPM, DEFAULT_VELOCITY, STEPS_PER_QUARTER, Note, NoteSequence
+from zspace.music.sections import RawNote, TimeChange, quantized_sections
 
 WRITE_RESOLUTION = 480  # ticks per quarter note in written files: exact for 1..480 steps per quarter
 _MIDI_HEADER = b"MThd"
@@ -39,30 +41,25 @@ def _step(quarters: float, steps_per_quarter: int) -> int:
     return math.floor(quarters * steps_per_quarter + 0.5)
 
 
-def _quantized(raw: Iterable[tuple[int, float, float, int, int, bool]], steps_per_quarter: int) -> list[Note]:
-    """Notes from ``(pitch, start, end, velocity, program, is_drum)`` with times in quarters.
+def _quantized(raw: Iterable[tuple[int, float, float, int, int, bool, int]], steps_per_quarter: int) -> list[Note]:
+    """Notes from ``(pitch, start, end, velocity, program, is_drum, instrument)``, times in quarters.
 
-    Zero-length notes after snapping get one step; notes snapping onto the same onset with the
-    same pitch and instrument merge into the longest of them.
+    Zero-length notes after snapping get one step; notes of one track snapping onto the same
+    onset with the same pitch merge into the longest of them.
     """
-    merged: dict[tuple[int, int, int, bool], Note] = {}
-    for pitch, start, end, velocity, program, is_drum in raw:
+    merged: dict[tuple[int, int, int, bool, int], Note] = {}
+    for pitch, start, end, velocity, program, is_drum, instrument in raw:
         s = max(_step(start, steps_per_quarter), 0)
         e = max(_step(end, steps_per_quarter), s + 1)
-        note = Note(int(pitch), s, e, int(min(max(velocity, 1), 127)), int(program), bool(is_drum))
-        key = (note.pitch, s, note.program, note.is_drum)
+        note = Note(int(pitch), s, e, int(min(max(velocity, 1), 127)), int(program), bool(is_drum), int(instrument))
+        key = (note.pitch, s, note.program, note.is_drum, note.instrument)
         if key not in merged or merged[key].end_step < e:
             merged[key] = note
     return list(merged.values())
 
 
-def read_midi(path: str | Path, *, steps_per_quarter: int = STEPS_PER_QUARTER) -> NoteSequence:
-    """Read a type-0 or type-1 MIDI file as a quantized sequence.
-
-    Keeps every note with its velocity, GM program and drum flag, the first tempo and the
-    first time signature (4/4 if none). A missing, empty, non-MIDI, corrupt or type-2 file
-    raises :class:`DataError` naming the path.
-    """
+def _load_pretty_midi(path: str | Path) -> Any:
+    """A checked ``pretty_midi.PrettyMIDI`` of ``path``; a bad file is a DataError naming it."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such MIDI file; check the path")
@@ -84,18 +81,29 @@ def read_midi(path: str | Path, *, steps_per_quarter: int = STEPS_PER_QUARTER) -
             f"{path}: type-2 MIDI files (independent sequences) are unsupported; save it as type 0 or 1 in a sequencer"
         )
     try:
-        pm = pretty_midi.PrettyMIDI(mido_object=midi_file)
+        return pretty_midi.PrettyMIDI(mido_object=midi_file)
     except Exception as err:  # pretty_midi's own sanity checks (e.g. absurd tick counts)
         raise DataError(f"{path}: unreadable MIDI file ({type(err).__name__}: {err}); re-export it") from err
 
+
+def read_midi(path: str | Path, *, steps_per_quarter: int = STEPS_PER_QUARTER) -> NoteSequence:
+    """Read a type-0 or type-1 MIDI file as one quantized sequence.
+
+    Keeps every note with its velocity, GM program, drum flag and track (``instrument``), the
+    first tempo and the first time signature (4/4 if none); notes of one track snapping onto
+    the same onset and pitch merge into the longest. For training data use
+    :func:`read_midi_sections`, which splits at meter and tempo changes as Magenta does. A
+    missing, empty, non-MIDI, corrupt or type-2 file raises :class:`DataError` naming the path.
+    """
+    pm = _load_pretty_midi(path)
     ticks_per_quarter = pm.resolution
 
     def quarters(seconds: float) -> float:
         return pm.time_to_tick(seconds) / ticks_per_quarter
 
     raw = (
-        (n.pitch, quarters(n.start), quarters(n.end), n.velocity, inst.program, inst.is_drum)
-        for inst in pm.instruments
+        (n.pitch, quarters(n.start), quarters(n.end), n.velocity, inst.program, inst.is_drum, k)
+        for k, inst in enumerate(pm.instruments)
         for n in inst.notes
     )
     _, tempi = pm.get_tempo_changes()
@@ -106,6 +114,26 @@ def read_midi(path: str | Path, *, steps_per_quarter: int = STEPS_PER_QUARTER) -
         qpm=float(tempi[0]) if len(tempi) else DEFAULT_QPM,
         time_signature=(signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4),
     )
+
+
+def read_midi_sections(path: str | Path, *, steps_per_quarter: int = STEPS_PER_QUARTER, split: bool = True) -> list[NoteSequence]:
+    """A MIDI file as note_seq reads it for MusicVAE: cut at every time-signature and tempo
+    change, each section quantized from its own start (:mod:`zspace.music.sections`).
+
+    Notes keep their track index as ``instrument`` (pretty_midi's instruments, as note_seq's
+    ``midi_to_note_sequence``); identical notes are kept, never merged. ``split=False``: one
+    section with the first meter and tempo. Errors as :func:`read_midi`.
+    """
+    pm = _load_pretty_midi(path)
+    notes = [
+        RawNote(n.pitch, n.start, n.end, n.velocity, inst.program, inst.is_drum, k)
+        for k, inst in enumerate(pm.instruments)
+        for n in inst.notes
+    ]
+    times, tempi = pm.get_tempo_changes()
+    changes = [TimeChange(float(t), qpm=float(q)) for t, q in zip(times, tempi)]
+    changes += [TimeChange(float(ts.time), meter=(ts.numerator, ts.denominator)) for ts in pm.time_signature_changes]
+    return quantized_sections(notes, changes, steps_per_quarter=steps_per_quarter, unit="seconds", split=split)
 
 
 def write_midi(seq: NoteSequence, path: str | Path) -> Path:
@@ -139,15 +167,8 @@ def write_midi(seq: NoteSequence, path: str | Path) -> Path:
     return path
 
 
-def from_music21(score: Any, *, steps_per_quarter: int = STEPS_PER_QUARTER) -> NoteSequence:
-    """A quantized sequence of a music21 score or part (e.g. ``music21.corpus.parse(...)``).
-
-    Onsets and ends are ``offset * steps_per_quarter`` rounded to the nearest step, after
-    tied notes are merged and a pickup bar is padded so bar lines fall on whole bars. Each
-    part keeps its instrument's MIDI program (0 if unset); grace notes, unpitched percussion
-    and repeats (not expanded) are left out. Tempo is the first metronome mark (120 if none),
-    the meter the first time signature (4/4 if none).
-    """
+def _music21_parts(score: Any) -> tuple[Any, float, list[Any]]:
+    """(score with ties merged, pickup padding in quarters, parts) of a Score or Part."""
     stream = _require("music21").stream
     if isinstance(score, stream.Opus):
         raise DataError(f"{score!r} is an Opus of {len(score.scores)} scores; convert each of opus.scores")
@@ -156,9 +177,12 @@ def from_music21(score: Any, *, steps_per_quarter: int = STEPS_PER_QUARTER) -> N
     score = score.stripTies(inPlace=False)
     first_measure = score.recurse().getElementsByClass("Measure").first()
     pickup = float(first_measure.paddingLeft) if first_measure is not None else 0.0
-    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
+    return score, pickup, list(score.parts) if score.hasPartLikeStreams() else [score]
 
-    def part_notes(part: Any) -> Iterable[tuple[int, float, float, int, int, bool]]:
+
+def _music21_notes(parts: list[Any], pickup: float) -> Iterable[tuple[int, float, float, int, int, bool, int]]:
+    """``(pitch, start, end, velocity, program, is_drum, instrument)`` in quarters, part k = instrument k."""
+    for k, part in enumerate(parts):
         instrument = part.getInstrument(returnDefault=False)
         program = (instrument.midiProgram if instrument is not None else None) or 0
         for element in part.flatten().notes:
@@ -168,14 +192,55 @@ def from_music21(score: Any, *, steps_per_quarter: int = STEPS_PER_QUARTER) -> N
             start = float(element.offset) + pickup
             velocity = element.volume.velocity if element.volume.velocity is not None else DEFAULT_VELOCITY
             for pitch in getattr(element, "pitches", ()):
-                yield pitch.midi, start, start + length, velocity, program, False
+                yield pitch.midi, start, start + length, velocity, program, False, k
 
+
+def from_music21(score: Any, *, steps_per_quarter: int = STEPS_PER_QUARTER) -> NoteSequence:
+    """A quantized sequence of a music21 score or part (e.g. ``music21.corpus.parse(...)``).
+
+    Onsets and ends are ``offset * steps_per_quarter`` rounded to the nearest step, after
+    tied notes are merged and a pickup bar is padded so bar lines fall on whole bars. Part k's
+    notes get ``instrument=k`` and its instrument's MIDI program (0 if unset); grace notes,
+    unpitched percussion and repeats (not expanded) are left out. Tempo is the first metronome
+    mark (120 if none), the meter the first time signature (4/4 if none); for training data use
+    :func:`music21_sections`, which splits at every change.
+    """
+    score, pickup, parts = _music21_parts(score)
     marks = score.recurse().getElementsByClass("MetronomeMark")
     bpm = marks.first().getQuarterBPM() if marks.first() is not None else None
     signature = score.recurse().getElementsByClass("TimeSignature").first()
     return NoteSequence(
-        notes=tuple(_quantized((n for part in parts for n in part_notes(part)), steps_per_quarter)),
+        notes=tuple(_quantized(_music21_notes(parts, pickup), steps_per_quarter)),
         steps_per_quarter=steps_per_quarter,
         qpm=float(bpm) if bpm else DEFAULT_QPM,
         time_signature=(signature.numerator, signature.denominator) if signature is not None else (4, 4),
     )
+
+
+def music21_sections(
+    score: Any, *, steps_per_quarter: int = STEPS_PER_QUARTER, split: bool = True, expand_repeats: bool = False
+) -> list[NoteSequence]:
+    """A music21 score cut at every time-signature and metronome-mark change, each section
+    quantized from its own start (as :func:`read_midi_sections` does for MIDI).
+
+    Times are quarter notes from the first bar line (a pickup is padded to a whole bar, and a
+    meter given at the pickup counts from time 0). ``expand_repeats`` first writes out repeats
+    with music21's ``expandRepeats`` (a score whose repeat marks it cannot resolve is read as
+    written). Notes are never merged.
+    """
+    if expand_repeats:
+        with contextlib.suppress(Exception):  # music21 raises many types on repeat marks it cannot resolve
+            score = score.expandRepeats()
+    score, pickup, parts = _music21_parts(score)
+    notes = [RawNote(*n) for n in _music21_notes(parts, pickup)]
+    flat = score.flatten()
+
+    def at(element: Any) -> float:
+        offset = float(element.offset)
+        return offset + pickup if offset > 0 else 0.0
+
+    changes = [TimeChange(at(ts), meter=(ts.numerator, ts.denominator)) for ts in flat.getElementsByClass("TimeSignature")]
+    changes += [
+        TimeChange(at(m), qpm=float(m.getQuarterBPM())) for m in flat.getElementsByClass("MetronomeMark") if m.getQuarterBPM()
+    ]
+    return quantized_sections(notes, changes, steps_per_quarter=steps_per_quarter, unit="quarters", split=split)

@@ -18,6 +18,7 @@ import torch
 from zspace.core.config import Registry
 from zspace.core.schedules import Schedule
 from zspace.errors import ConfigError
+from zspace.music.corpus import PrepareConfig
 from zspace.music.objective import MusicObjective, SamplingSchedule
 from zspace.train import TrainConfig
 
@@ -201,14 +202,44 @@ _magenta(
 TINY_TRAIN = replace(MAGENTA_TRAIN, batch_size=64, max_steps=5_000)
 _TINY_SIZES = {"z_size": 32, "encoder_sizes": (64,), "decoder_sizes": (64, 64)}
 
-for _tiny, _full in (
-    ("cat-mel_2bar_tiny", "cat-mel_2bar_small"),
-    ("cat-drums_2bar_tiny", "cat-drums_2bar_small"),
-    ("flat-mel_16bar_tiny", "flat-mel_16bar"),
-    ("hierdec-mel_16bar_tiny", "hierdec-mel_16bar"),
-    ("hierdec-trio_16bar_tiny", "hierdec-trio_16bar"),
-):
+_TINY_OF = {
+    "cat-mel_2bar_tiny": "cat-mel_2bar_small",
+    "cat-drums_2bar_tiny": "cat-drums_2bar_small",
+    "flat-mel_16bar_tiny": "flat-mel_16bar",
+    "hierdec-mel_16bar_tiny": "hierdec-mel_16bar",
+    "hierdec-trio_16bar_tiny": "hierdec-trio_16bar",
+}
+for _tiny, _full in _TINY_OF.items():
     PRESETS.register(_tiny, replace(PRESETS[_full], model=replace(PRESETS[_full].model, **_TINY_SIZES), train=TINY_TRAIN))
 
 
-__all__ = ["MAGENTA_TRAIN", "PRESETS", "TRACKS", "MusicPreset", "MusicVAEConfig"]
+# -- Magenta's data converters and augmenters per preset (configs.py), as prepare configs --------
+# cat-mel_2bar_*: OneHotMelodyConverter(valid_programs=MEL_PROGRAMS, max_bars=100, slice_bars=2)
+# with NoteSequenceAugmenter(transpose_range=(-5, 5)) on training data; *-mel_16bar:
+# mel_16bar_converter (every program, slice_bars=16), no augmenter; cat-drums_2bar_small:
+# DrumsConverter(max_bars=100, slice_bars=2); hierdec-trio_16bar: TrioConverter(slice_bars=16),
+# no augmenter. Magenta draws one shift per sequence and epoch; prepare stores every shift that
+# fits for each training window instead (see PrepareConfig.transpose).
+_MELODY_2BAR = PrepareConfig(kind="melody", bars=2, transpose=5)
+_MELODY_16BAR = PrepareConfig(kind="melody", bars=16)
+DATA: dict[str, PrepareConfig] = {
+    "cat-mel_2bar_small": _MELODY_2BAR,
+    "cat-mel_2bar_big": _MELODY_2BAR,
+    "cat-drums_2bar_small": PrepareConfig(kind="drums", bars=2),
+    "flat-mel_16bar": _MELODY_16BAR,
+    "hierdec-mel_16bar": _MELODY_16BAR,
+    "hierdec-trio_16bar": PrepareConfig(kind="trio", bars=16),
+}
+
+
+def data_config(preset: str) -> PrepareConfig:
+    """The prepare config (Magenta's data converter) of a preset; ``*_tiny`` variants share their
+    full preset's. An unknown name lists the valid ones."""
+    PRESETS[preset]  # an unknown name raises the registry's error, which lists the presets
+    name = _TINY_OF.get(preset, preset)
+    if name not in DATA:
+        raise ConfigError(f"preset {preset!r} has no data converter; presets with one: {sorted(DATA)}")
+    return DATA[name]
+
+
+__all__ = ["DATA", "MAGENTA_TRAIN", "PRESETS", "TRACKS", "MusicPreset", "MusicVAEConfig", "data_config"]

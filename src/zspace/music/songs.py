@@ -6,11 +6,14 @@ its own per-song cap). :func:`song_windows` parses one song and returns only its
 windows (kilobytes), so a worker never sends a parsed score back and the parent never holds
 more than the windows of the songs in flight.
 
-Windows follow MusicVAE's data converters (Magenta ``music_vae/data.py``): ``bars`` bars of 16
-steps, sliding by one bar, bar-aligned; all-silent windows are dropped, duplicates within a
-song removed, then at most ``max_per_song`` kept (a seeded random choice). Magenta keeps only
-sequences whose bars are 16 steps (4/4, 2/2); ``meter="any"`` cuts 16-step "bars" from any
-meter instead, which keeps e.g. Essen's many 2/4 and 3/4 tunes.
+Windows follow MusicVAE's data converters (Magenta ``music_vae/data.py``; the rules are in
+:mod:`zspace.music.sections`, :mod:`zspace.music.extract` and :mod:`zspace.music.trio`, and
+``tests/music/test_parity.py`` checks them against note_seq): each song is cut at its meter and
+tempo changes, only sections whose bars are ``steps_per_bar`` (16) steps give windows of
+``bars`` bars sliding by one bar from each melody / drum track; duplicates within a song are
+removed, then at most ``max_per_song`` kept (a seeded random choice, made once; Magenta's
+converters draw at most 5 windows of a sequence afresh each epoch, ``max_tensors_per_notesequence``). ``meter="any"`` (a departure) cuts ``steps_per_bar``-step "bars" from any
+meter instead, which keeps e.g. Essen's many 2/4 and 3/4 tunes but not their bar lines.
 """
 
 from __future__ import annotations
@@ -38,10 +41,14 @@ from zspace.music.encoding import (
     melody_transpositions,
     transpose_melody_tokens,
 )
-from zspace.music.midi import from_music21, read_midi
+from zspace.music.extract import MAX_BARS, MELODY_PROGRAMS, extract_drum_lines, extract_melody_lines, slide
+from zspace.music.midi import music21_sections, read_midi_sections
+from zspace.music.trio import trio_windows
 
 KINDS = ("melody", "drums", "trio")
-METERS = ("4/4", "any")  # "4/4": only 16-step bars, as Magenta; "any": 16-step windows of any meter
+METERS = ("4/4", "any")  # "4/4": only bars of steps_per_bar steps, as Magenta; "any": such "bars" cut from any meter
+MELODY_RULES = ("magenta", "skyline")
+MELODY_PROGRAM_RULES = ("magenta", "0-31", "all")
 SPLITS = ("train", "valid", "test")
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 # music21 formats with notes; RomanText (.rntxt) analyses of the chorales are harmony, not music.
@@ -54,7 +61,7 @@ SKIP_REASONS = {
     "corrupt": "corrupt",
     "type2": "type-2",
     "unreadable": "unreadable score",
-    "meter": "meter not 4/4 or 2/2",
+    "meter": "bars not 16 steps (4/4, 2/2)",
     "no_melody": "no melody",
     "no_bass": "no bass",
     "no_drums": "no drums",
@@ -94,6 +101,7 @@ class SongRef:
     reader: str  # "midi" (pretty_midi) | "music21"
     number: int | None = None  # ABC reference number of the tune inside a collection file
     split: str = "train"
+    source: str = ""  # the collection or folder it came from: windows are counted per source
 
     @property
     def where(self) -> str:
@@ -106,7 +114,7 @@ def midi_dir_songs(root: Path) -> list[SongRef]:
     if not root.is_dir():
         raise DataError(f"{root}: no such directory; --midi-dir needs a folder of .mid/.midi files")
     refs = [
-        SongRef(id=p.relative_to(root).as_posix(), path=str(p), reader="midi")
+        SongRef(id=p.relative_to(root).as_posix(), path=str(p), reader="midi", source=str(root))
         for p in root.rglob("*")
         if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()
     ]
@@ -140,14 +148,18 @@ def music21_songs(name: str) -> list[SongRef]:
             text = path.read_text(encoding="utf-8", errors="replace")
             numbers = list(dict.fromkeys(int(x) for x in _ABC_TUNE.findall(text)))  # unique, in order
         if len(numbers) > 1:
-            refs += [SongRef(id=f"{song_id}#{n}", path=str(path), reader="music21", number=n) for n in numbers]
+            refs += [SongRef(id=f"{song_id}#{n}", path=str(path), reader="music21", number=n, source=name) for n in numbers]
         else:
-            refs.append(SongRef(id=song_id, path=str(path), reader="music21"))
+            refs.append(SongRef(id=song_id, path=str(path), reader="music21", source=name))
     return refs
 
 
-def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None) -> tuple[list[SongRef], dict[str, str]]:
-    """The songs of exactly one source and its description for the manifest."""
+def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None) -> tuple[list[SongRef], dict[str, Any]]:
+    """The songs of exactly one source and its description for the manifest.
+
+    ``corpus`` may name several music21 collections, comma-separated
+    (``music21:essenFolksong,music21:oneills1850``); their songs are listed together.
+    """
     if (corpus is None) == (midi_dir is None):
         raise ConfigError("give exactly one source: --corpus music21:NAME (e.g. music21:essenFolksong) or --midi-dir PATH")
     if midi_dir is not None:
@@ -156,10 +168,17 @@ def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None)
         if not refs:
             raise DataError(f"{root}: no .mid/.midi files in it or its subfolders; point --midi-dir at your MIDI collection")
         return refs, {"type": "midi_dir", "path": str(root), "unit": "file"}
-    prefix, sep, name = str(corpus).partition(":")
-    if not sep or prefix != "music21" or not name:
-        raise ConfigError(f"corpus {corpus!r} is not music21:NAME (e.g. music21:essenFolksong); for MIDI files use --midi-dir")
-    return music21_songs(name), {"type": "music21", "name": name, "unit": "tune"}
+    names = []
+    for item in str(corpus).split(","):
+        prefix, sep, name = item.strip().partition(":")
+        if not sep or prefix != "music21" or not name:
+            raise ConfigError(
+                f"corpus {item.strip()!r} is not music21:NAME (e.g. music21:essenFolksong; several: "
+                "music21:essenFolksong,music21:oneills1850); for MIDI files use --midi-dir"
+            )
+        names.append(name)
+    refs = [r for name in dict.fromkeys(names) for r in music21_songs(name)]
+    return refs, {"type": "music21", "name": ",".join(dict.fromkeys(names)), "unit": "tune"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,11 +191,17 @@ class WindowSpec:
     max_per_song: int | None = 50  # None: keep every window
     seed: int = 0
     transpose: int = 0  # melody, train split: add copies shifted by every fitting -k..+k
-    gap_bars: float = 1.0  # melody: split lines at this much silence (Magenta's default)
+    gap_bars: float = 1.0  # melody, drums: split lines at this much silence (Magenta's default)
+    steps_per_bar: int = STEPS_PER_BAR  # bars of other lengths (e.g. 12: 3/4) only if set here
+    max_bars: int | None = MAX_BARS  # Magenta truncates each melody / drum track to 100 bars
+    split_time_changes: bool = True  # Magenta; False: one section, first meter and tempo (departure)
+    melody: str = "magenta"  # per-instrument lines (Magenta) | "skyline": all tracks merged, top voice (departure)
+    all_programs: bool = False  # melodies from every program, not just 0..31 (Magenta's 16-bar converter)
+    expand_repeats: bool = False  # music21 scores: write out repeats first (departure: more data)
 
     @property
     def n_steps(self) -> int:
-        return self.bars * STEPS_PER_BAR
+        return self.bars * self.steps_per_bar
 
     @property
     def dtype(self) -> np.dtype:
@@ -199,7 +224,7 @@ class SongWindows:
 def song_windows(ref: SongRef, spec: WindowSpec) -> SongWindows:
     """Parse one song and cut it into windows; any failure becomes a skip, never an exception."""
     try:
-        seqs = _read(ref)
+        seqs = _read(ref, spec)
     except _Skip as skip:
         return SongWindows(ref, None, skip.reason, skip.message)
     except Exception as err:  # noqa: BLE001 - a bad file is a skip; the message says what broke
@@ -239,7 +264,9 @@ class _Skip(Exception):
         self.reason, self.message = reason, message
 
 
-def _read(ref: SongRef) -> list[NoteSequence]:
+def _read(ref: SongRef, spec: WindowSpec) -> list[NoteSequence]:
+    """The song's quantized sections (cut at meter and tempo changes unless told not to)."""
+    split = spec.split_time_changes
     if ref.reader == "midi":
         path = Path(ref.path)
         with path.open("rb") as f:
@@ -250,60 +277,83 @@ def _read(ref: SongRef) -> list[NoteSequence]:
             raise _Skip("not_midi", "no 'MThd' header")
         if len(header) >= 10 and int.from_bytes(header[8:10], "big") == 2:
             raise _Skip("type2", "type-2 MIDI (independent sequences) is unsupported")
-        return [read_midi(path)]
+        return read_midi_sections(path, split=split)
     converter = _require("music21.converter")
     stream = _require("music21.stream")
     with warnings.catch_warnings():  # music21 warns about every odd ABC/MusicXML detail
         warnings.simplefilter("ignore")
         score = converter.parseFile(ref.path, number=ref.number, forceSource=True, storePickle=False)
         scores = list(score.scores) if isinstance(score, stream.Opus) else [score]
-        return [from_music21(s) for s in scores]
+        return [x for s in scores for x in music21_sections(s, split=split, expand_repeats=spec.expand_repeats)]
 
 
 def _windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
-    """All non-silent windows of one sequence: int64 ``(n, n_steps, n_tracks)``."""
-    if spec.meter == "4/4" and seq.steps_per_bar != STEPS_PER_BAR:
+    """All windows of one section: int64 ``(n, n_steps, n_tracks)``."""
+    if spec.meter == "4/4" and seq.steps_per_bar != spec.steps_per_bar:
         num, den = seq.time_signature
-        raise _Skip("meter", f"{num}/{den} bars are {seq.steps_per_bar} steps, not {STEPS_PER_BAR} (--meter any keeps them)")
-    n, hop = spec.n_steps, STEPS_PER_BAR
-    if spec.kind == "melody":
-        segments = extract_melodies(seq, gap_bars=spec.gap_bars)
-        if not segments:
-            raise _Skip("no_melody", f"no non-drum notes in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
-        lines = [_slide(s.tokens[:, None], n, hop) for s in segments if len(s.tokens) >= n]
-        if not lines:
-            longest = max(len(s.tokens) for s in segments) // STEPS_PER_BAR
-            raise _Skip("too_short", f"the longest melody spans {longest} bar(s), windows need {spec.bars}")
-        windows = np.concatenate(lines)
-        windows[..., 0] = canonical_melody_tokens(windows[..., 0])
-        keep = windows.any(axis=(1, 2))
-    else:
-        notes = seq.notes
-        if not any(x.is_drum for x in notes):
-            raise _Skip("no_drums", "no notes on the drum channel")
-        if spec.kind == "trio":
-            if not any(not x.is_drum and x.program in BASS_PROGRAMS for x in notes):
-                raise _Skip("no_bass", f"no notes with a bass program ({BASS_PROGRAMS.start}..{BASS_PROGRAMS.stop - 1})")
-            if not any(not x.is_drum and x.program not in BASS_PROGRAMS for x in notes):
-                raise _Skip("no_melody", "no non-drum, non-bass notes")
-        total = -(-seq.total_steps // hop) * hop  # whole 16-step bars
-        if total < n:
-            raise _Skip("too_short", f"{total // STEPS_PER_BAR} bar(s), windows need {spec.bars}")
-        windows = _slide(get_encoding(spec.kind).encode(seq, 0, total), n, hop)
-        if spec.kind == "trio":  # melody and bass slices may open with a note off of a cut note
-            windows[..., :2] = np.moveaxis(canonical_melody_tokens(np.moveaxis(windows[..., :2], -1, 1)), 1, -1)
-            keep = windows.any(axis=1).all(axis=-1)  # a trio window needs all three parts
+        raise _Skip("meter", f"{num}/{den} bars are {seq.steps_per_bar} steps, not {spec.steps_per_bar} (--meter any keeps them)")
+    if spec.meter == "any":  # departure: cut steps_per_bar-step "bars" whatever the meter
+        seq = replace(seq, time_signature=_meter_of(spec.steps_per_bar, seq.steps_per_quarter))
+    n, hop = spec.n_steps, spec.steps_per_bar
+    if spec.kind == "melody" and spec.melody == "skyline":
+        return _skyline_windows(seq, spec)
+    if spec.kind in ("melody", "drums"):
+        if spec.kind == "melody":
+            programs = None if spec.all_programs else MELODY_PROGRAMS
+            lines = extract_melody_lines(seq, gap_bars=spec.gap_bars, max_bars=spec.max_bars, programs=programs)
+            if not lines:
+                which = "any program" if spec.all_programs else "programs 0..31"
+                raise _Skip("no_melody", f"no notes of {which} in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
         else:
-            keep = windows.any(axis=(1, 2))
+            lines = extract_drum_lines(seq, gap_bars=spec.gap_bars, max_bars=spec.max_bars)
+            if not lines:
+                raise _Skip("no_drums", "no notes of the 9 drum classes on the drum channel")
+        windows = [slide(line, n, hop) for line in lines]
+        windows = [w for w in windows if len(w)]
+        if not windows:
+            longest = max(len(line) for line in lines) // hop
+            raise _Skip("too_short", f"the longest {spec.kind} line spans {longest} bar(s), windows need {spec.bars}")
+        return np.concatenate(windows)[..., None]
+    return _trio_windows(seq, spec)
+
+
+def _meter_of(steps_per_bar: int, steps_per_quarter: int) -> tuple[int, int]:
+    """A time signature whose bar is ``steps_per_bar`` steps (in sixteenths at 4 per quarter)."""
+    return (steps_per_bar, 4 * steps_per_quarter)
+
+
+def _skyline_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
+    """The old (departure) melody rule: all programs and tracks merged, top voice, leading note
+    offs made "no event", all-silent windows dropped."""
+    n, hop = spec.n_steps, spec.steps_per_bar
+    segments = extract_melodies(seq, gap_bars=spec.gap_bars)
+    if not segments:
+        raise _Skip("no_melody", f"no non-drum notes in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
+    lines = [slide(s.tokens, n, hop) for s in segments if len(s.tokens) >= n]
+    if not lines:
+        longest = max(len(s.tokens) for s in segments) // hop
+        raise _Skip("too_short", f"the longest melody spans {longest} bar(s), windows need {spec.bars}")
+    windows = canonical_melody_tokens(np.concatenate(lines))[..., None]
+    keep = windows.any(axis=(1, 2))
     if not keep.any():
         raise _Skip("silent", f"every {spec.bars}-bar window is silent")
     return windows[keep]
 
 
-def _slide(tokens: np.ndarray, n: int, hop: int) -> np.ndarray:
-    """Windows of ``tokens (T, tracks)``: ``(n_windows, n, tracks)``, starting every ``hop`` steps."""
-    view = np.lib.stride_tricks.sliding_window_view(tokens, n, axis=0)[::hop]  # (n_windows, tracks, n)
-    return view.transpose(0, 2, 1).copy()  # always a copy: the view is read-only (and may look contiguous)
+def _trio_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
+    """Magenta's TrioConverter windows (:mod:`zspace.music.trio`): ``(n, n_steps, 3)``."""
+    parts = {"drums" if x.is_drum else "melody" if x.program in MELODY_PROGRAMS else "bass" if x.program in BASS_PROGRAMS else ""
+             for x in seq.notes}  # fmt: skip
+    if "drums" not in parts:
+        raise _Skip("no_drums", "no notes on the drum channel")
+    if "bass" not in parts:
+        raise _Skip("no_bass", f"no notes with a bass program ({BASS_PROGRAMS.start}..{BASS_PROGRAMS.stop - 1})")
+    if "melody" not in parts:
+        raise _Skip("no_melody", "no notes of melody programs 0..31")
+    windows = trio_windows(seq, spec.bars)
+    if not len(windows):
+        raise _Skip("too_short", f"no {spec.bars} bars where a melody, a bass and a drum track all play")
+    return windows
 
 
 def _unique_rows(windows: np.ndarray) -> np.ndarray:
