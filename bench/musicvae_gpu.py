@@ -60,6 +60,7 @@ class Args:
     train_windows: int | None = None  # None: the whole training split
     eval_windows: int | None = None  # test windows scored (as many training windows too): 2048 (64 with --smoke)
     z_draws: int = 3
+    eval_batch_size: int = 1024  # windows decoded at once while scoring
     threads: int = 4  # CPU threads per model process
     seed: int = 0
     models: str = "flat16,hier16"
@@ -86,7 +87,9 @@ def run_worker(args: Args) -> dict[str, Any]:
     start = time.perf_counter()
     model, record = _music16.train(args.worker, splits["train"], setup_of(args))
     print(f"{args.worker}: {record['steps']} steps in {record['train_seconds']:.0f} s; scoring", file=sys.stderr, flush=True)
-    record["scores"] = _music16.score(model, splits, eval_windows=eval_windows(args), z_draws=args.z_draws, seed=args.seed)
+    record["scores"] = _music16.score(
+        model, splits, eval_windows=eval_windows(args), z_draws=args.z_draws, seed=args.seed, batch_size=args.eval_batch_size
+    )
     record |= {
         "seconds": time.perf_counter() - start,
         "data": data,

@@ -161,3 +161,15 @@ def test_gpu_script_runs_end_to_end_on_the_cpu_without_music21_pretty_midi_or_mi
     if (out / "music.json").is_file():  # the repo's results with the gpu part merged in
         merged = json.loads((out / "music.json").read_text())
         assert merged["parts"]["gpu"] == part and merged["gpu_flat16_tf_acc_test"] == result["flat16_tf_acc_test"]
+
+
+def test_a_wall_clock_budget_resumes_the_same_run_in_chunks_until_time_is_up(monkeypatch):
+    music16 = load_bench("_music16")
+    ticks = iter(range(100))
+    monkeypatch.setattr(music16, "clock", lambda: float(next(ticks)))  # one second passes per look at the clock
+    tokens = load_bench("musicvae").synthetic_melodies(16, 16, seed=0)
+    setup = music16.Setup(z_size=4, encoder_size=8, decoder_size=8, batch_size=4, seconds=3.0, threads=1)
+    _, record = music16.train("hier16", tokens, setup)
+    # 20 steps by t=1 (20/s), then 0.95 * 2 s * 20/s = 38 more by t=2, then 0.95 * 1 s * 29/s = 27 by t=3: time is up.
+    assert (record["chunks"], record["steps"]) == (3, 85)  # each fit resumed the last one's step
+    assert record["model"]["decoder"] == "hierarchical"
