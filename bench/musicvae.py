@@ -80,6 +80,7 @@ class Args:
     mel2bar_preset: str = "cat-mel_2bar_tiny"
     mel2bar_steps: int | None = None  # 6000 (10 with --quick)
     steps_16bar: int | None = None  # per model: 2000 (6 with --quick)
+    seconds_16bar: float | None = None  # a wall-clock training budget per model instead of --steps-16bar
     models_16bar: str = "flat16,hier16"
     train_windows_16bar: int | None = 2000  # the fixed training subset (seeded); None: the whole train split
     z_size_16bar: int = 64
@@ -174,7 +175,7 @@ def part_16bar(args: Args, budget: Budget) -> dict[str, Any]:
     data["train_windows_used"] = len(splits["train"])
     setup = _music16.Setup(
         z_size=args.z_size_16bar, encoder_size=args.encoder_16bar, decoder_size=args.decoder_16bar, batch_size=args.batch_size,
-        steps=budget.steps_16bar, device=args.device, autocast=args.autocast, threads=args.threads, seed=args.seed,
+        steps=None if args.seconds_16bar else budget.steps_16bar, seconds=args.seconds_16bar, device=args.device, autocast=args.autocast, threads=args.threads, seed=args.seed,
     )  # fmt: skip
     models: dict[str, Any] = {}
     for name in [m.strip() for m in args.models_16bar.split(",") if m.strip()]:
