@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from ._load import load_bench
+from zspace.music.corpus import PrepareConfig, prepare
 
-KEYS = ("mel2bar_tf_acc", "mel2bar_sampled_acc", "flat16_tf_acc", "flat16_sampled_acc", "hier16_tf_acc", "hier16_sampled_acc")
+from ._load import BENCH_DIR, load_bench
+
+KEYS16 = tuple(
+    f"{model}_{metric}_{split}"
+    for model in ("flat16", "hier16")
+    for metric in ("tf_acc", "sampled_acc_t1", "sampled_acc_argmax", "onset_acc_t1")
+    for split in ("test", "train")
+)
+KEYS = ("mel2bar_tf_acc", "mel2bar_sampled_acc_t1", "mel2bar_sampled_acc_argmax", "majority_test", *KEYS16)
 
 
 def test_quick_run_writes_the_results_file(tmp_path, capsys):
@@ -18,12 +31,17 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(out.read_text()) == result
     for key in KEYS:
         assert 0.0 <= result[key] <= 1.0, key
-    assert result["mel2bar_steps"] == 10 and result["steps_16bar"] == 6
+    for model in ("flat16", "hier16"):
+        assert (
+            result[f"{model}_zswap_gap_nats_test"]
+            == result["parts"]["16bar"]["models"][model]["scores"]["test"]["zswap_gap_nats"]
+        )
+    assert result["mel2bar_steps"] == 10 and result["steps_16bar"] == {"flat16": 6, "hier16": 6}
     assert result["train_speed_ratio_vs_plain"] > 0 and "musicvae.py" in result["command"]
     assert set(result["data"]) == {"mel2bar", "16bar"}
-    hier, flat = result["parts"]["16bar"]["hier"], result["parts"]["16bar"]["flat"]
-    assert hier["z_size"] == flat["z_size"] and hier["model"]["encoder_sizes"] == flat["model"]["encoder_sizes"]
-    assert result["parts"]["16bar"]["sampled_acc_gain"] == hier["sampled_acc"] - flat["sampled_acc"]
+    hier, flat = (result["parts"]["16bar"]["models"][m]["model"] for m in ("hier16", "flat16"))
+    assert hier == flat | {"decoder": "hierarchical"} and flat["decoder"] == "flat"  # the decoder is the one difference
+    assert flat["z_size"] == 64 and flat["encoder_sizes"] == [128] and flat["decoder_sizes"] == [64, 64]
     speed = result["parts"]["speed"]
     assert {"plain_float32/train", "ours_float32/train", "ours_bfloat16/forward"} <= set(speed["steps_per_s"])
     autocast_contenders = {"plain_bfloat16", "ours_autocast"}
@@ -53,6 +71,17 @@ def test_synthetic_melodies_are_valid_seeded_tokens():
     assert a.max() < 90 and (a[:, 0, 0] >= 2).all()  # every window starts with a note
 
 
+def test_merge_keeps_the_16bar_model_a_run_does_not_redo():
+    bench = load_bench("musicvae")
+    previous = {
+        "command": "first",
+        "parts": {"16bar": {"models": {"flat16": {"steps": 1}, "hier16": {"steps": 2}}, "command": "first"}},
+    }
+    new = {"16bar": {"models": {"hier16": {"steps": 3, "command": "second"}}, "command": "second"}}
+    merged = bench.merge_parts(previous, new)["16bar"]["models"]
+    assert merged == {"flat16": {"steps": 1, "command": "first"}, "hier16": {"steps": 3, "command": "second"}}
+
+
 def test_merge_keeps_the_parts_a_run_does_not_redo():
     bench = load_bench("musicvae")
     previous = {"command": "full", "parts": {"mel2bar": {"tf_acc": 0.8}, "16bar": {"x": 1}, "speed": {"ratio_train": 0.6}}}
@@ -60,3 +89,87 @@ def test_merge_keeps_the_parts_a_run_does_not_redo():
     assert list(merged) == ["mel2bar", "16bar", "speed"]
     assert merged["mel2bar"] == {"tf_acc": 0.8, "command": "full"}
     assert merged["speed"] == {"ratio_train": 1.1, "command": "speed only"}
+
+
+def tiny_prepared(tmp_path: Path) -> Path:
+    """Bar-aligned 16-bar windows (4/4) of twelve generated 18-bar tunes, written by corpus.prepare."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    root = tmp_path / "midi"
+    root.mkdir()
+    for song in range(12):
+        pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+        pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+        lead = pretty_midi.Instrument(program=0)
+        lead.notes = [
+            pretty_midi.Note(
+                velocity=90,
+                pitch=50 + song + (bar + 3 * i) % 12,
+                start=(16 * bar + 4 * i) * 0.125,
+                end=(16 * bar + 4 * i + 3) * 0.125,
+            )
+            for bar in range(18)
+            for i in range(4)
+        ]
+        pm.instruments.append(lead)
+        pm.write(str(root / f"tune{song}.mid"))
+    config = PrepareConfig(kind="melody", bars=16, meter="4/4", valid_fraction=0.0, test_fraction=0.3, workers=1)
+    return prepare(tmp_path / "mel16.npz", config, midi_dir=root).out
+
+
+def test_gpu_script_runs_end_to_end_on_the_cpu_without_music21_pretty_midi_or_mido(tmp_path):
+    data = tiny_prepared(tmp_path)
+    blocked = tmp_path / "blocked"  # what the lent GPU machine lacks: importing any of them fails
+    for name in ("music21", "pretty_midi", "mido"):
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed here')\n")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(blocked), str(BENCH_DIR.parent / "src")]), "OMP_NUM_THREADS": "1"}
+    tiny = ["--z-size", "4", "--encoder-size", "8", "--decoder-size", "8", "--batch-size", "4", "--eval-windows", "4"]
+    out = tmp_path / "out"
+    args = [
+        "--data",
+        str(data),
+        "--out-dir",
+        str(out),
+        "--device",
+        "cpu",
+        "--smoke",
+        "--seconds",
+        "0.5",
+        "--z-draws",
+        "2",
+        "--threads",
+        "1",
+    ]
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "musicvae_gpu.py"), *args, *tiny],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == json.loads((out / "music_gpu.json").read_text())
+    for key in KEYS16 + ("majority_test",):
+        assert 0.0 <= result[key] <= 1.0, key
+    assert {"flat16_zswap_gap_nats_train", "hier16_zswap_gap_nats_test"} <= set(result)
+    part = result["parts"]["gpu"]
+    assert part["concurrent"] and part["setup"]["autocast"] == "bfloat16" and part["setup"]["seconds"] == 0.5
+    assert all(m["steps"] >= 1 and m["scores"]["test"]["n_windows"] >= 2 for m in part["models"].values())
+    assert {"flat16.log", "hier16.log", "flat16.json", "hier16.json", "music_gpu.json"} <= {p.name for p in out.iterdir()}
+    if (out / "music.json").is_file():  # the repo's results with the gpu part merged in
+        merged = json.loads((out / "music.json").read_text())
+        assert merged["parts"]["gpu"] == part and merged["gpu_flat16_tf_acc_test"] == result["flat16_tf_acc_test"]
+
+
+def test_a_wall_clock_budget_resumes_the_same_run_in_chunks_until_time_is_up(monkeypatch):
+    music16 = load_bench("_music16")
+    ticks = iter(range(100))
+    monkeypatch.setattr(music16, "clock", lambda: float(next(ticks)))  # one second passes per look at the clock
+    tokens = load_bench("musicvae").synthetic_melodies(16, 16, seed=0)
+    setup = music16.Setup(z_size=4, encoder_size=8, decoder_size=8, batch_size=4, seconds=3.0, threads=1)
+    _, record = music16.train("hier16", tokens, setup)
+    # 20 steps by t=1 (20/s), then 0.95 * 2 s * 20/s = 38 more by t=2, then 0.95 * 1 s * 29/s = 27 by t=3: time is up.
+    assert (record["chunks"], record["steps"]) == (3, 85)  # each fit resumed the last one's step
+    assert record["model"]["decoder"] == "hierarchical"

@@ -1,17 +1,20 @@
 """How well a MusicVAE reconstructs and uses its latent code: the numbers of Roberts et al. (2018), Table 1.
 
 Every function takes a model and token windows ``(n, T, n_tracks)`` (class indices, any
-integer dtype: a prepared split as is), runs in eval mode under ``no_grad`` in batches, and is
-seeded: the same call gives the same numbers.
+integer dtype: a prepared split as is), runs in eval mode under ``no_grad`` in batches on the
+model's device, and is seeded: the same call gives the same numbers.
 
-- reconstruction accuracy (Table 1): the fraction of steps whose class the decoder gets right
-  after encoding the window to ``z`` (the posterior mean by default, or a posterior sample).
-  ``teacher_forced``: argmax of the logits with the true previous token fed at every step;
-  ``sampled``: the decoder runs free from ``z``, feeding back its own argmax, and its output is
-  compared with the input step by step (one early mistake can shift everything after it).
-- KL and active units: how much information z carries, and in how many dimensions
-  (Burda et al. 2016: unit u is active when Var_x E_q[z_u] > 0.01).
-- interpolation smoothness: see :func:`smoothness`.
+- the paper's metric (sampled accuracy at temperature 1), onset accuracy and the z-swap gap:
+  :mod:`zspace.music.paper_metrics`, gathered by :func:`evaluate`;
+- :func:`reconstruction_accuracy`: argmax accuracy after encoding the window to ``z`` (the
+  posterior mean by default, or a posterior sample). ``teacher_forced``: the true previous token
+  fed at every step; ``sampled``: the decoder runs free from ``z`` feeding back its own argmax
+  (not the paper's metric, which samples at temperature 1: argmax decoding of 16-bar melodies
+  scores about the majority class, "hold", whether or not the decoder reads z);
+- KL and active units: how much information the posterior carries, and in how many dimensions
+  (Burda et al. 2016: unit u is active when Var_x E_q[z_u] > 0.01). A KL below the free-bits
+  budget is unpenalised, which says nothing about whether the decoder uses z: the z-swap gap does;
+- interpolation smoothness along slerp paths of posterior means: see :func:`smoothness`.
 """
 
 from __future__ import annotations
@@ -20,31 +23,22 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from zspace.core.latent import slerp
 from zspace.core.objectives import active_units, kl_standard_normal, nats_to_bits
-from zspace.music.encoding import get_encoding
 from zspace.music.model import MusicVAE, sampler
+from zspace.music.paper_metrics import as_tokens, input_vectors, majority_accuracy, model_device, paper_metrics
 
 Mode = Literal["teacher_forced", "sampled"]
 
 
-def _tokens(tokens: Tensor | np.ndarray) -> Tensor:
-    return torch.as_tensor(np.asarray(tokens, dtype=np.int64) if isinstance(tokens, np.ndarray) else tokens).long()
-
-
-def _inputs(model: MusicVAE, targets: Tensor) -> Tensor:
-    """encoding.to_inputs as a table lookup: (B, T, n_tracks) long -> (B, T, input_depth) float."""
-    tables = get_encoding(model.config.encoding).input_table()
-    return torch.cat([F.embedding(targets[..., k], torch.from_numpy(t)) for k, t in enumerate(tables)], dim=-1)
-
-
 def _codes(model: MusicVAE, targets: Tensor, z: Literal["mean", "sample"], generator: torch.Generator) -> Tensor:
-    posterior = model.encode(_inputs(model, targets)).base_dist
+    posterior = model.encode(input_vectors(model, targets)).base_dist
     if z == "mean":
         return posterior.loc
-    return posterior.loc + posterior.scale * torch.randn(posterior.loc.shape, generator=generator)
+    noise = torch.randn(posterior.loc.shape, generator=generator, device=posterior.loc.device)
+    return posterior.loc + posterior.scale * noise
 
 
 @torch.no_grad()
@@ -64,10 +58,11 @@ def reconstruction_accuracy(
     """
     if mode not in ("teacher_forced", "sampled"):
         raise ValueError(f"mode must be 'teacher_forced' or 'sampled', got {mode!r}")
-    targets_all, was_training = _tokens(tokens), model.training
+    device = model_device(model)
+    targets_all, was_training = as_tokens(tokens, device), model.training
     model.eval()
-    generator, pick = torch.Generator().manual_seed(seed), sampler(greedy=True)
-    correct = torch.zeros(model.config.n_tracks, dtype=torch.float64)
+    generator, pick = torch.Generator(device=device).manual_seed(seed), sampler(greedy=True)
+    correct = torch.zeros(model.config.n_tracks, dtype=torch.float64, device=device)
     try:
         for start in range(0, len(targets_all), batch_size):
             targets = targets_all[start : start + batch_size]  # (B, T, K)
@@ -93,18 +88,18 @@ def kl_and_active_units(
     ``threshold``: Burda et al.'s 0.01 on Var_x E_q[z_u]. Returns kl_nats, kl_bits,
     active_units (count) and z_size.
     """
-    targets_all, was_training = _tokens(tokens), model.training
+    targets_all, was_training = as_tokens(tokens, model_device(model)), model.training
     model.eval()
     kl, means = 0.0, []
     try:
         for start in range(0, len(targets_all), batch_size):
-            posterior = model.encode(_inputs(model, targets_all[start : start + batch_size])).base_dist
+            posterior = model.encode(input_vectors(model, targets_all[start : start + batch_size])).base_dist
             kl += float(kl_standard_normal(posterior.loc, 2.0 * posterior.scale.log()).sum())
             means.append(posterior.loc)
     finally:
         model.train(was_training)
     kl_nats = kl / len(targets_all)
-    count, _ = active_units(torch.cat(means), threshold)
+    count, _ = active_units(torch.cat(means).cpu(), threshold)
     return {"kl_nats": kl_nats, "kl_bits": nats_to_bits(kl_nats), "active_units": count, "z_size": model.config.z_size}
 
 
@@ -148,24 +143,27 @@ def _ranks(values: Tensor) -> Tensor:
 def interpolation_smoothness(
     model: MusicVAE, tokens_a: Tensor | np.ndarray, tokens_b: Tensor | np.ndarray, steps: int = 7
 ) -> dict[str, float]:
-    """Decode ``steps`` points on the straight line between the posterior means of paired windows
+    """Decode ``steps`` points on the slerp path between the posterior means of paired windows
     (n, T, n_tracks) each, greedily, and average :func:`smoothness` over the n pairs.
 
-    Returns change_rate, monotonicity, and endpoint_accuracy (how well the two ends reproduce a
-    and b, the sampled accuracy at the ends: a smooth path between wrong ends means little).
+    Spherical interpolation of posterior means, as Magenta's ``MusicVAE.interpolate``
+    (``zspace.core.latent.slerp`` per pair). Returns change_rate, monotonicity, and
+    endpoint_accuracy (how well the two ends reproduce a and b, the argmax sampled accuracy at
+    the ends: a smooth path between wrong ends means little).
     """
-    a, b, was_training = _tokens(tokens_a), _tokens(tokens_b), model.training
+    device = model_device(model)
+    a, b, was_training = as_tokens(tokens_a, device), as_tokens(tokens_b, device), model.training
     if a.shape != b.shape:
         raise ValueError(f"tokens_a and tokens_b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     model.eval()
     try:
-        za, zb = (model.encode(_inputs(model, t)).mean for t in (a, b))
-        t = torch.linspace(0.0, 1.0, steps).view(steps, 1, 1)
-        path = (1.0 - t) * za + t * zb  # (steps, n, Z): the straight line, zspace.core.latent.lerp per pair
+        za, zb = (model.encode(input_vectors(model, t)).mean for t in (a, b))
+        path = torch.stack([slerp(za[i], zb[i], steps) for i in range(len(a))], dim=1)  # (steps, n, Z)
         decoded = model.decoder.generate(path.flatten(0, 1), a.shape[1], sampler(greedy=True)).classes
     finally:
         model.train(was_training)
-    decoded = decoded.unflatten(0, (steps, len(a)))  # (steps, n, T, K)
+    decoded = decoded.unflatten(0, (steps, len(a))).cpu()  # (steps, n, T, K)
+    a, b = a.cpu(), b.cpu()
     scores = [smoothness(decoded[:, i]) for i in range(len(a))]
     ends = torch.cat([(decoded[0] == a), (decoded[-1] == b)]).double().mean()
     return {
@@ -182,18 +180,20 @@ def evaluate(
     *,
     batch_size: int = 256,
     seed: int = 0,
+    z_draws: int = 3,
     n_interpolations: int = 32,
     interpolation_steps: int = 7,
 ) -> dict[str, float]:
-    """All of the above on one held-out set: tf_acc, sampled_acc (z = posterior mean), per-track
-    accuracies, kl_nats, kl_bits, active_units, and the smoothness of ``n_interpolations``
-    paths between seeded random pairs of windows."""
-    tokens = _tokens(tokens)
-    out: dict[str, float] = {"n_windows": len(tokens)}
-    for mode, key in (("teacher_forced", "tf"), ("sampled", "sampled")):
-        acc = reconstruction_accuracy(model, tokens, mode=mode, batch_size=batch_size, seed=seed)
-        out[f"{key}_acc"] = acc.pop("accuracy")
-        out |= {f"{key}_{name}": v for name, v in acc.items()}  # tf_accuracy/melody, ...
+    """Everything on one set of windows (n, T, n_tracks), on the model's device: the paper's metric
+    and z-use checks of :func:`zspace.music.paper_metrics.paper_metrics` (tf_acc, sampled_acc_t1,
+    sampled_acc_argmax, onset_acc_t1, zswap_gap_nats, ...), per-track teacher-forced accuracies
+    for several tracks, kl_nats, kl_bits, active_units, and the smoothness of ``n_interpolations``
+    slerp paths between seeded random pairs of windows."""
+    tokens = as_tokens(tokens, model_device(model))
+    out: dict[str, float] = paper_metrics(model, tokens, z_draws=z_draws, seed=seed, batch_size=batch_size)
+    if model.config.n_tracks > 1:
+        tf = reconstruction_accuracy(model, tokens, batch_size=batch_size, seed=seed)
+        out |= {f"tf_{name}": v for name, v in tf.items() if name != "accuracy"}  # tf_accuracy/melody, ...
     out |= kl_and_active_units(model, tokens, batch_size=batch_size)
     if n_interpolations and len(tokens) >= 2:
         pairs = torch.randperm(len(tokens), generator=torch.Generator().manual_seed(seed))[: 2 * n_interpolations]
@@ -203,4 +203,11 @@ def evaluate(
     return out
 
 
-__all__ = ["evaluate", "interpolation_smoothness", "kl_and_active_units", "reconstruction_accuracy", "smoothness"]
+__all__ = [
+    "evaluate",
+    "interpolation_smoothness",
+    "kl_and_active_units",
+    "majority_accuracy",
+    "reconstruction_accuracy",
+    "smoothness",
+]

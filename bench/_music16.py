@@ -1,0 +1,160 @@
+"""Flat vs hierarchical 16-bar MusicVAE on bar-aligned melodies: shared by bench/musicvae.py (CPU) and
+bench/musicvae_gpu.py (a lent GPU).
+
+The comparison varies the decoder only. Both models start from Magenta's 16-bar presets
+(``flat-mel_16bar``, ``hierdec-mel_16bar``: free bits 256, beta 0.2, teacher forcing, Adam with
+lr 1e-3 decaying by 0.9999 per step to 1e-5, clipping at 1.0) and get the same z size, encoder,
+decoder LSTM widths (the conductor uses the decoder's, as Magenta), batch, data, seed and budget
+(steps, or seconds of wall clock). Magenta's own flat preset has a 3 x 2048 decoder where the
+hierarchical one has 2 x 1024; here both get ``decoder_sizes``.
+
+Scoring (``zspace.music.paper_metrics``) on the held-out test windows and on as many windows of
+the training set the model saw: underfitting shows on both, not generalising on test alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from zspace.music.corpus import load_prepared
+from zspace.music.metrics import kl_and_active_units
+from zspace.music.paper_metrics import majority_accuracy, paper_metrics
+from zspace.music.run import MusicRunConfig, batch_tokens, build_model, make_step_fn
+from zspace.train import Trainer
+
+PRESETS = {"flat16": "flat-mel_16bar", "hier16": "hierdec-mel_16bar"}
+# The results-file metrics, each as <model>_<metric>_test and <model>_<metric>_train.
+HEADLINE = ("tf_acc", "sampled_acc_t1", "sampled_acc_argmax", "onset_acc_t1", "zswap_gap_nats")
+clock = time.perf_counter  # what a wall-clock budget is measured by (a test substitutes a fake one)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What both models share: sizes, budget, batch, device, precision, seed."""
+
+    z_size: int
+    encoder_size: int  # units per direction of the one bidirectional layer
+    decoder_size: int  # units of each of the two decoder (and conductor) layers
+    batch_size: int
+    steps: int | None = None  # a step budget, or
+    seconds: float | None = None  # a wall-clock budget (training only; evaluation comes after)
+    device: str = "cpu"
+    autocast: str = "none"
+    threads: int | None = None
+    seed: int = 0
+    deterministic: bool = True  # torch.use_deterministic_algorithms while training (off on a GPU for speed)
+
+
+def run_config(name: str, setup: Setup) -> MusicRunConfig:
+    """Magenta's 16-bar preset ``PRESETS[name]`` at the sizes and recipe of ``setup``."""
+    base = MusicRunConfig.from_preset(
+        PRESETS[name], data="(in memory)", batch_size=setup.batch_size, seed=setup.seed, device=setup.device,
+        autocast=setup.autocast, threads=setup.threads, tensorboard=False, deterministic=setup.deterministic,
+        max_steps=setup.steps or 10**9, checkpoint_every=10**9, log_every=50,
+    )  # fmt: skip
+    model = dataclasses.replace(
+        base.model, z_size=setup.z_size, encoder_sizes=(setup.encoder_size,), decoder_sizes=(setup.decoder_size,) * 2
+    )
+    return dataclasses.replace(base, model=model)
+
+
+# -- data ------------------------------------------------------------------------------------
+def subset(tokens: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """A seeded subset of n windows in their original order (all of them when n is None or larger)."""
+    if n is None or n >= len(tokens):
+        return tokens
+    return tokens[np.sort(np.random.default_rng(seed).permutation(len(tokens))[:n])]
+
+
+def load_bar_aligned(path: str | Path, *, train_windows: int | None, seed: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """{train, test} windows of a prepared 16-bar melody file, the train split cut to ``train_windows``."""
+    data = load_prepared(path, kind="melody", bars=16)
+    if data.manifest.get("config", {}).get("meter", "4/4") != "4/4":
+        print(f"warning: {path} was not prepared with meter 4/4: its bars are not all 16 steps", file=sys.stderr)
+    train = subset(data.train, train_windows, seed)
+    info = {"path": str(path), "windows": dict(data.manifest["counts"]), "songs": dict(data.manifest["songs"]),
+            "train_windows_used": len(train), "prepare_command": data.manifest.get("command")}  # fmt: skip
+    return {"train": train, "test": data.test}, info
+
+
+# -- training --------------------------------------------------------------------------------
+def train(name: str, train_tokens: np.ndarray, setup: Setup) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Train one model with the shared Trainer on a step or wall-clock budget; returns it and a record."""
+    config = run_config(name, setup)
+    torch.manual_seed(setup.seed)
+    model = build_model(config)
+    data = batch_tokens(train_tokens)
+    start = time.perf_counter()
+    if setup.seconds is None:
+        fit = Trainer(model, make_step_fn(config), config.train).fit(data)
+        chunks = 1
+    else:
+        fit, chunks = _train_for(model, config, data, setup.seconds)
+    wall = time.perf_counter() - start
+    return model, {
+        "preset": PRESETS[name], "model": dataclasses.asdict(config.model), "steps": fit.step, "train_seconds": wall,
+        "steps_per_s": fit.step / wall, "chunks": chunks, "autocast": fit.autocast,
+        "final_train_metrics": fit.train_metrics, "parameters": sum(p.numel() for p in model.parameters()),
+    }  # fmt: skip
+
+
+def _train_for(model: torch.nn.Module, config: MusicRunConfig, data: torch.Tensor, seconds: float) -> tuple[Any, int]:
+    """Train for about ``seconds`` of wall clock: fits of growing max_steps, each resuming the last
+    one's checkpoint (weights, optimizer, RNG, step), sized from the rate measured so far."""
+    start, step, chunks, chunk = clock(), 0, 0, 20
+    with tempfile.TemporaryDirectory(prefix="music16-") as run_dir:
+        while True:
+            train_config = dataclasses.replace(config.train, max_steps=step + chunk)
+            trainer = Trainer(model, make_step_fn(config), train_config, run_dir=run_dir, run_config=config.to_json())
+            fit = trainer.fit(data, resume=step > 0)
+            step, chunks = fit.step, chunks + 1
+            elapsed = clock() - start
+            rate, remaining = step / elapsed, seconds - elapsed
+            print(f"  {step} steps in {elapsed:.0f} s ({rate:.2f}/s)", file=sys.stderr, flush=True)
+            chunk = int(0.95 * remaining * rate)  # the next fit's checkpoint and restore cost a little
+            if chunk < max(1, step // 50):  # under 2% more: not worth another fit
+                return fit, chunks
+
+
+# -- scoring ---------------------------------------------------------------------------------
+def score(model: torch.nn.Module, splits: dict[str, np.ndarray], *, eval_windows: int, z_draws: int, seed: int,
+          batch_size: int = 256) -> dict[str, Any]:  # fmt: skip
+    """paper_metrics and KL on ``eval_windows`` test windows and on as many training windows."""
+    test = subset(splits["test"], eval_windows, seed)
+    train = subset(splits["train"], len(test), seed + 1)
+    out: dict[str, Any] = {}
+    for split, tokens in (("test", test), ("train", train)):
+        out[split] = paper_metrics(model, tokens, z_draws=z_draws, seed=seed, batch_size=batch_size)
+        out[split] |= kl_and_active_units(model, tokens, batch_size=batch_size)
+    return out
+
+
+def headline(results: dict[str, dict[str, Any]], splits: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The results-file keys: <model>_<metric>_<split> for HEADLINE metrics, and majority_test."""
+    keys: dict[str, Any] = {"majority_test": majority_accuracy(splits["train"], splits["test"])}
+    for name, result in results.items():
+        for metric in HEADLINE:
+            for split in ("test", "train"):
+                keys[f"{name}_{metric}_{split}"] = result["scores"][split][metric]
+    return keys
+
+
+def print_table(results: dict[str, dict[str, Any]], majority: float) -> None:
+    columns = ("tf_acc", "sampled_acc_t1", "sampled_acc_t1_zdraw_mean", "sampled_acc_argmax", "onset_acc_t1",
+               "sampled_acc_t1_zswap", "zswap_gap_nats", "kl_bits")  # fmt: skip
+    short = ("tf", "t1", "t1 z~q", "argmax", "onset t1", "t1 swap", "gap nats", "KL bits")
+    print(f"{'model':<16}{'split':<7}{'steps':>7}" + "".join(f"{c:>10}" for c in short))
+    for name, result in results.items():
+        for split in ("test", "train"):
+            s = result["scores"][split]
+            print(f"{name:<16}{split:<7}{result['steps']:>7}" + "".join(f"{s[c]:>10.3f}" for c in columns))
+    print(f"majority class (hold) on the test windows: {majority:.3f}")
