@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -65,6 +65,7 @@ class ImageAlignment(StructuredProblem):
     n_classes: int
     image_shape: tuple[int, int]
     window_shape: tuple[int, int]
+    loss_is_zero_one: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_positive_int("n_classes", self.n_classes)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,6 +35,8 @@ def _unbatch(a: np.ndarray) -> Any:
 
 class StructuredProblem(abc.ABC):
     """Interface of a latent structured problem (shapes in the module docstring)."""
+
+    loss_is_zero_one: ClassVar[bool] = False  # True where Delta is the 0/1 loss: slack = margin rescaling
 
     @property
     @abc.abstractmethod
@@ -186,6 +188,7 @@ class LatentMulticlass(StructuredProblem):
     n_classes: int
     n_latent: int
     n_input_features: int
+    loss_is_zero_one: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         for name in ("n_classes", "n_latent", "n_input_features"):

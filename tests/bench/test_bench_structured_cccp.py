@@ -1,4 +1,4 @@
-"""Smoke test of bench/structured.py with a tiny budget: the JSON contract and the best-setting rule."""
+"""Smoke test of bench/structured_cccp.py with a tiny budget: the JSON contract and the best-setting rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ._load import load_bench
 
 
 def test_tiny_run_writes_the_results_file(tmp_path, capsys):
-    bench = load_bench("structured")
+    bench = load_bench("structured_cccp")
     out = tmp_path / "structured.json"
     result = bench.main(
         [
@@ -38,7 +38,7 @@ def test_tiny_run_writes_the_results_file(tmp_path, capsys):
 
 
 def test_best_setting_prefers_speed_within_one_point():
-    bench = load_bench("structured")
+    bench = load_bench("structured_cccp")
     settings = {
         "a": {"p1": {"speedup": 50.0, "error_gap_pts": 3.0}, "p2": {"speedup": 12.0, "error_gap_pts": 0.5}},
         "b": {"p1": {"speedup": 20.0, "error_gap_pts": 0.9}, "space_size": 4},
