@@ -172,10 +172,22 @@ class ImageAlignment(StructuredProblem):
         return (np.asarray(Y)[:, None] != np.asarray(Yc)).astype(float)
 
     def batch_latent_completion(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """argmax_h w . phi(X[i], Y[i], h), the best placement of class Y[i]'s template: H (N,)."""
+        """argmax_h w . phi(X[i], Y[i], h), the best placement of class Y[i]'s template: H (N,).
+
+        Scores class Y[i]'s template only: N * L * wh * ww, a factor C below the full score table.
+        """
+        W = self._weights(w)
+        Y = self._targets(Y, len(np.asarray(X)))
+        patches = self._views(X).reshape(len(Y), self.n_latent, self.n_pixels)  # (N, L, P)
+        return np.argmax(np.einsum("nlp,np->nl", patches, W[Y, :-1]), axis=1)  # the bias is constant in h
+
+    def loss_augmented_and_completion(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(Y', H') of loss-augmented inference and H* of latent completion from one score table."""
         table = self.score_table(w, X)
         Y = self._targets(Y, len(table))
-        return np.argmax(table[np.arange(len(Y)), Y], axis=1)
+        wrong = np.arange(self.n_classes)[None, :] != Y[:, None]  # (N, C)
+        Y_hat, H_hat = self._argmax_pairs(table + wrong[:, :, None])
+        return Y_hat, H_hat, np.argmax(table[np.arange(len(Y)), Y], axis=1)
 
     def batch_inference(self, w: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """argmax_{y, h} w . phi(X[i], y, h): (Y (N,), H (N,))."""

@@ -199,6 +199,7 @@ def fit_perturbed(
     monitor = np.sort(rng.permutation(m)[:monitor_size])  # fixed: the stopping rule sees no sampling noise
     if oracle == "sampled":
         source.start(X, Y, rng)
+    fused = oracle == "exact" and latent == "exact"
     w = np.zeros(problem.n_features)
     tail = _TailAverage()
     result = FitResult(w=w, H=H)
@@ -209,11 +210,17 @@ def fit_perturbed(
         for batch in np.array_split(rng.permutation(m), max(1, m // batch_size)):
             Xb, Yb = X[batch], Y[batch]
             w_eval = w + sigma * rng.standard_normal(w.shape) if sigma > 0 else w
-            if epoch > 0:  # the first epoch trains on the starting latents, as CCCP's first round does
-                H[batch] = _impute(problem, w_eval, Xb, Yb, H[batch], latent, n_latent_samples, rng)
-                completions += len(batch) if latent == "exact" else 0
+            if epoch > 0 and fused:  # exact inference and exact completion share one score table
+                Y_hat, H_hat, H[batch] = problem.loss_augmented_and_completion(w_eval, Xb, Yb)
+                Yc, Hc = np.asarray(Y_hat)[:, None], np.asarray(H_hat)[:, None]
+                source.exact_calls += len(batch)
+                completions += len(batch)
+            else:
+                if epoch > 0:  # the first epoch trains on the starting latents, as CCCP's first round does
+                    H[batch] = _impute(problem, w_eval, Xb, Yb, H[batch], latent, n_latent_samples, rng)
+                    completions += len(batch) if latent == "exact" else 0
+                Yc, Hc = source.candidates(w_eval, Xb, Yb, batch, rng)
             Hb = H[batch]
-            Yc, Hc = source.candidates(w_eval, Xb, Yb, batch, rng)
             values, distortion = _loss_values(problem, w_eval, Xb, Yb, Hb, Yc, Hc, rescaling)
             source.remember(batch, Yc, Hc, values)
             best_j = np.argmax(values, axis=1)

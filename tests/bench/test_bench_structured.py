@@ -1,0 +1,39 @@
+"""Smoke test of bench/structured.py (one SGD learner, exact vs sampled oracles) with a tiny budget."""
+
+from __future__ import annotations
+
+import json
+
+from ._load import load_bench
+
+
+def test_tiny_run_writes_and_merges_the_results_file(tmp_path, capsys):
+    bench = load_bench("structured")
+    out = tmp_path / "structured.json"
+    argv = ["--quick", "--seeds", "2", "--json-out", str(out), "--figure", str(tmp_path / "err.png")]
+    result = bench.main(argv)
+    assert json.loads(out.read_text()) == result
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["fair_error_gap_pts"] == result["fair_error_gap_pts"] and last["problems"] == ["align_m1"]
+    problem = result["problems"]["align_m1"]
+    assert problem["space_size"] == 10 * 9
+    names = {"exact_oracle", "sampled_n4", "sampled_n8", "sampled_n4_cache2", "sampled_n8_latent_sampled"}
+    assert set(problem["curves"]) == set(problem["comparison"]) == names
+    exact = problem["comparison"]["exact_oracle"]
+    assert exact["speedup_to_exact_objective"]["mean"] == 1.0  # the exact learner reaches its own objective
+    assert exact["final_error_gap_pts"]["mean"] == 0.0
+    for runs in problem["curves"].values():
+        assert len(runs) == 2 and all(len(r["seconds"]) == len(r["test_error"]) == r["epochs"] for r in runs)
+    assert result["learner"] in names - {"exact_oracle", "sampled_n4_cache2", "sampled_n8_latent_sampled"}
+    assert (tmp_path / "err.png").stat().st_size > 0
+    again = bench.main(argv[:-2] + ["--margins", "0"])  # parts merge into the file already there
+    assert set(again["problems"]) == {"align_m0", "align_m1"}
+
+
+def test_time_helpers():
+    bench = load_bench("structured")
+    curve = {"seconds": [1.0, 2.0, 3.0], "objective": [0.9, 0.5, 0.4], "test_error": [0.5, 0.3, 0.2]}
+    assert bench.at_time(curve, 2.5, "test_error") == 0.3
+    assert bench.at_time(curve, 0.5, "test_error") is None
+    assert bench.time_to_objective(curve, 0.5) == 2.0
+    assert bench.time_to_objective(curve, 0.1) is None
