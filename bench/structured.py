@@ -9,7 +9,8 @@ proposal draws (the paper's, n in --n-samples), or n draws plus a cache of the p
 worst pairs (our option); for context also one learner that samples the latent completion too
 (``latent="sampled"``, two things varied, never the headline). The learning rate is tuned per learner on a validation split of seed 0's
 training set (grid --lr-grid, lowest validation error). Problems: digits pasted at random offsets
-into larger canvases (latent = the window's shift), |Y x H| = 10 * (2 * margin + 1) ** 2.
+into larger canvases (latent = the window's shift), |Y x H| = 10 * (2 * margin + 1) ** 2, and
+synthetic latent multiclass C x L (--multiclass, e.g. 100x100 with 6000 training examples).
 
 Time axis: training seconds, the stopping rule's monitor and this script's evaluation excluded
 (both are reported); oracle axis: (y, h) scores, = sampled pairs + exact calls * |Y x H| +
@@ -33,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
 from _common import command_line, emit_json, parse_args
 
-from zspace.structured import fit_perturbed, latent_ssvm_objective, make_shifted_digits
+from zspace.structured import fit_perturbed, latent_ssvm_objective, make_shifted_digits, make_synthetic
 from zspace.structured.datasets import train_test_split
 
 
@@ -54,6 +55,9 @@ class Args:
     tune_epochs: int = 10
     budgets: str = "10,60"  # seconds
     n_images: int = 0  # 0: all 1797 digits
+    multiclass: str = ""  # C x L sizes of synthetic latent multiclass problems, e.g. "100x100"
+    multiclass_train: int = 6000
+    n_input_features: int = 10
     quick: bool = False
     json_out: str | None = None
     figure: str | None = None
@@ -76,7 +80,9 @@ def _error(problem, w, X, Y) -> float:
     return float(problem.losses(Y, problem.batch_inference(w, X)[0]).mean())
 
 
-def _fit(problem, X, Y, args: Args, options: dict, lr: float, seed: int, max_epochs: int, evaluate=None):
+def _fit(problem, X, Y, args: Args, options: dict, lr: float, seed: int, max_epochs: int, evaluate=None, H0=None):
+    if H0 is None:
+        H0 = problem.initial_latents(X, Y, np.random.default_rng(seed))
     return fit_perturbed(
         problem,
         X,
@@ -86,7 +92,7 @@ def _fit(problem, X, Y, args: Args, options: dict, lr: float, seed: int, max_epo
         max_epochs=max_epochs,
         tol=args.tol,
         learning_rate=lr,
-        H_init=problem.initial_latents(X, Y, np.random.default_rng(seed)),  # the same start for every learner
+        H_init=H0,  # the same start for every learner
         seed=seed,
         callback=evaluate,
         **options,
@@ -97,13 +103,14 @@ def tune(problem, X, Y, args: Args, options: dict) -> dict[str, Any]:
     """Learning rate with the lowest validation error on an 80/20 split of the training set (seed 0)."""
     cut = int(0.8 * len(X))
     errors = {}
+    H0 = problem.initial_latents(X[:cut], Y[:cut], np.random.default_rng(0))
     for lr in (float(v) for v in args.lr_grid.split(",")):
-        w = _fit(problem, X[:cut], Y[:cut], args, options, lr, 0, args.tune_epochs).w
+        w = _fit(problem, X[:cut], Y[:cut], args, options, lr, 0, args.tune_epochs, H0=H0).w
         errors[lr] = _error(problem, w, X[cut:], Y[cut:])
     return {"learning_rate": min(errors, key=errors.get), "validation_errors": {str(k): v for k, v in errors.items()}}
 
 
-def run_curve(problem, split, args: Args, options: dict, lr: float, seed: int, space: tuple[int, int]) -> dict[str, Any]:
+def run_curve(problem, split, args: Args, options: dict, lr: float, seed: int, space: tuple[int, int], H0) -> dict[str, Any]:
     """One run to convergence; per epoch: seconds, scores, training objective f, test error."""
     (X, Y), (X_test, Y_test) = split
     curve: dict[str, list] = {k: [] for k in ("seconds", "monitor_seconds", "scores", "objective", "test_error")}
@@ -115,7 +122,7 @@ def run_curve(problem, split, args: Args, options: dict, lr: float, seed: int, s
         curve["objective"].append(latent_ssvm_objective(problem, w, X, Y, args.alpha))
         curve["test_error"].append(_error(problem, w, X_test, Y_test))
 
-    result = _fit(problem, X, Y, args, options, lr, seed, args.max_epochs, evaluate)
+    result = _fit(problem, X, Y, args, options, lr, seed, args.max_epochs, evaluate, H0)
     return curve | {"converged": result.converged, "epochs": len(result.history)}
 
 
@@ -180,18 +187,34 @@ def compare(curves: dict[str, list[dict]], budgets: list[float]) -> dict[str, An
     return out
 
 
-def run_problem(margin: int, args: Args) -> dict[str, Any]:
+def alignment_data(margin: int, args: Args):
+    """Digits at random offsets, margin pixels around a centred one; 25% of the images held out per seed."""
     data = make_shifted_digits(margin=margin, seed=0, n_samples=args.n_images or None)
-    problem = data.problem
+    return data.problem, [train_test_split(data, 0.25, seed) for seed in range(args.seeds)]
+
+
+def multiclass_data(size: str, args: Args):
+    """Synthetic C x L latent multiclass (w_true labels its data, noise 0): n_train examples plus 25% test."""
+    C, L = (int(v) for v in size.lower().split("x"))
+    n_test = args.multiclass_train // 4
+    splits = []
+    for seed in range(args.seeds):
+        data = make_synthetic(args.multiclass_train + n_test, C, L, args.n_input_features, seed=seed)
+        n = args.multiclass_train
+        splits.append(((data.X[:n], data.Y[:n]), (data.X[n:], data.Y[n:])))
+    return data.problem, splits
+
+
+def run_problem(title: str, problem, splits, args: Args) -> dict[str, Any]:
     space = (problem.n_classes * problem.n_latent, problem.n_latent)
-    splits = [train_test_split(data, 0.25, seed) for seed in range(args.seeds)]
-    print(f"alignment margin {margin}: |Y x H| = {space[0]}, {len(splits[0][0][0])} train", file=sys.stderr, flush=True)
+    print(f"{title}: |Y x H| = {space[0]}, {len(splits[0][0][0])} train", file=sys.stderr, flush=True)
     makers = learners(args)
     tuned = {name: tune(problem, *splits[0][0], args, options) for name, options in makers.items()}
     curves: dict[str, list[dict]] = {name: [] for name in makers}
     for seed, split in enumerate(splits):  # learners interleaved per seed: load drifts hit them alike
+        H0 = problem.initial_latents(*split[0], np.random.default_rng(seed))
         for name, options in makers.items():
-            curves[name].append(run_curve(problem, split, args, options, tuned[name]["learning_rate"], seed, space))
+            curves[name].append(run_curve(problem, split, args, options, tuned[name]["learning_rate"], seed, space, H0))
         print(f"  seed {seed} done", file=sys.stderr, flush=True)
     budgets = [float(b) for b in args.budgets.split(",")]
     return {
@@ -261,12 +284,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.quick:
         args.margins = "1" if args.margins == Args.margins else args.margins
         args.seeds, args.n_images, args.max_epochs, args.tune_epochs = 2, 300, 4, 2
-        args.n_samples, args.lr_grid = "4,8", "10,100"
+        args.n_samples = "4,8" if args.n_samples == Args.n_samples else args.n_samples
+        args.lr_grid = "10,100"
     problems: dict[str, Any] = {}
     if args.json_out and Path(args.json_out).exists():  # runs in parts: merge into the committed results
         problems = json.loads(Path(args.json_out).read_text()).get("problems", {})
-    for margin in (int(m) for m in args.margins.split(",")):
-        problems[f"align_m{margin}"] = run_problem(margin, args) | {"command": command_line(__file__, argv)}
+    todo = [(f"align_m{m}", alignment_data, int(m)) for m in args.margins.split(",") if m]
+    todo += [(f"multiclass_{size}", multiclass_data, size) for size in args.multiclass.split(",") if size]
+    for name, make, setting in todo:
+        problems[name] = run_problem(name, *make(setting, args), args) | {"command": command_line(__file__, argv)}
         if args.json_out:
             _write(args, problems, argv)
     result = _write(args, problems, argv)

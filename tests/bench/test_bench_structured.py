@@ -37,3 +37,12 @@ def test_time_helpers():
     assert bench.at_time(curve, 0.5, "test_error") is None
     assert bench.time_to_objective(curve, 0.5) == 2.0
     assert bench.time_to_objective(curve, 0.1) is None
+
+
+def test_multiclass_problem_runs(tmp_path):
+    bench = load_bench("structured")
+    argv = ["--quick", "--margins", "", "--multiclass", "4x3", "--multiclass-train", "200", "--n-samples", "4"]
+    result = bench.main([*argv, "--no-latent-sampled", "--cache", "0"])
+    problem = result["problems"]["multiclass_4x3"]
+    assert problem["space_size"] == 12 and problem["n_train"] == 200
+    assert set(problem["comparison"]) == {"exact_oracle", "sampled_n4"}
