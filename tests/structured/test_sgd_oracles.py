@@ -184,3 +184,10 @@ def test_estimator_passes_the_oracle_through():
     data = _data()
     model = LatentSSVM(data.problem, oracle="exact", max_epochs=3, random_state=0).fit(data.X, data.Y)
     assert model.history_[-1]["exact_calls"] == 3 * 300 and model.history_[-1]["sampled_scores"] == 0
+
+
+def test_a_batch_without_violators_only_shrinks_w():
+    """Alignment's feature sum over no examples is zero (it used to fail to reshape an empty batch)."""
+    data = make_shifted_digits(margin=1, n_samples=20, seed=0)
+    empty = data.problem.joint_feature_sum(data.X[:0], data.Y[:0], data.H[:0])
+    np.testing.assert_array_equal(empty, np.zeros(data.problem.n_features))

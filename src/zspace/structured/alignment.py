@@ -157,7 +157,7 @@ class ImageAlignment(StructuredProblem):
         H = check_int_range("h", H, self.n_latent)
         onehot = np.zeros((len(Y), self.n_classes))  # (N, C), weighted: one matmul instead of np.add.at
         onehot[np.arange(len(Y)), Y] = 1.0 if weights is None else weights
-        patches = np.concatenate([self.windows(X, H).reshape(len(X), -1), np.ones((len(X), 1))], axis=1)  # (N, P + 1)
+        patches = np.concatenate([self.windows(X, H).reshape(len(X), self.n_pixels), np.ones((len(X), 1))], axis=1)  # (N, P + 1)
         return (onehot.T @ patches).ravel()
 
     def candidate_scores(self, w: np.ndarray, X: np.ndarray, Yc: np.ndarray, Hc: np.ndarray) -> np.ndarray:
