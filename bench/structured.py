@@ -51,6 +51,7 @@ class Args:
     batch_size: int = 128
     max_epochs: int = 30
     tol: float = 1e-4
+    patience: int = 3  # epochs without an improvement of f by tol before stopping (fit_perturbed's n_iter_no_change)
     lr_grid: str = "1,10,100"  # 100 = the default 0.1 / alpha
     tune_epochs: int = 10
     budgets: str = "10,60"  # seconds
@@ -91,6 +92,7 @@ def _fit(problem, X, Y, args: Args, options: dict, lr: float, seed: int, max_epo
         batch_size=args.batch_size,
         max_epochs=max_epochs,
         tol=args.tol,
+        n_iter_no_change=args.patience,
         learning_rate=lr,
         H_init=H0,  # the same start for every learner
         seed=seed,
