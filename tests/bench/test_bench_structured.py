@@ -1,4 +1,4 @@
-"""Smoke test of bench/structured.py with a tiny budget: the JSON contract and the best-setting rule."""
+"""Smoke test of bench/structured.py (one SGD learner, exact vs sampled oracles) with a tiny budget."""
 
 from __future__ import annotations
 
@@ -7,43 +7,42 @@ import json
 from ._load import load_bench
 
 
-def test_tiny_run_writes_the_results_file(tmp_path, capsys):
+def test_tiny_run_writes_and_merges_the_results_file(tmp_path, capsys):
     bench = load_bench("structured")
     out = tmp_path / "structured.json"
-    result = bench.main(
-        [
-            "--sizes",
-            "3x2",
-            "--n-samples",
-            "4",
-            "--seeds",
-            "2",
-            "--examples-per-feature",
-            "1",
-            "--no-digits",
-            "--json-out",
-            str(out),
-            "--figure",
-            str(tmp_path / "time.png"),
-        ]
-    )
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(out.read_text()) == result
-    setting = result["settings"]["synthetic_3x2"]
-    assert set(setting) >= {"exact", "perturbed_n4", "space_size"}
-    assert len(setting["exact"]["test_errors"]) == 2
-    gap = 100 * (setting["perturbed_n4"]["test_error_mean"] - setting["exact"]["test_error_mean"])
-    assert setting["perturbed_n4"]["error_gap_pts"] == result["error_gap_pts"] == gap
-    assert result["speedup"] == setting["exact"]["seconds_mean"] / setting["perturbed_n4"]["seconds_mean"]
-    assert (tmp_path / "time.png").stat().st_size > 0
+    argv = ["--quick", "--seeds", "2", "--json-out", str(out), "--figure", str(tmp_path / "err.png")]
+    result = bench.main(argv)
+    assert json.loads(out.read_text()) == result
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["fair_error_gap_pts"] == result["fair_error_gap_pts"] and last["problems"] == ["align_m1"]
+    problem = result["problems"]["align_m1"]
+    assert problem["space_size"] == 10 * 9
+    names = {"exact_oracle", "sampled_n4", "sampled_n8", "sampled_n4_cache2", "sampled_n8_latent_sampled"}
+    assert set(problem["curves"]) == set(problem["comparison"]) == names
+    exact = problem["comparison"]["exact_oracle"]
+    assert exact["speedup_to_exact_objective"]["mean"] == 1.0  # the exact learner reaches its own objective
+    assert exact["final_error_gap_pts"]["mean"] == 0.0
+    for runs in problem["curves"].values():
+        assert len(runs) == 2 and all(len(r["seconds"]) == len(r["test_error"]) == r["epochs"] for r in runs)
+    assert result["learner"] in names - {"exact_oracle", "sampled_n4_cache2", "sampled_n8_latent_sampled"}
+    assert (tmp_path / "err.png").stat().st_size > 0
+    again = bench.main(argv[:-2] + ["--margins", "0"])  # parts merge into the file already there
+    assert set(again["problems"]) == {"align_m0", "align_m1"}
 
 
-def test_best_setting_prefers_speed_within_one_point():
+def test_time_helpers():
     bench = load_bench("structured")
-    settings = {
-        "a": {"p1": {"speedup": 50.0, "error_gap_pts": 3.0}, "p2": {"speedup": 12.0, "error_gap_pts": 0.5}},
-        "b": {"p1": {"speedup": 20.0, "error_gap_pts": 0.9}, "space_size": 4},
-    }
-    assert bench.best_setting(settings)["speedup"] == 20.0
-    settings = {"a": {"p1": {"speedup": 50.0, "error_gap_pts": 3.0}, "p2": {"speedup": 12.0, "error_gap_pts": 2.0}}}
-    best = bench.best_setting(settings)
-    assert best["error_gap_pts"] == 2.0 and not best["within_1pt"]
+    curve = {"seconds": [1.0, 2.0, 3.0], "objective": [0.9, 0.5, 0.4], "test_error": [0.5, 0.3, 0.2]}
+    assert bench.at_time(curve, 2.5, "test_error") == 0.3
+    assert bench.at_time(curve, 0.5, "test_error") is None
+    assert bench.time_to_objective(curve, 0.5) == 2.0
+    assert bench.time_to_objective(curve, 0.1) is None
+
+
+def test_multiclass_problem_runs(tmp_path):
+    bench = load_bench("structured")
+    argv = ["--quick", "--margins", "", "--multiclass", "4x3", "--multiclass-train", "200", "--n-samples", "4"]
+    result = bench.main([*argv, "--no-latent-sampled", "--cache", "0"])
+    problem = result["problems"]["multiclass_4x3"]
+    assert problem["space_size"] == 12 and problem["n_train"] == 200
+    assert set(problem["comparison"]) == {"exact_oracle", "sampled_n4"}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -65,6 +65,7 @@ class ImageAlignment(StructuredProblem):
     n_classes: int
     image_shape: tuple[int, int]
     window_shape: tuple[int, int]
+    loss_is_zero_one: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_positive_int("n_classes", self.n_classes)
@@ -156,7 +157,7 @@ class ImageAlignment(StructuredProblem):
         H = check_int_range("h", H, self.n_latent)
         onehot = np.zeros((len(Y), self.n_classes))  # (N, C), weighted: one matmul instead of np.add.at
         onehot[np.arange(len(Y)), Y] = 1.0 if weights is None else weights
-        patches = np.concatenate([self.windows(X, H).reshape(len(X), -1), np.ones((len(X), 1))], axis=1)  # (N, P + 1)
+        patches = np.concatenate([self.windows(X, H).reshape(len(X), self.n_pixels), np.ones((len(X), 1))], axis=1)  # (N, P + 1)
         return (onehot.T @ patches).ravel()
 
     def candidate_scores(self, w: np.ndarray, X: np.ndarray, Yc: np.ndarray, Hc: np.ndarray) -> np.ndarray:
@@ -171,10 +172,22 @@ class ImageAlignment(StructuredProblem):
         return (np.asarray(Y)[:, None] != np.asarray(Yc)).astype(float)
 
     def batch_latent_completion(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """argmax_h w . phi(X[i], Y[i], h), the best placement of class Y[i]'s template: H (N,)."""
+        """argmax_h w . phi(X[i], Y[i], h), the best placement of class Y[i]'s template: H (N,).
+
+        Scores class Y[i]'s template only: N * L * wh * ww, a factor C below the full score table.
+        """
+        W = self._weights(w)
+        Y = self._targets(Y, len(np.asarray(X)))
+        patches = self._views(X).reshape(len(Y), self.n_latent, self.n_pixels)  # (N, L, P)
+        return np.argmax(np.einsum("nlp,np->nl", patches, W[Y, :-1]), axis=1)  # the bias is constant in h
+
+    def loss_augmented_and_completion(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(Y', H') of loss-augmented inference and H* of latent completion from one score table."""
         table = self.score_table(w, X)
         Y = self._targets(Y, len(table))
-        return np.argmax(table[np.arange(len(Y)), Y], axis=1)
+        wrong = np.arange(self.n_classes)[None, :] != Y[:, None]  # (N, C)
+        Y_hat, H_hat = self._argmax_pairs(table + wrong[:, :, None])
+        return Y_hat, H_hat, np.argmax(table[np.arange(len(Y)), Y], axis=1)
 
     def batch_inference(self, w: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """argmax_{y, h} w . phi(X[i], y, h): (Y (N,), H (N,))."""

@@ -36,8 +36,8 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
         n_latent: latent sub-classes per label when ``problem`` is None.
         alpha: L2 regularisation strength of the shared objective.
         tol: stopping tolerance (cutting planes and CCCP for exact, epochs for perturbed).
-        max_rounds: CCCP rounds (exact). n_samples, rescaling, latent, sigma, batch_size,
-            max_epochs, learning_rate: the randomized learner's knobs, see :func:`fit_perturbed`.
+        max_rounds: CCCP rounds (exact). oracle, n_samples, violator_cache, rescaling, latent, sigma,
+            batch_size, max_epochs, learning_rate: the SGD learner's knobs, see :func:`fit_perturbed`.
         random_state: seeds the initial latents and the proposals.
 
     Attributes (after fit): ``coef_`` (n_features,), ``problem_``, ``latent_`` (training latents),
@@ -54,7 +54,9 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
         alpha: float = 1e-2,
         tol: float = 1e-3,
         max_rounds: int = 20,
+        oracle: str = "sampled",
         n_samples: int = 10,
+        violator_cache: int = 0,
         rescaling: str = "slack",
         latent: str = "exact",
         sigma: float = 0.0,
@@ -69,7 +71,9 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.tol = tol
         self.max_rounds = max_rounds
+        self.oracle = oracle
         self.n_samples = n_samples
+        self.violator_cache = violator_cache
         self.rescaling = rescaling
         self.latent = latent
         self.sigma = sigma
@@ -111,7 +115,9 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
                 X,
                 Y,
                 alpha=self.alpha,
+                oracle=self.oracle,
                 n_samples=self.n_samples,
+                violator_cache=self.violator_cache,
                 rescaling=self.rescaling,
                 latent=self.latent,
                 sigma=self.sigma,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zspace.errors import ConfigError
+from zspace.structured.dual_qp import active_set_one_slack_dual
 from zspace.structured.problems import StructuredProblem, check_positive_int
 
 __all__ = ["FitResult", "fit_exact", "latent_ssvm_objective", "solve_one_slack_dual"]
@@ -46,12 +47,19 @@ class FitResult:
     converged: bool = False
 
 
-def _objective_and_latents(problem, w, X, Y, alpha) -> tuple[float, np.ndarray]:
-    """f(w) with exact oracles, and the latents it imputes for the true outputs."""
-    Y_hat, H_hat = problem.batch_loss_augmented_inference(w, X, Y)
-    H_star = problem.batch_latent_completion(w, X, Y)
-    hinge = problem.losses(Y, Y_hat) + problem.scores(w, X, Y_hat, H_hat) - problem.scores(w, X, Y, H_star)
-    return float(0.5 * alpha * w @ w + hinge.mean()), H_star
+def _objective_and_latents(problem, w, X, Y, alpha, chunk: int = 128) -> tuple[float, np.ndarray]:
+    """f(w) with exact oracles, and the latents it imputes for the true outputs.
+
+    Runs over ``chunk`` examples at a time: score tables of all of X at once (alignment: N x L x
+    window pixels) outgrow the CPU caches and cost several times more per example.
+    """
+    hinges, latents = [], []
+    for start in range(0, len(X), chunk):
+        Xc, Yc = X[start : start + chunk], Y[start : start + chunk]
+        Y_hat, H_hat, H_star = problem.loss_augmented_and_completion(w, Xc, Yc)
+        hinges.append(problem.losses(Yc, Y_hat) + problem.scores(w, Xc, Y_hat, H_hat) - problem.scores(w, Xc, Yc, H_star))
+        latents.append(H_star)
+    return float(0.5 * alpha * w @ w + np.concatenate(hinges).mean()), np.concatenate(latents)
 
 
 def latent_ssvm_objective(problem: StructuredProblem, w: np.ndarray, X: np.ndarray, Y: np.ndarray, alpha: float) -> float:
@@ -70,10 +78,28 @@ def _project_capped_simplex(v: np.ndarray, cap: float) -> np.ndarray:
     return np.maximum(v - excess[k] / (k + 1), 0.0)
 
 
+def _duality_gap(K: np.ndarray, b: np.ndarray, cap: float, a: np.ndarray) -> float:
+    """1/2||w||^2 + cap * max(0, max_k b_k - (K a)_k) minus the dual value, w = G^T a; >= 0 for feasible a."""
+    Ka = K @ a
+    return float(a @ Ka + cap * max(0.0, float(np.max(b - Ka))) - a @ b)
+
+
 def solve_one_slack_dual(
     K: np.ndarray, b: np.ndarray, cap: float, a0: np.ndarray, tol: float, max_iter: int = 5000
 ) -> np.ndarray:
-    """max_a a . b - 1/2 a^T K a  s.t. a >= 0, sum(a) <= cap: accelerated projected gradient with adaptive restart.
+    """max_a a . b - 1/2 a^T K a  s.t. a >= 0, sum(a) <= cap, to a duality gap <= tol.
+
+    First the exact active-set method of :mod:`zspace.structured.dual_qp` (a few small linear
+    solves); if it does not settle or misses the gap, accelerated projected gradient from its answer.
+    """
+    a = active_set_one_slack_dual(K, b, cap, a0)
+    if a is not None and np.all(a >= 0) and a.sum() <= cap * (1 + 1e-9) and _duality_gap(K, b, cap, a) <= tol:
+        return a
+    return _projected_gradient_dual(K, b, cap, a0 if a is None else a, tol, max_iter)
+
+
+def _projected_gradient_dual(K: np.ndarray, b: np.ndarray, cap: float, a0: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+    """The same dual by accelerated projected gradient with adaptive restart (the fallback).
 
     K (k, k) is the Gram matrix of the planes' feature differences, b (k,) their losses. Every
     iteration is one (k, k) matvec, so no Python loop runs per coordinate. Stops when the

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,6 +35,8 @@ def _unbatch(a: np.ndarray) -> Any:
 
 class StructuredProblem(abc.ABC):
     """Interface of a latent structured problem (shapes in the module docstring)."""
+
+    loss_is_zero_one: ClassVar[bool] = False  # True where Delta is the 0/1 loss: slack = margin rescaling
 
     @property
     @abc.abstractmethod
@@ -87,6 +89,11 @@ class StructuredProblem(abc.ABC):
         return self.sample_latents(X, Y, 1, rng)[:, 0]
 
     # --- derived ----------------------------------------------------------------------------
+    def loss_augmented_and_completion(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(Y', H') = loss-augmented argmax and H* = latent completion; problems with a score table share it."""
+        Y_hat, H_hat = self.batch_loss_augmented_inference(w, X, Y)
+        return Y_hat, H_hat, self.batch_latent_completion(w, X, Y)
+
     def scores(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray, H: np.ndarray) -> np.ndarray:
         """w . phi(X[i], Y[i], H[i]), shape (N,)."""
         return self.candidate_scores(w, X, np.asarray(Y)[:, None], np.asarray(H)[:, None])[:, 0]
@@ -186,6 +193,7 @@ class LatentMulticlass(StructuredProblem):
     n_classes: int
     n_latent: int
     n_input_features: int
+    loss_is_zero_one: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         for name in ("n_classes", "n_latent", "n_input_features"):
@@ -238,9 +246,18 @@ class LatentMulticlass(StructuredProblem):
         return (np.asarray(Y)[:, None] != np.asarray(Yc)).astype(float)
 
     def batch_latent_completion(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """argmax_h W[Y[i], h] . X[i]: H (N,) ints."""
+        """argmax_h W[Y[i], h] . X[i]: H (N,) ints; scores label Y[i]'s L rows only, not all C * L."""
         Y = check_int_range("y", Y, self.n_classes)
-        return np.argmax(self.score_table(w, X)[np.arange(len(Y)), Y], axis=1)
+        rows = self._weights(w).reshape(self.n_classes, self.n_latent, self.n_input_features)[Y]  # (N, L, d)
+        return np.argmax(np.einsum("nld,nd->nl", rows, self._inputs(X)), axis=1)
+
+    def loss_augmented_and_completion(self, w: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(Y', H') of loss-augmented inference and H* of latent completion from one score table."""
+        Y = check_int_range("y", Y, self.n_classes)
+        table = self.score_table(w, X)
+        wrong = np.arange(self.n_classes)[None, :] != Y[:, None]  # (N, C)
+        Y_hat, H_hat = self._argmax_pairs(table + wrong[:, :, None])
+        return Y_hat, H_hat, np.argmax(table[np.arange(len(Y)), Y], axis=1)
 
     def batch_inference(self, w: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """argmax_{y, h} W[y, h] . X[i]: (Y (N,), H (N,))."""
