@@ -51,8 +51,8 @@ def _with_planner(config: Any, candidates: int | None, horizon: int | None, meth
     return replace(config, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _env_kwargs(layout_seed: int | None) -> dict[str, Any]:
-    return {} if layout_seed is None else {"layout_seed": layout_seed}
+def _env_kwargs(layout_seed: int | None, layout: str | None = None) -> dict[str, Any]:
+    return ({} if layout_seed is None else {"layout_seed": layout_seed}) | ({} if layout is None else {"layout": layout})
 
 
 @train_app.command("sectar")
@@ -66,7 +66,12 @@ def train_sectar_cmd(
     layout_seed: Annotated[
         int | None, typer.Option(help="One fixed task layout (the authors' goal file); default: a new one per episode.")
     ] = None,
-    preset: Annotated[str, typer.Option(help="Model size: small (CPU) | paper (LSTMs of 256).")] = "small",
+    layout: Annotated[
+        str | None, typer.Option(help="Task layout: uniform (the authors', the envs' default) | walk (ours, easier).")
+    ] = None,
+    preset: Annotated[
+        str, typer.Option(help="Training preset: cpu (ours, CPU-sized; 'small' is its old name) | paper (the authors').")
+    ] = "small",
     candidates: Annotated[int | None, typer.Option(help="Latent sequences scored per plan (default: the config's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the config's).")] = None,
     method: Annotated[str | None, typer.Option(help="Planner: shooting | cem (default: the config's).")] = None,
@@ -83,17 +88,17 @@ def train_sectar_cmd(
     from zspace.core.config import to_dict
     from zspace.errors import ConfigError
     from zspace.rl.envs import check_env_id
-    from zspace.rl.sectar import SECTAR_PRESETS
-    from zspace.rl.sectar_train import SectarTrainConfig, save_sectar, train_sectar
+    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, save_sectar, train_sectar
     from zspace.train.checkpoint import write_json_atomic
 
     with user_errors():
         _threads(threads)
         check_env_id(env)
-        config = _with_planner(SectarTrainConfig(model=SECTAR_PRESETS[preset]), candidates, horizon, method, shaping)
+        base = SECTAR_TRAIN_PRESETS["cpu" if preset == "small" else preset]
+        config = _with_planner(SectarTrainConfig.for_task(env, base), candidates, horizon, method, shaping)
         if save_every < 0:
             raise ConfigError(f"--save-every must be >= 0, got {save_every}")
-        env_kwargs = _env_kwargs(layout_seed)
+        env_kwargs = _env_kwargs(layout_seed, layout)
 
         def save(model: Any, curve: Any) -> None:  # each file is replaced atomically: a kill keeps the last good one
             save_sectar(out, model, config)
