@@ -209,3 +209,25 @@ def test_nan_loss_raises_with_the_iteration(monkeypatch):
     monkeypatch.setattr(SeCTAR, "state_log_prob", lambda self, s0, z, states: torch.full(states.shape[:1], float("nan")))
     with pytest.raises(TrainingDivergedError, match="loss .* iteration 1 "):
         run(config=config)
+
+
+def test_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
+    model_a, curve_a = run(seed=5)  # 2 iterations
+
+    class Killed(Exception):
+        pass
+
+    def kill(model, curve, steps):
+        raise Killed  # after iteration 1's state was written
+
+    with pytest.raises(Killed):
+        train_sectar(
+            ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path, on_iteration=kill
+        )
+    model_b, curve_b = train_sectar(ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+    assert (curve_b.env_steps, curve_b.returns, curve_b.successes) == (curve_a.env_steps, curve_a.returns, curve_a.successes)
+    assert curve_b.extra["sectar/loss"] == curve_a.extra["sectar/loss"]
+    for (name, p), q in zip(model_a.state_dict().items(), model_b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    with pytest.raises(CheckpointError, match="another seed"):
+        train_sectar(ENV, total_env_steps=BUDGET, seed=6, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)

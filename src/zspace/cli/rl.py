@@ -79,6 +79,9 @@ def train_sectar_cmd(
     save_every: Annotated[
         int, typer.Option(help="Also save the model and curve so far every this many env steps (0: only at the end).")
     ] = 25_000,
+    resume: Annotated[
+        bool, typer.Option(help="Continue exactly from the training state OUT/train_state.pt left by a killed run.")
+    ] = False,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
@@ -88,6 +91,7 @@ def train_sectar_cmd(
     from zspace.core.config import to_dict
     from zspace.errors import ConfigError
     from zspace.rl.envs import check_env_id
+    from zspace.rl.sectar_io import TRAIN_STATE
     from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, save_sectar, train_sectar
     from zspace.train.checkpoint import write_json_atomic
 
@@ -99,6 +103,8 @@ def train_sectar_cmd(
         if save_every < 0:
             raise ConfigError(f"--save-every must be >= 0, got {save_every}")
         env_kwargs = _env_kwargs(layout_seed, layout)
+        if (out / TRAIN_STATE).is_file() and not resume:
+            raise ConfigError(f"{out / TRAIN_STATE} exists: pass --resume to continue that run, or choose another --out")
 
         def save(model: Any, curve: Any) -> None:  # each file is replaced atomically: a kill keeps the last good one
             save_sectar(out, model, config)
@@ -115,7 +121,7 @@ def train_sectar_cmd(
 
         with console.status(f"training SeCTAR on {env} for {steps:,} environment steps"):
             model, curve = train_sectar(env, total_env_steps=steps, seed=seed, config=config, env_kwargs=env_kwargs,
-                                        on_iteration=checkpoint)  # fmt: skip
+                                        on_iteration=checkpoint, state_dir=out)  # fmt: skip
         save(model, curve)
     last = curve.returns[-5:]
     rows = {"env steps": curve.extra.get("env_steps", steps), "planning episodes": len(curve.returns),

@@ -26,8 +26,10 @@ values and ``SECTAR_TRAIN_PRESETS["cpu"]`` is ours, whose departures are named o
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -41,7 +43,7 @@ from zspace.rl.ppo import PPOConfig, RolloutBatch, gae, ppo_update
 from zspace.rl.results import LearningCurve
 from zspace.rl.sectar import SeCTAR, consistency_error, sectar_loss
 from zspace.rl.sectar_config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
-from zspace.rl.sectar_io import load_sectar, save_sectar
+from zspace.rl.sectar_io import TRAIN_STATE, load_sectar, load_train_state, save_sectar, save_train_state
 from zspace.rl.sectar_plan import plan_episode, plan_episodes
 
 __all__ = [
@@ -168,6 +170,9 @@ def _start(env_id: str, config: SectarTrainConfig, kwargs: dict, seed: int, tota
     try:
         explore_envs = vec(config.explore_starts) if config.explore_starts > 0 else None
         consistency_envs = vec(config.consistency_rollouts)
+        for envs in (explore_envs, consistency_envs):  # seeded once: their layout draws feed nothing training reads
+            if envs is not None:
+                envs.reset(seed=seed + 1)
     except Exception:
         plan_envs.close()
         raise
@@ -287,6 +292,7 @@ def train_sectar(
     log: Callable[[int, dict[str, float]], None] | None = None,
     on_iteration: Callable[[SeCTAR, LearningCurve, int], None] | None = None,
     device: str = "cpu",
+    state_dir: str | os.PathLike | None = None,
 ) -> tuple[SeCTAR, LearningCurve]:
     """Train SeCTAR online on ``env_id`` within ``total_env_steps`` environment steps.
 
@@ -297,6 +303,11 @@ def train_sectar(
     after. ``log(env_steps, metrics)`` receives ``sectar/*``, ``consistency/*`` and ``explore/*``
     each iteration; ``on_iteration(model, curve, env_steps)`` is called after it (e.g. to save a
     checkpoint; the model is in train mode and must not be changed).
+
+    ``state_dir``: after every iteration the whole training state is written there
+    (:func:`~zspace.rl.sectar_io.save_train_state`); if it already holds one (same task, seed and
+    config), training resumes from it and continues exactly as the uninterrupted run would have
+    (on CPU), up to ``total_env_steps`` (which may be raised to train longer).
 
     Raises:
         ConfigError: the budget is less than one planning iteration.
@@ -318,6 +329,8 @@ def train_sectar(
                     f"episodes of {env_id} ({plan_cost} steps); raise it or lower SectarTrainConfig.plan_episodes"
                 )
             metrics: dict[str, float] = {}
+            if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
+                curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))
             while run.afford(plan_cost):
                 run.iteration += 1
                 starts = _plan_phase(run, curve, seed)
@@ -325,6 +338,8 @@ def train_sectar(
                 metrics.update({"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]})
                 if log is not None:
                     log(run.env_steps, metrics)
+                if state_dir is not None:
+                    save_train_state(state_dir, run, curve, env_id=env_id, seed=seed)
                 if on_iteration is not None:
                     on_iteration(run.model, curve, run.env_steps)
         finally:
