@@ -58,7 +58,8 @@ class Args:
     sectar_preset: str = "paper"  # SECTAR_TRAIN_PRESETS: "paper" (the authors') or "cpu" (ours, labelled)
     mpc_paths: int = 0  # K of the state MPC and the oracle; 0 = the authors' 2048
     oracle_episodes: int = 10
-    device: str = "cpu"  # SeCTAR's torch device
+    device: str = "cpu"  # SeCTAR's and the state MPC's torch device
+    time_limit_s: float = 0.0  # > 0: SeCTAR and the state MPC stop at the first iteration/episode past it (labelled)
     workers: int = 2  # parallel runs (processes of one torch thread each)
     quick: bool = False
     json_out: str | None = None
@@ -105,9 +106,9 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
             config = replace(config, plan_episodes=2, n_candidates=16, plan_horizon=2, explore_starts=4, rounds=1,
                              vae_steps=2, consistency_rollouts=4, batch_size=16)  # fmt: skip
         model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs,
-                                    device=job["device"])  # fmt: skip
+                                    device=job["device"], time_limit_s=job["time_limit_s"] or None)  # fmt: skip
         curves.append(curve)
-        if job["skills"]:
+        if job["skills"] and not curve.extra["stopped_early"]:
             curves.append(skills_ppo(env_id, model, total_steps=budget, seed=seed, env_kwargs=env_kwargs,
                                      **({"num_envs": 2, "n_steps": 4} if quick else {})))  # fmt: skip
     elif method in ("ppo", "ppo_count"):
@@ -115,7 +116,8 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
         curves.append(fit(env_id, total_steps=budget, seed=seed, env_kwargs=env_kwargs,
                           **({"num_envs": 2, "n_steps": 64} if quick else {})))  # fmt: skip
     elif method == "mpc":
-        curves.append(state_mpc(env_id, total_steps=budget, seed=seed, config=mpc, env_kwargs=env_kwargs)[1])
+        curves.append(state_mpc(env_id, total_steps=budget, seed=seed, config=mpc, env_kwargs=env_kwargs,
+                                device=job["device"], time_limit_s=job["time_limit_s"] or None)[1])  # fmt: skip
     elif method == "oracle":
         curves.append(oracle_mpc(env_id, episodes=1 if quick else job["oracle_episodes"], seed=seed, config=mpc,
                                  env_kwargs=env_kwargs))  # fmt: skip
@@ -124,8 +126,11 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for curve in curves:
         record = curve.to_json()
-        record.update(budget=budget, variant=variant({**job, "method": curve.method}), layout=job["layout"])
         steps = record["extra"].get("env_steps") or (record["env_steps"][-1] if record["env_steps"] else 0)
+        label = variant({**job, "method": curve.method})
+        if record["extra"].get("stopped_early"):  # scored on the steps it reached, and said so
+            label += f" stopped at {steps} steps"
+        record.update(budget=steps if record["extra"].get("stopped_early") else budget, variant=label, layout=job["layout"])
         record["env_steps_per_s"] = steps / max(record["wall_s"], 1e-9)
         out.append(record)
     print(f"done {env_id} {method} seed {seed} in {time.perf_counter() - tic:.0f} s", file=sys.stderr, flush=True)
@@ -147,7 +152,7 @@ def jobs(args: Args) -> list[dict[str, Any]]:
     if "skills_ppo" in methods and "sectar" not in methods:
         raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
     common = {k: getattr(args, k) for k in ("budget", "quick", "layout", "shaping", "sectar_preset", "mpc_paths",
-                                             "oracle_episodes", "device")}  # fmt: skip
+                                             "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
     common["skills"] = "skills_ppo" in methods
     common["env_kwargs"] = {"max_episode_steps": 76} if args.quick else {}
     out = [{"env": env_id, "method": method, "seed": seed, **common}

@@ -180,14 +180,17 @@ Simulate = Callable[[np.ndarray, Tensor], np.ndarray]  # (state (S,), actions (K
 def model_simulator(model: DynamicsModel) -> Simulate:
     """Roll action sequences through the learned one-step model (no gradients)."""
 
+    device = model.state_mean.device
+
     @torch.no_grad()
     def simulate(state: np.ndarray, actions: Tensor) -> np.ndarray:
-        s = torch.as_tensor(state, dtype=torch.float32).expand(actions.shape[0], -1)
+        s = torch.as_tensor(state, dtype=torch.float32, device=device).expand(actions.shape[0], -1)
+        actions = actions.to(device)
         predicted = []
         for t in range(actions.shape[1]):
             s = model(s, actions[:, t])
             predicted.append(s)
-        return torch.stack(predicted, dim=1).numpy()  # (K, L, S)
+        return torch.stack(predicted, dim=1).cpu().numpy()  # (K, L, S)
 
     return simulate
 
@@ -215,6 +218,8 @@ def state_mpc(
     seed: int = 0,
     config: MPCConfig | None = None,
     env_kwargs: dict | None = None,
+    device: str = "cpu",
+    time_limit_s: float | None = None,
 ) -> tuple[DynamicsModel, LearningCurve]:
     """Train the state-space MPC baseline for ``total_steps`` environment steps.
 
@@ -223,7 +228,9 @@ def state_mpc(
     transitions so far every ``config.episodes_per_iter`` of them (default config: the authors' for
     ``env_id``, :meth:`MPCConfig.for_task`). Every completed episode's
     return and success is recorded against the env steps taken so far; an episode cut short by
-    the budget is not recorded.
+    the budget is not recorded. ``device`` holds the model (fits and planning rollouts);
+    ``time_limit_s`` stops after the first episode that ends past that many wall seconds
+    (``curve.extra["stopped_early"]``).
 
     Returns:
         The final dynamics model and the learning curve (method ``"mpc"``); ``curve.extra`` has
@@ -237,17 +244,22 @@ def state_mpc(
     env = gymnasium.make(env_id, **{**(env_kwargs or {}), "include_stage": False})
     with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG left as it was
         torch.manual_seed(seed)
-        model = DynamicsModel(env.observation_space.shape[0], env.action_space, hidden=config.hidden)
+        model = DynamicsModel(env.observation_space.shape[0], env.action_space, hidden=config.hidden).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     curve = LearningCurve(method="mpc", env_id=env_id, seed=seed)
     data: dict[str, list[np.ndarray]] = {"states": [], "actions": [], "next_states": []}
     steps, episode, plan_s, model_loss = 0, 0, [], float("nan")
 
+    stopped = False
     while steps < total_steps:
+        if time_limit_s is not None and time.perf_counter() - start_time > time_limit_s:
+            stopped = True
+            break
         use_model = episode >= config.random_episodes
         if use_model and (episode - config.random_episodes) % config.episodes_per_iter == 0:  # aggregate, refit
-            states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32) for k in ("states", "next_states"))
-            actions = torch.as_tensor(np.stack(data["actions"]))
+            states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32, device=device)
+                                   for k in ("states", "next_states"))  # fmt: skip
+            actions = torch.as_tensor(np.stack(data["actions"]), device=device)
             if episode == config.random_episodes:
                 model.set_normalization(states, next_states)  # fixed from the random data, as the authors'
             model_loss = fit_dynamics(model, optimizer, states, actions, next_states, epochs=config.epochs,
@@ -274,7 +286,7 @@ def state_mpc(
             curve.record(steps, episode_return, float(info["is_success"]))
         episode += 1
     curve.extra.update(model_loss=model_loss, plan_s=float(np.mean(plan_s)) if plan_s else 0.0,
-                       random_episodes=min(episode, config.random_episodes))  # fmt: skip
+                       random_episodes=min(episode, config.random_episodes), stopped_early=stopped, env_steps=steps)  # fmt: skip
     curve.wall_s = time.perf_counter() - start_time
     env.close()
     return model, curve

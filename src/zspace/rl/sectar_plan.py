@@ -83,7 +83,8 @@ def plan_latents(
         scores = score_states(row_progress, predicted, np.repeat(stages[index], n_candidates), shaping=shaping,
                               discount=discount, segment_len=seg, distance=row_distance)  # fmt: skip
         best = scores.reshape(e, n_candidates).argmax(axis=1)  # ties: the lowest index, as np.argmax in the authors'
-        chosen.append(latents.reshape(e, n_candidates, horizon, z_size)[torch.arange(e), torch.as_tensor(best), 0])
+        pick = torch.as_tensor(best, device=device)
+        chosen.append(latents.reshape(e, n_candidates, horizon, z_size)[torch.arange(e, device=device), pick, 0])
     return torch.cat(chosen)
 
 
@@ -121,7 +122,7 @@ def plan_episodes(
         alive = np.flatnonzero(live)
         if alive.size == 0:
             break
-        z[alive] = plan_latents(
+        z[torch.as_tensor(alive, device=device)] = plan_latents(
             model, obs[alive], info["stage"][alive], horizon=min(config.plan_horizon, n_segments - k),
             n_candidates=config.n_candidates, progress=_rows(sim.progress, alive),
             distance=_rows(sim.distance_to_go, alive) if config.plan_shaping == "distance" else None,

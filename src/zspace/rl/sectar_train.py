@@ -222,7 +222,7 @@ def explorer_rewards(neg_elbo_steps: Tensor, placement: str) -> Tensor:
         padded = torch.cat([neg_elbo_steps, torch.zeros_like(neg_elbo_steps[:, :, :1])], dim=2)  # the joining step pays 0
         return padded.reshape(n, -1)[:, :length]
     rewards = torch.zeros(n, length, device=neg_elbo_steps.device, dtype=neg_elbo_steps.dtype)
-    ends = torch.clamp(torch.arange(m) * (seg + 1) + seg, max=length - 1)
+    ends = torch.clamp(torch.arange(m, device=neg_elbo_steps.device) * (seg + 1) + seg, max=length - 1)
     rewards[:, ends] = neg_elbo_steps.sum(dim=2)
     return rewards
 
@@ -293,6 +293,7 @@ def train_sectar(
     on_iteration: Callable[[SeCTAR, LearningCurve, int], None] | None = None,
     device: str = "cpu",
     state_dir: str | os.PathLike | None = None,
+    time_limit_s: float | None = None,
 ) -> tuple[SeCTAR, LearningCurve]:
     """Train SeCTAR online on ``env_id`` within ``total_env_steps`` environment steps.
 
@@ -307,7 +308,9 @@ def train_sectar(
     ``state_dir``: after every iteration the whole training state is written there
     (:func:`~zspace.rl.sectar_io.save_train_state`); if it already holds one (same task, seed and
     config), training resumes from it and continues exactly as the uninterrupted run would have
-    (on CPU), up to ``total_env_steps`` (which may be raised to train longer).
+    (on CPU), up to ``total_env_steps`` (which may be raised to train longer). ``time_limit_s``
+    stops before an iteration that would end past that many wall seconds, judged by the last one
+    (``curve.extra["stopped_early"]``).
 
     Raises:
         ConfigError: the budget is less than one planning iteration.
@@ -331,7 +334,12 @@ def train_sectar(
             metrics: dict[str, float] = {}
             if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
                 curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))
+            stopped, last_iteration_s = False, 0.0
             while run.afford(plan_cost):
+                tic = time.perf_counter()
+                if time_limit_s is not None and tic - start_time + last_iteration_s > time_limit_s:
+                    stopped = True  # the next iteration would end past the limit (as long as the last one)
+                    break
                 run.iteration += 1
                 starts = _plan_phase(run, curve, seed)
                 metrics = {**_explore_phase(run, starts), **_fit_phase(run)}
@@ -342,11 +350,13 @@ def train_sectar(
                     save_train_state(state_dir, run, curve, env_id=env_id, seed=seed)
                 if on_iteration is not None:
                     on_iteration(run.model, curve, run.env_steps)
+                last_iteration_s = time.perf_counter() - tic
         finally:
             run.close()
         curve.extra.update({k: v for k, v in metrics.items() if k.startswith(("consistency/", "sectar/"))})
     curve.wall_s = time.perf_counter() - start_time
-    curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets)
+    curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
+                       stopped_early=stopped)  # fmt: skip
     return run.model.cpu(), curve
 
 
