@@ -179,8 +179,24 @@ def final_return(curve: dict[str, Any], budget: int | None = None) -> tuple[floa
     return 0.0, 0.0
 
 
+def label(curve: dict[str, Any]) -> str:
+    """The row name of a run: its method, marked when it ran on our terms rather than the authors'
+    (``sectar_cpu``: the "cpu" preset; ``mpc_k256``: a K other than 2048)."""
+    method, terms = curve["method"], curve.get("variant", "")
+    if method in ("sectar", "skills_ppo") and "sectar=cpu" in terms:
+        return f"{method}_cpu"
+    if method == "mpc" and "K=" in terms and "K=2048" not in terms:
+        return f"mpc_k{terms.split('K=')[1].split()[0]}"
+    return method
+
+
 def run_key(curve: dict[str, Any]) -> tuple[str, str, int, str]:
-    return curve["env_id"], curve["method"], curve["seed"], curve.get("layout", "uniform")
+    return curve["env_id"], label(curve), curve["seed"], curve.get("layout", "uniform")
+
+
+def _order(curve: dict[str, Any]) -> tuple[str, int, str, int]:
+    name = label(curve)
+    return curve["env_id"], METHODS.index(curve["method"]) if curve["method"] in METHODS else 99, name, curve["seed"]
 
 
 def merge_curves(previous: dict[str, Any], curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -197,7 +213,7 @@ def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
     """``{env_id: {method: {"mean", "std", "seeds", "returns", "success_mean", "variant", ...}}}`` over seeds."""
     table: dict[str, dict[str, Any]] = {}
     for curve in curves:
-        entry = table.setdefault(curve["env_id"], {}).setdefault(curve["method"], {"returns": [], "success": [], "wall_s": [],
+        entry = table.setdefault(curve["env_id"], {}).setdefault(label(curve), {"returns": [], "success": [], "wall_s": [],
                                                                                    "seeds": [], "variants": set(), "steps_per_s": []})  # fmt: skip
         ret, success = final_return(curve)
         entry["returns"].append(ret)
@@ -214,11 +230,12 @@ def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
             entry["wall_s_mean"] = float(np.mean(entry["wall_s"]))
             entry["env_steps_per_s"] = float(np.mean(entry.pop("steps_per_s")))
             entry["variant"] = " | ".join(sorted(entry.pop("variants")))
-        baselines = [m["mean"] for k, m in methods.items() if k not in ("sectar", "oracle")]
-        if "sectar" in methods and baselines:
-            best = max(baselines)
-            methods["sectar"]["best_baseline_mean"] = best
-            methods["sectar"]["ratio_vs_best_baseline"] = methods["sectar"]["mean"] / best if best > 0 else None
+        baselines = [m["mean"] for k, m in methods.items() if not k.startswith(("sectar", "oracle"))]
+        for name in [k for k in methods if k.startswith("sectar")]:
+            if baselines:
+                best = max(baselines)
+                methods[name]["best_baseline_mean"] = best
+                methods[name]["ratio_vs_best_baseline"] = methods[name]["mean"] / best if best > 0 else None
     return table
 
 
@@ -245,8 +262,8 @@ def plot_curves(curves: list[dict[str, Any]], path: str | Path) -> None:
     for ax, env in zip(axes[0], envs, strict=True):
         budget = max((c.get("budget") or 1) for c in curves if c["env_id"] == env)
         grid = np.linspace(0, budget, 41)
-        for method in METHODS:
-            runs = [c for c in curves if c["env_id"] == env and c["method"] == method and c["env_steps"]]
+        for method in sorted({label(c) for c in curves if c["env_id"] == env}):
+            runs = [c for c in curves if c["env_id"] == env and label(c) == method and c["env_steps"]]
             if not runs:
                 continue
             if method == "oracle":
@@ -286,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         curves = merge_curves(json.loads(Path(part).read_text()), curves)
     if args.merge and args.json_out and Path(args.json_out).is_file():
         curves = merge_curves(json.loads(Path(args.json_out).read_text()), curves)
-    curves.sort(key=lambda c: (c["env_id"], METHODS.index(c["method"]), c["seed"]))
+    curves.sort(key=_order)
     authors = summarize([c for c in curves if c.get("layout", "uniform") == "uniform"])
     walk = summarize([c for c in curves if c.get("layout") == "walk"])
     result = {"authors": authors, "walk": walk, "benchmark": "rl", "args": asdict(args),

@@ -69,3 +69,12 @@ def test_bad_arguments_are_refused():
         bench.main(["--layout", "spiral", "--quick"])
     with pytest.raises(SystemExit, match="skills_ppo needs sectar"):
         bench.main(["--methods", "skills_ppo", "--quick"])
+
+
+def test_runs_on_our_terms_get_their_own_rows():
+    bench = load_bench("sectar")
+    base = {"env_id": "zspace/W", "seed": 0}
+    assert bench.label({**base, "method": "sectar", "variant": "layout=uniform shaping=none sectar=paper"}) == "sectar"
+    assert bench.label({**base, "method": "sectar", "variant": "layout=uniform shaping=none sectar=cpu"}) == "sectar_cpu"
+    assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=none K=256"}) == "mpc_k256"
+    assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=none K=2048 stopped at 9 steps"}) == "mpc"
