@@ -222,6 +222,9 @@ def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
         entry["seeds"].append(curve["seed"])
         entry["variants"].add(curve.get("variant", "?"))
         entry["steps_per_s"].append(curve.get("env_steps_per_s", 0.0))
+        for key, value in curve.get("extra", {}).items():  # SeCTAR's shares of wall time per phase
+            if key.startswith("time_share/"):
+                entry.setdefault(key, []).append(float(value))
         entry.setdefault("budget", curve.get("budget"))
     for methods in table.values():
         for entry in methods.values():
@@ -229,6 +232,9 @@ def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
             entry["success_mean"] = float(np.mean(entry["success"]))
             entry["wall_s_mean"] = float(np.mean(entry["wall_s"]))
             entry["env_steps_per_s"] = float(np.mean(entry.pop("steps_per_s")))
+            entry["wall_s_per_100k_steps"] = 1e5 / entry["env_steps_per_s"] if entry["env_steps_per_s"] > 0 else None
+            for key in [k for k in entry if k.startswith("time_share/")]:
+                entry[key] = float(np.mean(entry[key]))
             entry["variant"] = " | ".join(sorted(entry.pop("variants")))
         baselines = [m["mean"] for k, m in methods.items() if not k.startswith(("sectar", "oracle"))]
         for name in [k for k in methods if k.startswith("sectar")]:

@@ -55,6 +55,8 @@ def test_runs_end_to_end_within_the_budget():
     assert {"sectar/loss", "consistency/error"} <= set(logs[0][1])
     assert "explore/entropy" not in logs[0][1] and "explore/entropy" in logs[1][1]  # not trained before the model has data
     assert logs[0][1]["charts/buffer_segments"] == 4 * 2  # the explorer's segments only (paper)
+    shares = [curve.extra[f"time_share/{k}"] for k in ("plan", "explore", "fit")]
+    assert min(shares) > 0 and sum(shares) == pytest.approx(1.0)
     with pytest.raises(ConfigError, match="less than one"):
         run(budget=23)
 

@@ -310,7 +310,9 @@ def train_sectar(
     config), training resumes from it and continues exactly as the uninterrupted run would have
     (on CPU), up to ``total_env_steps`` (which may be raised to train longer). ``time_limit_s``
     stops before an iteration that would end past that many wall seconds, judged by the last one
-    (``curve.extra["stopped_early"]``).
+    (``curve.extra["stopped_early"]``). ``curve.extra["time_share/plan|explore|fit"]`` is the share
+    of the loop's wall time spent planning (decoder and environment), exploring and fitting
+    (VAE minibatches and the consistency PPO with its rollouts).
 
     Raises:
         ConfigError: the budget is less than one planning iteration.
@@ -335,6 +337,7 @@ def train_sectar(
             if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
                 curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))
             stopped, last_iteration_s = False, 0.0
+            phase_s = {"plan": 0.0, "explore": 0.0, "fit": 0.0}  # wall seconds per phase, summed over iterations
             while run.afford(plan_cost):
                 tic = time.perf_counter()
                 if time_limit_s is not None and tic - start_time + last_iteration_s > time_limit_s:
@@ -342,7 +345,13 @@ def train_sectar(
                     break
                 run.iteration += 1
                 starts = _plan_phase(run, curve, seed)
-                metrics = {**_explore_phase(run, starts), **_fit_phase(run)}
+                after_plan = time.perf_counter()
+                metrics = _explore_phase(run, starts)
+                after_explore = time.perf_counter()
+                metrics.update(_fit_phase(run))
+                for phase, seconds in (("plan", after_plan - tic), ("explore", after_explore - after_plan),
+                                       ("fit", time.perf_counter() - after_explore)):  # fmt: skip
+                    phase_s[phase] += seconds
                 metrics.update({"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]})
                 if log is not None:
                     log(run.env_steps, metrics)
@@ -356,7 +365,8 @@ def train_sectar(
         curve.extra.update({k: v for k, v in metrics.items() if k.startswith(("consistency/", "sectar/"))})
     curve.wall_s = time.perf_counter() - start_time
     curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
-                       stopped_early=stopped)  # fmt: skip
+                       stopped_early=stopped, **{f"time_share/{k}": v / max(sum(phase_s.values()), 1e-9)
+                                               for k, v in phase_s.items()})  # fmt: skip
     return run.model.cpu(), curve
 
 
