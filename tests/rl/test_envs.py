@@ -91,7 +91,7 @@ def test_importing_zspace_registers_nothing():
 
 
 def test_ids_are_registered_idempotently_with_vector_entry_points():
-    assert set(envs.ENV_IDS) == {*NUMPY_IDS, "zspace/SwimmerWaypoints-v0"}
+    assert set(envs.ENV_IDS) == {*NUMPY_IDS, "zspace/SwimmerWaypoints-v0", "zspace/SwimmerWaypoints-v1"}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         envs.register_envs()  # a second registration must not warn about overriding
@@ -514,3 +514,25 @@ def test_stage_index_observation_is_the_stage_fraction_alone(env_id):
 def test_include_stage_rejects_unknown_modes():
     with pytest.raises(ConfigError, match="include_stage must be False, True, 'index' or 'target'"):
         gymnasium.make("zspace/Waypoints-v0", include_stage="position")
+
+
+def test_velocity_servo_swimmer_is_the_authors_and_swims_inside_its_walls():
+    pytest.importorskip("mujoco")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity")
+        check_env(gymnasium.make("zspace/SwimmerWaypoints-v1").unwrapped)
+    env = gymnasium.make("zspace/SwimmerWaypoints-v1")
+    swimmer = env.unwrapped.swimmer
+    assert swimmer.model.opt.timestep * swimmer.frame_skip == pytest.approx(0.2)  # 0.2 s per step
+    assert env.action_space.high.tolist() == [300.0, 300.0] and env.unwrapped.max_episode_steps == 50 * 99
+    obs, info = env.reset(seed=0)
+    assert np.all(np.abs(info["waypoints"]) <= 1.5) and len(info["waypoints"]) == 10
+    np.testing.assert_allclose(obs[:2], [1.0, 0.0], atol=1e-6)  # the front capsule's centre, no reset noise
+    positions = []
+    for t in range(400):  # a travelling wave of joint speeds
+        phase = 2 * np.pi * t / 4
+        obs, *_ = env.step(np.array([300 * np.cos(phase), 300 * np.cos(phase - np.pi / 2)]))
+        positions.append(obs[:2])
+    positions = np.array(positions)
+    assert np.linalg.norm(positions[98] - [1.0, 0.0]) > 0.5  # it swims: metres per 99-step segment
+    assert np.abs(positions).max() < 2.5  # the walls at +-2.5 m hold the front capsule's centre inside

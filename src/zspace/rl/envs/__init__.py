@@ -9,6 +9,7 @@ id                              task                                            
 ``zspace/Wheeled-v0``           differential drive, 50 waypoints (r 0.6), walls     50 x 19
 ``zspace/Blocks-v0``            gripper, 6 actions, 4 objects to goals (r 0.8)      50 x 19
 ``zspace/SwimmerWaypoints-v0``  MuJoCo swimmer, 10 waypoints (r 0.2), +1 per 3rd    50 x 99
+``zspace/SwimmerWaypoints-v1``  the authors' velocity-servo swimmer, 0.2 s steps     50 x 99
 ==============================  ==================================================  ===========
 
 The numpy environments also have a vector entry point (``gymnasium.make_vec(id, num_envs=n)``
@@ -67,6 +68,7 @@ _ENTRY_POINTS: dict[str, tuple[str, str | None]] = {
     "zspace/Wheeled-v0": (f"{_PACKAGE}.wheeled:WheeledEnv", f"{_PACKAGE}.wheeled:WheeledVec"),
     "zspace/Blocks-v0": (f"{_PACKAGE}.blocks:BlocksEnv", f"{_PACKAGE}.blocks:BlocksVec"),
     "zspace/SwimmerWaypoints-v0": (f"{_PACKAGE}.swimmer:SwimmerWaypointsEnv", None),
+    "zspace/SwimmerWaypoints-v1": (f"{_PACKAGE}.swimmer_vel:SwimmerVelWaypointsEnv", None),
 }
 ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 
