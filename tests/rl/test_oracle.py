@@ -53,3 +53,12 @@ def test_oracle_runs_reproduces_and_reaches_waypoints_with_a_pull():
     assert max(curve.returns) >= 1.0
     with pytest.raises(ConfigError, match="episodes"):
         oracle_mpc("zspace/Waypoints-v0", episodes=0)
+
+
+def test_swimmer_v1_gets_the_authors_planner_and_schedule():
+    from zspace.rl.sectar_config import SectarTrainConfig
+
+    mpc = MPCConfig.for_task("zspace/SwimmerWaypoints-v1")
+    assert (mpc.n_paths, mpc.horizon, mpc.plan_every, mpc.episodes_per_iter) == (4000, 2970, 99, 20)
+    sectar = SectarTrainConfig.for_task("zspace/SwimmerWaypoints-v1")
+    assert (sectar.plan_episodes, sectar.plan_horizon, sectar.explore_starts, sectar.explore_segments) == (20, 30, 200, 2)

@@ -163,7 +163,10 @@ MPC_TASKS: dict[str, dict[str, int]] = {
     "zspace/Waypoints-v0": {"horizon": 19 * 10, "random_episodes": 40},
     "zspace/Wheeled-v0": {"horizon": 19 * 20, "random_episodes": 100},
     "zspace/Blocks-v0": {"horizon": 19 * 5, "random_episodes": 40},
-}
+    # exps/swimmer/baselines_swimmer.py: 4000 sequences of 30 segments of 99 steps, 99 executed, refit every 20
+    "zspace/SwimmerWaypoints-v1": {"n_paths": 4000, "horizon": 99 * 30, "plan_every": 99, "random_episodes": 100,
+                                   "episodes_per_iter": 20},
+}  # fmt: skip
 
 
 def _sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:

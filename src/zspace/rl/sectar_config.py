@@ -114,6 +114,10 @@ PAPER_TASKS: dict[str, dict[str, Any]] = {
                          "explorer": {"reset_entropy": 1.6, "ppo": PPOConfig(update_epochs=10, n_minibatches=398, ent_coef=0.0)}},
     "zspace/Wheeled-v0": {"explore_segments": 10, "plan_horizon": 20, "buffer_segments": 100_000,
                           "explorer": {"reset_entropy": 0.0, "ppo": PPOConfig(update_epochs=10, n_minibatches=398, ent_coef=1e-3)}},
+    # exps/swimmer/swimmer_explore.py: mpc_batch 20, mpc_plan 30, 200 explorer starts of 2 segments (of 99 steps)
+    "zspace/SwimmerWaypoints-v1": {"plan_episodes": 20, "plan_horizon": 30, "explore_starts": 200, "explore_segments": 2,
+                                   "buffer_segments": 100_000, "explorer": {"reset_entropy": 0.0,
+                                   "ppo": PPOConfig(update_epochs=10, n_minibatches=199, ent_coef=1e-3)}},
 }  # fmt: skip
 
 SECTAR_TRAIN_PRESETS: Registry[SectarTrainConfig] = Registry("SeCTAR training")
