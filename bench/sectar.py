@@ -288,23 +288,9 @@ def plot_curves(curves: list[dict[str, Any]], path: str | Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(Args, argv)
-    if args.quick:
-        args.envs, args.seeds, args.budget = "zspace/Waypoints-v0", 1, 1_000
-    start = time.perf_counter()
-    todo = jobs(args)
-    curves: list[dict[str, Any]] = []
-    if args.workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
-            for future in as_completed([pool.submit(_run, job) for job in todo]):
-                curves.extend(future.result())
-    else:
-        for job in todo:
-            curves.extend(_run(job))
-    command = command_line(__file__, argv)
-    for c in curves:
-        c["command"] = command  # which run made it, also after a --merge
+def collect(args: Args, runs: list[dict[str, Any]], command: str, start: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """This invocation's ``runs`` (stamped with ``command``) merged with ``--include`` and ``--merge``: (summary, curves)."""
+    curves = [{**c, "command": command} for c in runs]  # which run made it, also after a --merge
     for part in [p for p in args.include.split(",") if p]:  # other parts' runs; this invocation's own win
         curves = merge_curves(json.loads(Path(part).read_text()), curves)
     if args.merge and args.json_out and Path(args.json_out).is_file():
@@ -315,15 +301,45 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {"authors": authors, "walk": walk, "benchmark": "rl", "args": asdict(args),
               "commands": sorted({c.get("command", "") for c in curves} - {""}), "wall_s": time.perf_counter() - start,
               "cpus": os.cpu_count()}  # fmt: skip
-    print_table({**authors, **{f"{k} (walk)": v for k, v in walk.items()}})
+    return result, curves
+
+
+def write(path: str, result: dict[str, Any], curves: list[dict[str, Any]]) -> None:
+    """The results file, atomically (a reader or a kill never sees half of it)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**result, "curves": curves}, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, out)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(Args, argv)
+    if args.quick:
+        args.envs, args.seeds, args.budget = "zspace/Waypoints-v0", 1, 1_000
+    start = time.perf_counter()
+    todo = jobs(args)
+    command = command_line(__file__, argv)
+    runs: list[dict[str, Any]] = []
+
+    def finished(result: list[dict[str, Any]]) -> None:  # each finished run is in the file at once (kill-safe)
+        runs.extend(result)
+        if args.json_out:
+            write(args.json_out, *collect(args, runs, command, start))
+
+    if args.workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            for future in as_completed([pool.submit(_run, job) for job in todo]):
+                finished(future.result())
+    else:
+        for job in todo:
+            finished(_run(job))
+    result, curves = collect(args, runs, command, start)
+    print_table({**result["authors"], **{f"{k} (walk)": v for k, v in result["walk"].items()}})
     if args.figure:
         plot_curves([c for c in curves if c.get("layout", "uniform") == "uniform"], args.figure)
     if args.json_out:
-        out = Path(args.json_out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**result, "curves": curves}, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, out)
+        write(args.json_out, result, curves)
     emit_json(result)
     return result
 
