@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -275,13 +276,20 @@ def plot_curves(curves: list[dict[str, Any]], path: str | Path) -> None:
             if method == "oracle":
                 ax.axhline(np.mean([final_return(c)[0] for c in runs]), color="k", ls="--", label="oracle")
                 continue
-            # step function: the latest record at or before each grid point (0 before the first)
-            ys = [np.array([c["returns"][i] if (i := np.searchsorted(c["env_steps"], g, "right") - 1) >= 0 else 0.0
-                            for g in grid]) for c in runs]  # fmt: skip
-            ax.plot(grid, np.mean(ys, axis=0), label=method)
+            # mean return of each run's records in each grid cell; nothing past a run's last record (a stopped run ends there)
+            edges = np.append(grid, grid[-1] + grid[1])
+            ys = []
+            for c in runs:
+                steps, returns = np.asarray(c["env_steps"]), np.asarray(c["returns"], dtype=float)
+                cell = np.digitize(steps, edges) - 1
+                ys.append([returns[cell == k].mean() if (cell == k).any() else np.nan for k in range(len(grid))])
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # cells no run reached
+                mean = np.nanmean(np.array(ys), axis=0)
+            ax.plot(grid[~np.isnan(mean)], mean[~np.isnan(mean)], marker=".", label=method)
         ax.set(title=env.split("/")[-1], xlabel="environment steps", ylabel="episode return")
         ax.grid(alpha=0.3)
-    axes[0][0].legend()
+        ax.legend(fontsize=8)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
