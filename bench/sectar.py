@@ -1,21 +1,27 @@
-"""SeCTAR + latent MPC vs flat PPO, PPO + count bonus, state-space MPC and RL over skills.
+"""SeCTAR + latent MPC vs state-space MPC, flat PPO, PPO + count bonus and RL over skills, with the
+true-dynamics oracle as the upper bound: the authors' terms (Co-Reyes et al., ICML 2018, sec. 6).
 
-The claim (Co-Reyes et al., ICML 2018, sec. 6): on long-horizon, sparse-reward, multi-stage
-tasks, planning in the learned latent space of trajectories earns far more than flat RL,
-model-based planning in state space, and exploration baselines at the same number of
-environment steps. For every environment and seed, each method trains on one fixed layout
-(``layout_seed = seed``, as the authors' goal files) within ``--budget`` environment steps.
+The claim: on long-horizon, sparse-reward, multi-stage tasks, planning in the learned latent space
+of trajectories earns far more than flat RL, model-based planning in state space and exploration
+baselines at the same number of environment steps. Defaults are the authors' terms: their task
+layouts (``layout="uniform"``, one fixed layout per seed, ``layout_seed = seed``, as their goal
+files), planners scored by the sparse task reward alone (``--shaping none``), SeCTAR's ``paper``
+preset and the state MPC of ``MPCConfig.for_task`` (K 2048). The paper sizes need an accelerator;
+``--sectar-preset cpu --mpc-paths 256`` is the CPU-feasible variant (same K for both planners),
+labelled in every result. ``--layout walk`` runs our earlier, easier layouts (also labelled).
 
-Scoring: a method's return at the budget is the mean return of the episodes it ran in the last
-fifth of the budget (the last record before, if none), then mean and std over seeds. The
-baselines observe the stage index (``include_stage="index"``, what the paper's baselines saw);
-SeCTAR's planner tracks the stage itself. "RL over skills" (``skills_ppo``) trains a high-level
-PPO for the whole budget over the frozen policy of the SeCTAR run of the same seed; the SeCTAR
-training steps behind those skills are not charged to it (a generous baseline).
+Scoring: a learning method's return is the mean return of the episodes it recorded in the last
+fifth of its budget (the last record before, if none); the oracle, which does not learn, scores
+the mean of its ``--oracle-episodes`` episodes. Then mean and std over seeds. The baselines observe
+the stage index (``include_stage="index"``, as the paper's); the planners track the stage
+themselves. ``skills_ppo`` trains a high-level PPO over the frozen policy of the SeCTAR run of
+the same seed for the whole budget (SeCTAR's own steps not charged: a generous baseline).
 
-Runs go to a process pool (``--workers``), one torch thread each.
+Runs are parts: ``--merge`` replaces only the (env, method, seed) runs this invocation made and
+keeps every other run of the file, each with the command that made it; ``"authors"`` in the file
+is ``{env_id: {method: {"mean", "std", "seeds"}}}`` over the uniform-layout runs.
 
-    python bench/sectar.py --json-out docs/benchmarks/rl.json --figure docs/figures/rl_curves.png
+    python bench/sectar.py --envs zspace/Waypoints-v0 --methods oracle --merge --json-out docs/benchmarks/rl.json
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import json
 import os
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,40 +41,46 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
 from _common import command_line, emit_json, parse_args
 
-METHODS = ("sectar", "ppo", "ppo_count", "mpc", "skills_ppo")
-
-
-def _bench_mpc():
-    """The state-space MPC baseline at CPU size: the authors' planner searched 2048 action paths of
-    190 steps per plan and refit 60 epochs; at that size one run of our budget takes hours on one
-    core. 256 paths of ``--plan-segments`` x 19 steps is the same search SeCTAR's latent planner gets
-    (256 candidates x that many segments), and 10 epochs per refit (warm-started) keep a run to minutes."""
-    from zspace.rl.model_based import MPCConfig
-
-    return MPCConfig(n_paths=256, random_episodes=10, epochs=10)  # horizon: --plan-segments x 19
+METHODS = ("sectar", "mpc", "oracle", "ppo", "ppo_count", "skills_ppo")
+ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
 
 
 @dataclass
 class Args:
-    """SeCTAR vs its baselines on sparse multi-stage tasks."""
+    """SeCTAR vs its baselines and the oracle on the authors' sparse multi-stage tasks."""
 
-    envs: str = "zspace/Waypoints-v0,zspace/Blocks-v0"
+    envs: str = ENVS
     methods: str = ",".join(METHODS)
     seeds: int = 3
-    budget: int = 100_000  # environment steps per method and seed
-    # The planners' shared objective and reach (SeCTAR's latent MPC and the state-space MPC alike): "none" is
-    # the authors' sparse scorer, "distance" our tie-break (see zspace.rl.planner); segments of 19 steps ahead.
-    shaping: str = "distance"
-    plan_segments: int = 3
-    decoder_consistency: bool = True  # SectarTrainConfig.decoder_consistency (fit the decoder to the policy's rollouts too)
+    first_seed: int = 0  # run seeds first_seed .. first_seed + seeds - 1 (parts of a long experiment)
+    budget: int = 300_000  # environment steps per learning method and seed
+    layout: str = "uniform"  # the authors' layouts; "walk" is ours (labelled)
+    shaping: str = "none"  # both planners' objective: the sparse task reward (authors); "distance" is our tie-break
+    sectar_preset: str = "paper"  # SECTAR_TRAIN_PRESETS: "paper" (the authors') or "cpu" (ours, labelled)
+    mpc_paths: int = 0  # K of the state MPC and the oracle; 0 = the authors' 2048
+    oracle_episodes: int = 10
+    device: str = "cpu"  # SeCTAR's and the state MPC's torch device
+    time_limit_s: float = 0.0  # > 0: SeCTAR and the state MPC stop at the first iteration/episode past it (labelled)
     workers: int = 2  # parallel runs (processes of one torch thread each)
     quick: bool = False
     json_out: str | None = None
-    merge: bool = False  # keep the (env, method) runs already in --json-out that this run does not redo
+    merge: bool = False  # keep the (env, method, seed) runs already in --json-out that this run does not redo
+    include: str = ""  # comma-separated results files of other parts whose runs are merged in too (as --merge)
     figure: str | None = None
 
 
 # ---------------------------------------------------------------------------------------- runs
+def variant(job: dict[str, Any]) -> str:
+    """The label of a run's terms, e.g. ``layout=uniform shaping=none sectar=paper K=2048``."""
+    k = job["mpc_paths"] or 2048
+    parts = [f"layout={job['layout']}", f"shaping={job['shaping']}"]
+    if job["method"] in ("sectar", "skills_ppo"):
+        parts.append(f"sectar={job['sectar_preset']}")
+    if job["method"] in ("mpc", "oracle"):
+        parts.append(f"K={k}")
+    return " ".join(parts) + (" quick" if job["quick"] else "")
+
+
 def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     """One (env, method, seed) run in a worker process; ``sectar`` also runs ``skills_ppo`` on its skills."""
     import torch
@@ -75,21 +88,28 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     import zspace.rl.envs  # noqa: F401  (registers the ids)
     from zspace.rl.baselines import flat_ppo, ppo_count_bonus
-    from zspace.rl.model_based import state_mpc
-    from zspace.rl.sectar_train import SectarTrainConfig, train_sectar
+    from zspace.rl.model_based import MPCConfig, state_mpc
+    from zspace.rl.oracle import oracle_mpc
+    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
     from zspace.rl.skills import skills_ppo
 
     env_id, method, seed, budget, quick = job["env"], job["method"], job["seed"], job["budget"], job["quick"]
-    env_kwargs = {"layout_seed": seed, **job.get("env_kwargs", {})}
+    env_kwargs = {"layout_seed": seed, "layout": job["layout"], **job.get("env_kwargs", {})}
+    mpc = MPCConfig.for_task(env_id, shaping=job["shaping"], **({"n_paths": job["mpc_paths"]} if job["mpc_paths"] else {}))
+    if quick:
+        mpc = replace(mpc, n_paths=32, horizon=38, random_episodes=1, episodes_per_iter=2, epochs=2)
     curves = []
+    tic = time.perf_counter()
     if method == "sectar":
-        config = SectarTrainConfig(plan_shaping=job["shaping"], plan_horizon=job["plan_segments"],
-                                   decoder_consistency=job.get("decoder_consistency", True))  # fmt: skip
+        config = SectarTrainConfig.for_task(env_id, SECTAR_TRAIN_PRESETS[job["sectar_preset"]])
+        config = replace(config, plan_shaping=job["shaping"])
         if quick:
-            config = replace(config, num_envs=4, n_candidates=64, plan_horizon=2, rounds=1, vae_steps=2)
-        model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs)
+            config = replace(config, plan_episodes=2, n_candidates=16, plan_horizon=2, explore_starts=4, rounds=1,
+                             vae_steps=2, consistency_rollouts=4, batch_size=16)  # fmt: skip
+        model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs,
+                                    device=job["device"], time_limit_s=job["time_limit_s"] or None)  # fmt: skip
         curves.append(curve)
-        if job["skills"]:
+        if job["skills"] and not curve.extra["stopped_early"]:
             curves.append(skills_ppo(env_id, model, total_steps=budget, seed=seed, env_kwargs=env_kwargs,
                                      **({"num_envs": 2, "n_steps": 4} if quick else {})))  # fmt: skip
     elif method in ("ppo", "ppo_count"):
@@ -97,45 +117,59 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
         curves.append(fit(env_id, total_steps=budget, seed=seed, env_kwargs=env_kwargs,
                           **({"num_envs": 2, "n_steps": 64} if quick else {})))  # fmt: skip
     elif method == "mpc":
-        config = _bench_mpc()
-        config = replace(config, shaping=job["shaping"], horizon=job["plan_segments"] * config.plan_every)
-        config = replace(config, n_paths=64) if quick else config
-        curves.append(state_mpc(env_id, total_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs)[1])
+        curves.append(state_mpc(env_id, total_steps=budget, seed=seed, config=mpc, env_kwargs=env_kwargs,
+                                device=job["device"], time_limit_s=job["time_limit_s"] or None)[1])  # fmt: skip
+    elif method == "oracle":
+        curves.append(oracle_mpc(env_id, episodes=1 if quick else job["oracle_episodes"], seed=seed, config=mpc,
+                                 env_kwargs=env_kwargs))  # fmt: skip
     else:
         raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
-    return [c.to_json() for c in curves]
+    out = []
+    for curve in curves:
+        record = curve.to_json()
+        steps = record["extra"].get("env_steps") or (record["env_steps"][-1] if record["env_steps"] else 0)
+        label = variant({**job, "method": curve.method})
+        if record["extra"].get("stopped_early"):  # scored on the steps it reached, and said so
+            label += f" stopped at {steps} steps"
+        record.update(budget=steps if record["extra"].get("stopped_early") else budget, variant=label, layout=job["layout"])
+        record["env_steps_per_s"] = steps / max(record["wall_s"], 1e-9)
+        out.append(record)
+    print(f"done {env_id} {method} seed {seed} in {time.perf_counter() - tic:.0f} s", file=sys.stderr, flush=True)
+    return out
 
 
 def jobs(args: Args) -> list[dict[str, Any]]:
+    from zspace.rl.envs import LAYOUTS
     from zspace.rl.planner import SHAPINGS
+    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS
 
-    if args.shaping not in SHAPINGS or args.plan_segments < 1:
-        raise SystemExit(f"--shaping must be one of {SHAPINGS} and --plan-segments >= 1, got {args.shaping!r}, {args.plan_segments}")  # fmt: skip
+    if args.shaping not in SHAPINGS or args.layout not in LAYOUTS or args.sectar_preset not in SECTAR_TRAIN_PRESETS:
+        raise SystemExit(f"--shaping must be one of {SHAPINGS}, --layout one of {LAYOUTS}, --sectar-preset one of "
+                         f"{list(SECTAR_TRAIN_PRESETS)}; got {args.shaping!r}, {args.layout!r}, {args.sectar_preset!r}")  # fmt: skip
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise SystemExit(f"unknown --methods {unknown}; choose from {list(METHODS)}")
-    skills = "skills_ppo" in methods
-    env_kwargs = {"max_episode_steps": 76} if args.quick else {}
-    out = []
-    for env_id in [e for e in args.envs.split(",") if e]:
-        for seed in range(args.seeds):
-            for method in methods:
-                if method == "skills_ppo" and "sectar" in methods:
-                    continue  # runs inside the sectar job, on its model
-                if method == "skills_ppo":
-                    raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
-                out.append({"env": env_id, "method": method, "seed": seed, "budget": args.budget, "quick": args.quick,
-                            "skills": skills, "env_kwargs": env_kwargs, "shaping": args.shaping,
-                            "plan_segments": args.plan_segments, "decoder_consistency": args.decoder_consistency})  # fmt: skip
-    # the longest first, so the pool's last minutes are not one straggler
-    return sorted(out, key=lambda j: j["method"] != "sectar")
+    if "skills_ppo" in methods and "sectar" not in methods:
+        raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
+    common = {k: getattr(args, k) for k in ("budget", "quick", "layout", "shaping", "sectar_preset", "mpc_paths",
+                                             "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
+    common["skills"] = "skills_ppo" in methods
+    common["env_kwargs"] = {"max_episode_steps": 76} if args.quick else {}
+    out = [{"env": env_id, "method": method, "seed": seed, **common}
+           for env_id in [e for e in args.envs.split(",") if e]
+           for seed in range(args.first_seed, args.first_seed + args.seeds)
+           for method in methods if method != "skills_ppo"]  # fmt: skip
+    return sorted(out, key=lambda j: j["method"] != "sectar")  # the longest first: no straggler at the end
 
 
 # ------------------------------------------------------------------------------------- scoring
-def final_return(curve: dict[str, Any], budget: int) -> tuple[float, float]:
-    """Mean return and success of the episodes recorded in the last fifth of the budget."""
+def final_return(curve: dict[str, Any], budget: int | None = None) -> tuple[float, float]:
+    """Mean return and success of the episodes recorded in the last fifth of the budget (the oracle: all of them)."""
     steps, returns, successes = (np.asarray(curve[k], dtype=float) for k in ("env_steps", "returns", "successes"))
+    if curve.get("method") == "oracle":
+        return (float(returns.mean()), float(successes.mean())) if len(returns) else (0.0, 0.0)
+    budget = curve.get("budget") if budget is None else budget
     inside = steps <= budget
     last = inside & (steps > 0.8 * budget)
     if last.any():
@@ -146,61 +180,84 @@ def final_return(curve: dict[str, Any], budget: int) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def merge_curves(previous: dict[str, Any], curves: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """``curves`` plus the previous file's curves of every (env, method) this run did not redo."""
-    if previous.get("budget") != budget:
-        raise SystemExit(f"--merge: the file's budget is {previous.get('budget')}, this run's {budget}; rerun everything")
-    redone = {(c["env_id"], c["method"]) for c in curves}
-    kept = [c for c in previous.get("curves", []) if (c["env_id"], c["method"]) not in redone]
+def label(curve: dict[str, Any]) -> str:
+    """The row name of a run: its method, marked when it ran on our terms rather than the authors'
+    (``sectar_cpu``: the "cpu" preset; ``mpc_k256``: a K other than 2048)."""
+    method, terms = curve["method"], curve.get("variant", "")
+    if method in ("sectar", "skills_ppo") and "sectar=cpu" in terms:
+        return f"{method}_cpu"
+    if method == "mpc" and "K=" in terms and "K=2048" not in terms:
+        return f"mpc_k{terms.split('K=')[1].split()[0]}"
+    return method
+
+
+def run_key(curve: dict[str, Any]) -> tuple[str, str, int, str]:
+    return curve["env_id"], label(curve), curve["seed"], curve.get("layout", "uniform")
+
+
+def _order(curve: dict[str, Any]) -> tuple[str, int, str, int]:
+    name = label(curve)
+    return curve["env_id"], METHODS.index(curve["method"]) if curve["method"] in METHODS else 99, name, curve["seed"]
+
+
+def merge_curves(previous: dict[str, Any], curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``curves`` plus the previous file's curves of every (env, method, seed, layout) this run did not redo."""
+    redone = {run_key(c) for c in curves}
+    kept = [c for c in previous.get("curves", []) if run_key(c) not in redone]
     for c in kept:
         c.setdefault("command", previous.get("command", ""))
+        c.setdefault("budget", previous.get("budget"))
     return kept + curves
 
 
-def summarize(curves: list[dict[str, Any]], budget: int) -> dict[str, Any]:
-    """``{env_name: {method: {"mean", "std", "returns", "success", "wall_s", ...}}}`` over seeds."""
+def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{env_id: {method: {"mean", "std", "seeds", "returns", "success_mean", "variant", ...}}}`` over seeds."""
     table: dict[str, dict[str, Any]] = {}
     for curve in curves:
-        name = curve["env_id"].split("/")[-1]
-        entry = table.setdefault(name, {}).setdefault(curve["method"], {"returns": [], "success": [], "wall_s": [], "seeds": []})
-        ret, success = final_return(curve, budget)
+        entry = table.setdefault(curve["env_id"], {}).setdefault(label(curve), {"returns": [], "success": [], "wall_s": [],
+                                                                                   "seeds": [], "variants": set(), "steps_per_s": []})  # fmt: skip
+        ret, success = final_return(curve)
         entry["returns"].append(ret)
         entry["success"].append(success)
         entry["wall_s"].append(curve["wall_s"])
         entry["seeds"].append(curve["seed"])
-        for key, value in curve["extra"].items():
-            if isinstance(value, (int, float)) and key in ("consistency_error", "plan_s"):
+        entry["variants"].add(curve.get("variant", "?"))
+        entry["steps_per_s"].append(curve.get("env_steps_per_s", 0.0))
+        for key, value in curve.get("extra", {}).items():  # SeCTAR's shares of wall time per phase
+            if key.startswith("time_share/"):
                 entry.setdefault(key, []).append(float(value))
+        entry.setdefault("budget", curve.get("budget"))
     for methods in table.values():
         for entry in methods.values():
             entry["mean"], entry["std"] = float(np.mean(entry["returns"])), float(np.std(entry["returns"]))
             entry["success_mean"] = float(np.mean(entry["success"]))
             entry["wall_s_mean"] = float(np.mean(entry["wall_s"]))
-        baselines = [m["mean"] for k, m in methods.items() if k != "sectar"]
-        if "sectar" in methods and baselines:
-            best = max(baselines)
-            methods["sectar"]["best_baseline_mean"] = best
-            methods["sectar"]["ratio_vs_best_baseline"] = methods["sectar"]["mean"] / best if best > 0 else None
+            entry["env_steps_per_s"] = float(np.mean(entry.pop("steps_per_s")))
+            entry["wall_s_per_100k_steps"] = 1e5 / entry["env_steps_per_s"] if entry["env_steps_per_s"] > 0 else None
+            for key in [k for k in entry if k.startswith("time_share/")]:
+                entry[key] = float(np.mean(entry[key]))
+            entry["variant"] = " | ".join(sorted(entry.pop("variants")))
+        baselines = [m["mean"] for k, m in methods.items() if not k.startswith(("sectar", "oracle"))]
+        for name in [k for k in methods if k.startswith("sectar")]:
+            if baselines:
+                best = max(baselines)
+                methods[name]["best_baseline_mean"] = best
+                methods[name]["ratio_vs_best_baseline"] = methods[name]["mean"] / best if best > 0 else None
     return table
 
 
-def print_table(result: dict[str, Any]) -> None:
-    print(f"\nreturn at {result['budget']:,} environment steps (mean +- std over {result['seeds']} seeds)")
-    print(f"{'env':<16}{'method':<12}{'return':>16}{'success':>9}{'wall s':>9}")
-    for env in result["envs"]:
-        for method, m in result[env].items():
+def print_table(table: dict[str, Any]) -> None:
+    print("\nreturn at each run's budget (mean +- std over seeds; the oracle: mean over its episodes)")
+    print(f"{'env':<22}{'method':<12}{'return':>16}{'success':>9}{'steps/s':>9}{'seeds':>7}  terms")
+    for env, methods in table.items():
+        for method, m in methods.items():
             ratio = m.get("ratio_vs_best_baseline", "")
-            extra = (
-                f"  x{ratio:.1f} best baseline"
-                if isinstance(ratio, float)
-                else ("  (every baseline earns 0)" if ratio is None else "")
-            )
-            print(
-                f"{env:<16}{method:<12}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}{m['wall_s_mean']:>9.0f}{extra}"
-            )
+            extra = f"  x{ratio:.2f} best baseline" if isinstance(ratio, float) else ""
+            print(f"{env:<22}{method:<12}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}"
+                  f"{m['env_steps_per_s']:>9.0f}{len(m['seeds']):>7}  {m['variant']}{extra}")  # fmt: skip
 
 
-def plot_curves(curves: list[dict[str, Any]], path: str | Path, budget: int) -> None:
+def plot_curves(curves: list[dict[str, Any]], path: str | Path) -> None:
     """Return against environment steps, one panel per env, mean over seeds on a common grid."""
     import matplotlib
 
@@ -209,67 +266,88 @@ def plot_curves(curves: list[dict[str, Any]], path: str | Path, budget: int) -> 
 
     envs = sorted({c["env_id"] for c in curves})
     fig, axes = plt.subplots(1, len(envs), figsize=(5.5 * len(envs), 4), squeeze=False)
-    grid = np.linspace(0, budget, 41)
     for ax, env in zip(axes[0], envs, strict=True):
-        for method in METHODS:
-            runs = [c for c in curves if c["env_id"] == env and c["method"] == method and c["env_steps"]]
+        budget = max((c.get("budget") or 1) for c in curves if c["env_id"] == env)
+        grid = np.linspace(0, budget, 41)
+        for method in sorted({label(c) for c in curves if c["env_id"] == env}):
+            runs = [c for c in curves if c["env_id"] == env and label(c) == method and c["env_steps"]]
             if not runs:
                 continue
-            # step function: the latest record at or before each grid point (0 before the first)
-            ys = [np.array([c["returns"][i] if (i := np.searchsorted(c["env_steps"], g, "right") - 1) >= 0 else 0.0
-                            for g in grid]) for c in runs]  # fmt: skip
-            ax.plot(grid, np.mean(ys, axis=0), label=method)
+            if method == "oracle":
+                ax.axhline(np.mean([final_return(c)[0] for c in runs]), color="k", ls="--", label="oracle")
+                continue
+            # mean return of each run's records in each grid cell; nothing past a run's last record (a stopped run ends there)
+            edges = np.append(grid, grid[-1] + grid[1])
+            ys = []
+            for c in runs:
+                steps, returns = np.asarray(c["env_steps"]), np.asarray(c["returns"], dtype=float)
+                cell = np.digitize(steps, edges) - 1
+                ys.append([returns[cell == k].mean() if (cell == k).any() else np.nan for k in range(len(grid))])
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # cells no run reached
+                mean = np.nanmean(np.array(ys), axis=0)
+            ax.plot(grid[~np.isnan(mean)], mean[~np.isnan(mean)], marker=".", label=method)
         ax.set(title=env.split("/")[-1], xlabel="environment steps", ylabel="episode return")
         ax.grid(alpha=0.3)
-    axes[0][0].legend()
+        ax.legend(fontsize=8)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
+def collect(args: Args, runs: list[dict[str, Any]], command: str, start: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """This invocation's ``runs`` (stamped with ``command``) merged with ``--include`` and ``--merge``: (summary, curves)."""
+    curves = [{**c, "command": command} for c in runs]  # which run made it, also after a --merge
+    for part in [p for p in args.include.split(",") if p]:  # other parts' runs; this invocation's own win
+        curves = merge_curves(json.loads(Path(part).read_text()), curves)
+    if args.merge and args.json_out and Path(args.json_out).is_file():
+        curves = merge_curves(json.loads(Path(args.json_out).read_text()), curves)
+    curves.sort(key=_order)
+    authors = summarize([c for c in curves if c.get("layout", "uniform") == "uniform"])
+    walk = summarize([c for c in curves if c.get("layout") == "walk"])
+    result = {"authors": authors, "walk": walk, "benchmark": "rl", "args": asdict(args),
+              "commands": sorted({c.get("command", "") for c in curves} - {""}), "wall_s": time.perf_counter() - start,
+              "cpus": os.cpu_count()}  # fmt: skip
+    return result, curves
+
+
+def write(path: str, result: dict[str, Any], curves: list[dict[str, Any]]) -> None:
+    """The results file, atomically (a reader or a kill never sees half of it)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**result, "curves": curves}, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, out)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(Args, argv)
     if args.quick:
-        args.envs, args.seeds, args.budget = "zspace/Waypoints-v0", 1, 1_520
+        args.envs, args.seeds, args.budget = "zspace/Waypoints-v0", 1, 1_000
     start = time.perf_counter()
     todo = jobs(args)
-    curves: list[dict[str, Any]] = []
+    command = command_line(__file__, argv)
+    runs: list[dict[str, Any]] = []
 
-    def done(result: list[dict[str, Any]]) -> None:
-        curves.extend(result)
-        for c in result:  # progress on stderr: a long run shows each finished (env, method, seed)
-            print(f"done {c['env_id']} {c['method']} seed {c['seed']}: last returns {c['returns'][-3:]}, "
-                  f"{c['wall_s']:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
+    def finished(result: list[dict[str, Any]]) -> None:  # each finished run is in the file at once (kill-safe)
+        runs.extend(result)
+        if args.json_out:
+            write(args.json_out, *collect(args, runs, command, start))
 
     if args.workers > 1 and len(todo) > 1:
         with ProcessPoolExecutor(max_workers=args.workers) as pool:
             for future in as_completed([pool.submit(_run, job) for job in todo]):
-                done(future.result())
+                finished(future.result())
     else:
         for job in todo:
-            done(_run(job))
-    command = command_line(__file__, argv)
-    for c in curves:
-        c["command"] = command  # which run made it, also after a --merge
-    if args.merge and args.json_out and Path(args.json_out).is_file():
-        curves = merge_curves(json.loads(Path(args.json_out).read_text()), curves, args.budget)
-    curves.sort(key=lambda c: (c["env_id"], METHODS.index(c["method"]), c["seed"]))
-    table = summarize(curves, args.budget)  # the results file's shape: {env: {method: {"mean", "std", ...}}}
-    result = {
-        **table, "envs": list(table), "benchmark": "rl", "budget": args.budget, "seeds": args.seeds,
-        "commands": sorted({c.get("command", "") for c in curves} - {""}), "wall_s": time.perf_counter() - start,
-        "cpus": os.cpu_count(),
-    }  # fmt: skip
-    print_table(result)
+            finished(_run(job))
+    result, curves = collect(args, runs, command, start)
+    print_table({**result["authors"], **{f"{k} (walk)": v for k, v in result["walk"].items()}})
     if args.figure:
-        plot_curves(curves, args.figure, args.budget)
+        plot_curves([c for c in curves if c.get("layout", "uniform") == "uniform"], args.figure)
     if args.json_out:
-        out = Path(args.json_out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**result, "curves": curves}, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, out)
+        write(args.json_out, result, curves)
     emit_json(result)
     return result
 

@@ -80,7 +80,7 @@ def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
 
     saves = []
 
-    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration):
+    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, state_dir=None):
         curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
         for steps in (10_000, 26_000, 40_000, 52_000):
             curve.record(steps, 1.0, 0.0)

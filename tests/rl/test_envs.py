@@ -91,7 +91,7 @@ def test_importing_zspace_registers_nothing():
 
 
 def test_ids_are_registered_idempotently_with_vector_entry_points():
-    assert set(envs.ENV_IDS) == {*NUMPY_IDS, "zspace/SwimmerWaypoints-v0"}
+    assert set(envs.ENV_IDS) == {*NUMPY_IDS, "zspace/SwimmerWaypoints-v0", "zspace/SwimmerWaypoints-v1"}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         envs.register_envs()  # a second registration must not warn about overriding
@@ -133,9 +133,50 @@ def test_layout_seed_fixes_the_layout_of_every_episode():
     assert not np.allclose(first, WaypointsEnv().reset(seed=0)[1]["waypoints"])
 
 
+def test_default_layouts_are_the_authors_uniform_ones_and_walk_is_an_option():
+    assert WaypointsConfig().layout == WheeledConfig().layout == BlocksConfig().layout == "uniform"
+    assert WheeledConfig().n_waypoints == 50 and WheeledConfig.for_layout("walk").n_waypoints == 12
+    assert BlocksConfig().goal_radius == 0.8 and BlocksConfig.for_layout("walk").goal_radius == 0.5
+    starts = []
+    for seed in range(40):
+        obs, info = WaypointsEnv().reset(seed=seed)
+        starts.append(obs[:2])
+        assert np.all(np.abs(info["waypoints"]) <= 2.8)
+    starts = np.array(starts)
+    assert np.abs(starts).max() > 1.0 and np.all(np.abs(starts) <= 2.8)  # a random start, not the origin
+    spacing = np.linalg.norm(np.diff(WaypointsEnv().reset(seed=0)[1]["waypoints"], axis=0), axis=1)
+    assert 2.0 < spacing.mean() < 3.3  # i.i.d. uniform in 5.6 m x 5.6 m: ~2.9 m (the authors' files: 2.6 m)
+    walk = np.linalg.norm(np.diff(WaypointsEnv(layout="walk").reset(seed=0)[1]["waypoints"], axis=0), axis=1)
+    assert np.all((walk >= 0.8 - 1e-9) & (walk <= 1.4 + 1e-9))
+    np.testing.assert_array_equal(WaypointsEnv(layout="walk").reset(seed=3)[0], [0.0, 0.0])
+    blocks = [BlocksEnv().reset(seed=seed)[0][:2] for seed in range(10)]
+    assert len({tuple(b) for b in blocks}) == 10  # the gripper starts anywhere
+
+
+def test_layout_seed_fixes_the_random_start_too():
+    env = WaypointsEnv(layout_seed=4)
+    first = env.reset(seed=0)[0]
+    np.testing.assert_array_equal(first, env.reset(seed=9)[0])
+
+
+def test_greedy_walker_cannot_finish_the_authors_layout_in_one_episode():
+    _, rewards, infos = run_episode(WaypointsEnv(), waypoints_policy, seed=0)
+    assert len(rewards) == 380 and not infos[-1]["is_success"]  # truncated: the waypoints are ~2.9 m apart
+    assert 0 < rewards.sum() < 16
+
+
+def test_bad_layout_and_config_with_layout_are_config_errors():
+    with pytest.raises(ConfigError, match="layout must be one of"):
+        WaypointsConfig(layout="spiral")
+    with pytest.raises(ConfigError, match="layout must be one of"):
+        gymnasium.make("zspace/Blocks-v0", layout="grid")
+    with pytest.raises(ConfigError, match="either config or layout"):
+        WheeledEnv(config=WheeledConfig(), layout="walk")
+
+
 # --- sparse, ordered rewards ------------------------------------------------------------------
 def test_greedy_walker_is_paid_exactly_every_third_waypoint():
-    observations, rewards, infos = run_episode(WaypointsEnv(include_stage=True), waypoints_policy, seed=0)
+    observations, rewards, infos = run_episode(WaypointsEnv(layout="walk", include_stage=True), waypoints_policy, seed=0)
     stages = np.array([info["stage"] for info in infos])
     assert np.all(np.diff(stages) >= 0) and np.all(np.diff(stages) <= 1)  # at most one waypoint per step
     for t in range(1, len(infos)):
@@ -148,12 +189,12 @@ def test_greedy_walker_is_paid_exactly_every_third_waypoint():
 
 
 def test_wheeled_steering_controller_completes_the_course():
-    _, rewards, infos = run_episode(WheeledEnv(), wheeled_policy, seed=1)
+    _, rewards, infos = run_episode(WheeledEnv(layout="walk"), wheeled_policy, seed=1)
     assert infos[-1]["is_success"] and rewards.sum() == 4 and len(rewards) < 950
 
 
 def test_blocks_scripted_agent_places_all_four_in_order():
-    _, rewards, infos = run_episode(BlocksEnv(), blocks_policy, seed=2)
+    _, rewards, infos = run_episode(BlocksEnv(layout="walk"), blocks_policy, seed=2)
     assert infos[-1]["is_success"] and infos[-1]["objects_placed"] == 4
     assert rewards.sum() == 4 and set(rewards) <= {0.0, 1.0}
     placed_at = np.flatnonzero(rewards)
@@ -198,7 +239,7 @@ def test_blocks_grasp_picks_the_nearest_in_reach_carries_and_drops():
 
 # --- dynamics -----------------------------------------------------------------------------------
 def test_waypoints_moves_and_clipping_to_the_box():
-    env = WaypointsEnv()
+    env = WaypointsEnv(layout="walk")  # starts at the origin
     env.reset(seed=0)
     obs = [env.step(a)[0] for a in (0, 1, 2, 3, 3)][-1]
     np.testing.assert_allclose(obs, [0.0, -0.2], atol=1e-6)
@@ -269,7 +310,7 @@ def test_vector_env_equals_single_envs_step_by_step(vec_cls):
 
 
 def test_vector_autoreset_modes_same_step_and_disabled():
-    config = WaypointsConfig(n_segments=1, segment_len=5)
+    config = WaypointsConfig(layout="walk", n_segments=1, segment_len=5)  # starts at the origin
     vec = WaypointsVec(2, config=config, autoreset_mode="SameStep")
     vec.reset(seed=0)
     for _ in range(4):
@@ -287,7 +328,7 @@ def test_vector_autoreset_modes_same_step_and_disabled():
 
 
 def test_episodes_truncate_at_380_steps_and_make_can_shorten_them():
-    env = gymnasium.make("zspace/Waypoints-v0")
+    env = gymnasium.make("zspace/Waypoints-v0", layout="walk")
     assert env.unwrapped.max_episode_steps == 380 == 20 * 19
     env.reset(seed=0)
     for t in range(1, 381):
@@ -430,7 +471,7 @@ def test_invalid_inputs_raise_clear_errors():
     with pytest.raises(ConfigError, match="radius"):
         WaypointsConfig(radius=0.0)
     with pytest.raises(ConfigError, match="min_separation"):
-        dataclasses.replace(BlocksConfig(), min_separation=0.1)
+        dataclasses.replace(BlocksConfig.for_layout("walk"), min_separation=0.1)
     with pytest.raises(ConfigError, match="render_mode"):
         WaypointsEnv(render_mode="human")
 
@@ -473,3 +514,25 @@ def test_stage_index_observation_is_the_stage_fraction_alone(env_id):
 def test_include_stage_rejects_unknown_modes():
     with pytest.raises(ConfigError, match="include_stage must be False, True, 'index' or 'target'"):
         gymnasium.make("zspace/Waypoints-v0", include_stage="position")
+
+
+def test_velocity_servo_swimmer_is_the_authors_and_swims_inside_its_walls():
+    pytest.importorskip("mujoco")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity")
+        check_env(gymnasium.make("zspace/SwimmerWaypoints-v1").unwrapped)
+    env = gymnasium.make("zspace/SwimmerWaypoints-v1")
+    swimmer = env.unwrapped.swimmer
+    assert swimmer.model.opt.timestep * swimmer.frame_skip == pytest.approx(0.2)  # 0.2 s per step
+    assert env.action_space.high.tolist() == [300.0, 300.0] and env.unwrapped.max_episode_steps == 50 * 99
+    obs, info = env.reset(seed=0)
+    assert np.all(np.abs(info["waypoints"]) <= 1.5) and len(info["waypoints"]) == 10
+    np.testing.assert_allclose(obs[:2], [1.0, 0.0], atol=1e-6)  # the front capsule's centre, no reset noise
+    positions = []
+    for t in range(400):  # a travelling wave of joint speeds
+        phase = 2 * np.pi * t / 4
+        obs, *_ = env.step(np.array([300 * np.cos(phase), 300 * np.cos(phase - np.pi / 2)]))
+        positions.append(obs[:2])
+    positions = np.array(positions)
+    assert np.linalg.norm(positions[98] - [1.0, 0.0]) > 0.5  # it swims: metres per 99-step segment
+    assert np.abs(positions).max() < 2.5  # the walls at +-2.5 m hold the front capsule's centre inside

@@ -168,7 +168,7 @@ def test_config_errors_name_the_field(field: str, value: float) -> None:
 
 # --- rollouts -----------------------------------------------------------------------------------
 def test_collect_rollout_marks_episode_starts_and_bootstraps_truncations() -> None:
-    envs = make_envs(WAYPOINTS, num_envs=2, env_kwargs={"max_episode_steps": 5})
+    envs = make_envs(WAYPOINTS, num_envs=2, env_kwargs={"max_episode_steps": 5, "layout": "walk"})
     torch.manual_seed(0)
     agent = ActorCritic(2, envs.single_action_space)
     obs, _ = envs.reset(seed=0)
@@ -180,7 +180,7 @@ def test_collect_rollout_marks_episode_starts_and_bootstraps_truncations() -> No
     assert roll.next_done.tolist() == [0.0, 0.0]
     assert len(roll.episode_returns) == len(roll.episode_successes) == 4
     assert roll.obs.shape == (12, 2, 2) and roll.actions.shape == (12, 2) and roll.logprobs.shape == (12, 2)
-    torch.testing.assert_close(roll.obs[5], torch.zeros(2, 2))  # every Waypoints episode starts at the origin
+    torch.testing.assert_close(roll.obs[5], torch.zeros(2, 2))  # every walk-layout episode starts at the origin
 
 
 def test_collect_rollout_needs_same_step_autoreset() -> None:

@@ -16,7 +16,7 @@ from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR, SectarConfig, consistency_e
 
 TINY = SectarConfig(
     state_dim=2, state_low=(-2.0, -4.0), state_high=(2.0, 0.0), n_actions=3, segment_len=4,
-    z_size=2, hidden=8, encoder_layers=1, policy_hidden=(8,),
+    z_size=2, hidden=8, encoder_layers=1, decoder_hidden=(), policy_hidden=(8,),
 )  # fmt: skip
 
 
@@ -73,8 +73,8 @@ def test_loss_terms_match_a_hand_computation():
     with torch.no_grad():
         model.encoder_head.weight.zero_()
         model.encoder_head.bias.copy_(torch.cat([m, log_var]))
-        model.decoder_head.weight.zero_()
-        model.decoder_head.bias.copy_(b)
+        model.decoder_head[-1].weight.zero_()
+        model.decoder_head[-1].bias.copy_(b)
         model.state_log_std.copy_(log_std)
         model.policy.actor[-1].weight.zero_()
         model.policy.actor[-1].bias.copy_(logits)

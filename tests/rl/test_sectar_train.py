@@ -15,17 +15,27 @@ from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.policy import sample_action
 from zspace.rl.ppo import PPOConfig
 from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_train import SectarTrainConfig, load_sectar, plan_episode, save_sectar, train_sectar
+from zspace.rl.sectar_train import (
+    SECTAR_TRAIN_PRESETS,
+    SectarTrainConfig,
+    explorer_rewards,
+    load_sectar,
+    plan_episode,
+    save_sectar,
+    train_sectar,
+)
 
 ENV = "zspace/Waypoints-v0"
 ENV_KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3)}  # 12-step episodes
 TINY = SectarTrainConfig(
-    model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, policy_hidden=(8,)),
+    model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, decoder_hidden=(8,), policy_hidden=(8,)),
     explorer=ExplorerConfig(hidden=(8,), ppo=PPOConfig(update_epochs=1, n_minibatches=2)),
     consistency=PPOConfig(update_epochs=1, n_minibatches=2, clip_vloss=False),
-    num_envs=4, n_candidates=8, plan_horizon=2, batch_size=8, rounds=2, vae_steps=2,
+    consistency_rollouts=4, plan_episodes=2, n_candidates=8, plan_horizon=2, explore_starts=4, explore_segments=2,
+    buffer_segments=1000, batch_size=8, rounds=2, vae_steps=2,
 )  # fmt: skip
-BUDGET = 150  # 12 (plan) + 16 (explore) + 2 x 16 (consistency) = 60 per iteration: 2 iterations, then 12 + 16
+# per iteration: 2 x 12 (plan) + 4 x 9 (explore: 2 segments of 4 joined by one step) + 2 x 4 x 4 (consistency) = 92
+BUDGET = 200  # 2 iterations (184), then 16 left: less than one planning phase (24)
 
 
 def run(seed: int = 0, budget: int = BUDGET, config: SectarTrainConfig = TINY):
@@ -38,16 +48,47 @@ def test_runs_end_to_end_within_the_budget():
         ENV, total_env_steps=BUDGET, seed=0, config=TINY, env_kwargs=ENV_KWARGS, log=lambda s, m: logs.append((s, m)),
         on_iteration=lambda m, c, s: calls.append((m, len(c.returns), s)),
     )  # fmt: skip
-    assert [(n, s) for _, n, s in calls] == [(1, 60), (2, 120), (3, 148)]  # after each iteration: curve so far, steps
+    assert [(n, s) for _, n, s in calls] == [(1, 92), (2, 184)]  # after each iteration: curve so far, steps
     assert all(m is model for m, _, _ in calls) and [s for s, _ in logs] == [s for _, _, s in calls]
     assert isinstance(model, SeCTAR) and model.config.segment_len == 4 and model.config.state_dim == 2
-    assert curve.method == "sectar" and len(curve.returns) == 3
-    assert (
-        curve.env_steps == [12, 72, 132] and curve.extra["env_steps"] == 148 <= BUDGET
-    )  # the last plan, then one exploration batch
-    assert {"sectar/loss", "consistency/error", "explore/entropy"} <= set(logs[0][1])
+    assert curve.method == "sectar" and curve.env_steps == [24, 116] and curve.extra["env_steps"] == 184
+    assert {"sectar/loss", "consistency/error"} <= set(logs[0][1])
+    assert "explore/entropy" not in logs[0][1] and "explore/entropy" in logs[1][1]  # not trained before the model has data
+    assert logs[0][1]["charts/buffer_segments"] == 4 * 2  # the explorer's segments only (paper)
+    shares = [curve.extra[f"time_share/{k}"] for k in ("plan", "explore", "fit")]
+    assert min(shares) > 0 and sum(shares) == pytest.approx(1.0)
     with pytest.raises(ConfigError, match="less than one"):
-        run(budget=11)
+        run(budget=23)
+
+
+def test_explorer_rewards_sit_at_segment_ends_or_on_each_step():
+    neg_elbo = torch.arange(1.0, 13.0).reshape(1, 3, 4)  # 3 segments of 4 steps
+    end = explorer_rewards(neg_elbo, "segment_end")
+    assert end.shape == (1, 14)  # 3 x 5 - 1 steps
+    expected = torch.zeros(1, 14)
+    expected[0, [4, 9, 13]] = torch.tensor([10.0, 26.0, 42.0])  # sums; the last segment's at the last step
+    torch.testing.assert_close(end, expected)
+    step = explorer_rewards(neg_elbo, "per_step")
+    torch.testing.assert_close(step[0, :5], torch.tensor([1.0, 2.0, 3.0, 4.0, 0.0]))
+    assert step.sum() == neg_elbo.sum()
+
+
+def test_paper_defaults_are_the_authors_and_cpu_is_ours():
+    paper = SECTAR_TRAIN_PRESETS["paper"]
+    assert paper == SectarTrainConfig() and paper.model.kl_weight == 2.0 and paper.model.bc_weight == 100.0
+    assert (paper.plan_episodes, paper.n_candidates, paper.plan_horizon, paper.plan_shaping) == (40, 2048, 10, "none")
+    assert (paper.explore_starts, paper.explore_segments, paper.consistency_rollouts) == (400, 5, 20)
+    assert (paper.rounds, paper.vae_steps, paper.batch_size, paper.consistency.update_epochs) == (10, 30, 300, 10)
+    assert not (paper.buffer_planning or paper.buffer_consistency or paper.decoder_consistency)
+    assert paper.model.hidden == 256 and paper.model.decoder_hidden == (128, 128, 128)
+    wheeled, blocks = (SectarTrainConfig.for_task(f"zspace/{name}-v0") for name in ("Wheeled", "Blocks"))
+    assert (wheeled.plan_horizon, wheeled.explore_segments, wheeled.explorer.reset_entropy) == (20, 10, 0.0)
+    assert (blocks.plan_discount, blocks.explorer.reset_entropy) == (0.995, 1.6)
+    cpu = SECTAR_TRAIN_PRESETS["cpu"]
+    assert cpu.model.kl_weight == 0.02 and cpu.decoder_consistency and cpu.buffer_planning and cpu.buffer_consistency
+    assert SectarTrainConfig.for_task("zspace/Wheeled-v0", cpu) == cpu  # ours has no per-task values
+    with pytest.raises(ConfigError, match="explore_reward"):
+        SectarTrainConfig(explore_reward="sometimes")
 
 
 def test_seeded_runs_are_reproducible():
@@ -90,10 +131,10 @@ def test_consistency_rollouts_join_the_buffer_only_when_asked():
         logs = []
         config = dataclasses.replace(TINY, buffer_consistency=flag)
         train_sectar(
-            ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS, log=lambda s, m, logs=logs: logs.append(m)
+            ENV, total_env_steps=92, seed=0, config=config, env_kwargs=ENV_KWARGS, log=lambda s, m, logs=logs: logs.append(m)
         )
         sizes[flag] = logs[0]["charts/buffer_segments"]
-    assert sizes[True] - sizes[False] == 2 * 4  # rounds x num_envs consistency segments (none ends an episode)
+    assert sizes[True] - sizes[False] == 2 * 4  # rounds x consistency_rollouts segments (none ends an episode)
 
 
 def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(monkeypatch):
@@ -104,11 +145,11 @@ def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(mon
     seen = {}
     real = loop._consistency_step
 
-    def spy(model, optimizer, vae_opt, *args):
-        before = {k: v.clone() for k, v in model.state_dict().items()}
-        out = real(model, optimizer, vae_opt, *args)
-        after = model.state_dict()
-        seen.setdefault(args[2].decoder_consistency, []).append(
+    def spy(run):
+        before = {k: v.clone() for k, v in run.model.state_dict().items()}
+        out = real(run)
+        after = run.model.state_dict()
+        seen.setdefault(run.config.decoder_consistency, []).append(
             ({k for k in before if not torch.equal(before[k], after[k])}, set(out))
         )
         return out
@@ -116,9 +157,9 @@ def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(mon
     monkeypatch.setattr(loop, "_consistency_step", spy)
     for flag in (True, False):
         config = dataclasses.replace(TINY, decoder_consistency=flag)
-        train_sectar(ENV, total_env_steps=72, seed=0, config=config, env_kwargs=ENV_KWARGS)
+        train_sectar(ENV, total_env_steps=92, seed=0, config=config, env_kwargs=ENV_KWARGS)
     changed, metrics = seen[True][0]
-    assert {"decoder.weight_ih", "decoder_head.weight", "state_log_std"} <= changed
+    assert {"decoder.weight_ih", "decoder_head.0.weight", "state_log_std"} <= changed
     assert not any(k.startswith("encoder") for k in changed) and "consistency/decoder_nll_per_step" in metrics
     changed, metrics = seen[False][0]
     assert not any(k.startswith(("decoder", "state_log_std", "encoder")) for k in changed) and changed  # the policy moved
@@ -126,17 +167,17 @@ def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(mon
 
 
 def test_save_load_round_trip(tmp_path):
-    model, _ = run(budget=12)
+    model, _ = run(budget=24)
     save_sectar(tmp_path, model, TINY)
     loaded = load_sectar(tmp_path)
     assert loaded.config == model.config
     s0, z = torch.randn(3, 2), torch.randn(3, 2)
     torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))
-    assert json.loads((tmp_path / "config.json").read_text())["train"]["num_envs"] == 4
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["consistency_rollouts"] == 4
 
 
 def test_mismatched_checkpoint_names_the_file(tmp_path):
-    model, _ = run(budget=12)
+    model, _ = run(budget=24)
     save_sectar(tmp_path, model)
     config_file = tmp_path / "config.json"
     data = json.loads(config_file.read_text())
@@ -153,16 +194,42 @@ def test_mismatched_checkpoint_names_the_file(tmp_path):
 
 
 def test_nan_reward_raises_with_the_iteration(monkeypatch):
-    def nan_log_probs(self, s0, z, states):
-        return torch.full(states.shape[:2], float("nan"))
+    from zspace.rl import sectar_train as loop
 
-    monkeypatch.setattr(SeCTAR, "step_log_probs", nan_log_probs)
-    with pytest.raises(TrainingDivergedError, match="exploration reward .* iteration 1 "):
-        run()
+    monkeypatch.setattr(
+        loop, "novelty_rewards", lambda model, states: torch.full((len(states), states.shape[1] - 1), float("nan"))
+    )
+    with pytest.raises(TrainingDivergedError, match="exploration reward .* iteration 2 "):
+        run()  # the explorer is first rewarded on iteration 2
+    monkeypatch.setattr(SeCTAR, "step_log_probs", lambda self, s0, z, states: torch.full(states.shape[:2], float("nan")))
+    with pytest.raises(TrainingDivergedError, match="consistency reward .* iteration 1 "):
+        run(config=dataclasses.replace(TINY, vae_steps=0))
 
 
 def test_nan_loss_raises_with_the_iteration(monkeypatch):
-    config = dataclasses.replace(TINY, explore_rounds=0)
+    config = dataclasses.replace(TINY, explore_starts=0, buffer_planning=True)  # data from the planning episodes only
     monkeypatch.setattr(SeCTAR, "state_log_prob", lambda self, s0, z, states: torch.full(states.shape[:1], float("nan")))
     with pytest.raises(TrainingDivergedError, match="loss .* iteration 1 "):
         run(config=config)
+
+
+def test_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
+    model_a, curve_a = run(seed=5)  # 2 iterations
+
+    class Killed(Exception):
+        pass
+
+    def kill(model, curve, steps):
+        raise Killed  # after iteration 1's state was written
+
+    with pytest.raises(Killed):
+        train_sectar(
+            ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path, on_iteration=kill
+        )
+    model_b, curve_b = train_sectar(ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+    assert (curve_b.env_steps, curve_b.returns, curve_b.successes) == (curve_a.env_steps, curve_a.returns, curve_a.successes)
+    assert curve_b.extra["sectar/loss"] == curve_a.extra["sectar/loss"]
+    for (name, p), q in zip(model_a.state_dict().items(), model_b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    with pytest.raises(CheckpointError, match="another seed"):
+        train_sectar(ENV, total_env_steps=BUDGET, seed=6, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from zspace.cli.common import OverwriteOpt, console, metrics_table, user_errors
+from zspace.errors import ConfigError
 from zspace.train.runs import check_output_dir
 
 app = typer.Typer(help="SeCTAR: trajectory VAEs for hierarchical RL with latent planning.", no_args_is_help=True)
@@ -59,8 +60,8 @@ def _with_planner(config: Any, candidates: int | None, horizon: int | None, meth
     return replace(config, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _env_kwargs(layout_seed: int | None) -> dict[str, Any]:
-    return {} if layout_seed is None else {"layout_seed": layout_seed}
+def _env_kwargs(layout_seed: int | None, layout: str | None = None) -> dict[str, Any]:
+    return ({} if layout_seed is None else {"layout_seed": layout_seed}) | ({} if layout is None else {"layout": layout})
 
 
 @train_app.command("sectar")
@@ -74,7 +75,12 @@ def train_sectar_cmd(
     layout_seed: Annotated[
         int | None, typer.Option(help="One fixed task layout (the authors' goal file); default: a new one per episode.")
     ] = None,
-    preset: Annotated[str, typer.Option(help="Model size: small (CPU) | paper (LSTMs of 256).")] = "small",
+    layout: Annotated[
+        str | None, typer.Option(help="Task layout: uniform (the authors', the envs' default) | walk (ours, easier).")
+    ] = None,
+    preset: Annotated[
+        str, typer.Option(help="Training preset: cpu (ours, CPU-sized; 'small' is its old name) | paper (the authors').")
+    ] = "small",
     candidates: Annotated[int | None, typer.Option(help="Latent sequences scored per plan (default: the config's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the config's).")] = None,
     method: Annotated[str | None, typer.Option(help="Planner: shooting | cem (default: the config's).")] = None,
@@ -83,6 +89,9 @@ def train_sectar_cmd(
         int, typer.Option(help="Also save the model and curve so far every this many env steps (0: only at the end).")
     ] = 25_000,
     overwrite: OverwriteOpt = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue exactly from the training state OUT/train_state.pt left by a killed run.")
+    ] = False,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
@@ -91,15 +100,21 @@ def train_sectar_cmd(
     """
     from zspace.rl.envs import check_env_id
     from zspace.rl.run import train_run
-    from zspace.rl.sectar import SECTAR_PRESETS
-    from zspace.rl.sectar_train import SectarTrainConfig
+    from zspace.rl.sectar_config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
 
     with user_errors(), _threads(threads):
         check_env_id(env)
-        config = _with_planner(SectarTrainConfig(model=SECTAR_PRESETS[preset]), candidates, horizon, method, shaping)
+        name = "cpu" if preset == "small" else preset
+        if name not in SECTAR_TRAIN_PRESETS:
+            raise ConfigError(
+                f"--preset {preset!r} is not one of {', '.join(SECTAR_TRAIN_PRESETS)} (or 'small', the old name of cpu)"
+            )
+        base = SECTAR_TRAIN_PRESETS[name]
+        config = _with_planner(SectarTrainConfig.for_task(env, base), candidates, horizon, method, shaping)
         with sectar_progress(env, steps) as on_progress:
-            _, curve = train_run(out, env, total_env_steps=steps, seed=seed, config=config, env_kwargs=_env_kwargs(layout_seed),
-                                     save_every=save_every, overwrite=overwrite, on_progress=on_progress)  # fmt: skip
+            _, curve = train_run(out, env, total_env_steps=steps, seed=seed, config=config,
+                                 env_kwargs=_env_kwargs(layout_seed, layout), save_every=save_every,
+                                 overwrite=overwrite, resume=resume, on_progress=on_progress)  # fmt: skip
     last = curve.returns[-5:]
     rows = {"env steps": curve.extra.get("env_steps", steps), "planning episodes": len(curve.returns),
             "return (last 5 episodes)": sum(last) / max(len(last), 1), "wall seconds": curve.wall_s}  # fmt: skip

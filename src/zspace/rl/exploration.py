@@ -42,6 +42,8 @@ class ExplorerConfig:
     hidden: tuple[int, ...] = (64, 64)
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)  # CleanRL's defaults
     reset_entropy_frac: float = 0.1  # reset when mean entropy < this share of the uniform policy's
+    # An absolute threshold in nats instead (the authors' reset_ent: Waypoints 1.34, Blocks 1.6, Wheeled 0 = never).
+    reset_entropy: float | None = None
     reward_scale: float = 0.1  # rewards are nats per step of normalised states; ~1 keeps the critic's targets O(1)
 
     def __post_init__(self) -> None:
@@ -89,13 +91,15 @@ class Explorer:
         config: ExplorerConfig,
         *,
         generator: torch.Generator | None = None,
+        device: str | torch.device = "cpu",
     ) -> None:
         self.obs_dim, self.action_space, self.config, self.generator = obs_dim, action_space, config, generator
+        self.device = torch.device(device)
         self.resets = 0
         self._build()
 
     def _build(self) -> None:
-        self.agent = ActorCritic(self.obs_dim, self.action_space, hidden=self.config.hidden)
+        self.agent = ActorCritic(self.obs_dim, self.action_space, hidden=self.config.hidden).to(self.device)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=self.config.ppo.lr, eps=1e-5)
 
     def update(self, batch: RolloutBatch) -> dict[str, float]:
@@ -113,6 +117,8 @@ class Explorer:
 
     def collapsed(self, mean_entropy: float) -> bool:
         """Whether ``mean_entropy`` (nats) is below the reset threshold (Box spaces: below the log-std floor)."""
+        if self.config.reset_entropy is not None:
+            return mean_entropy < self.config.reset_entropy
         top = max_entropy(self.action_space)
         if top is None:  # Gaussian: entropy per dim 0.5 log(2 pi e sigma^2); collapse = sigma below ~0.1
             dims = int(math.prod(self.action_space.shape))

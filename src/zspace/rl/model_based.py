@@ -9,6 +9,14 @@ action sequences, rolls them through the model and scores the predicted states w
 own progress function (:func:`zspace.rl.planner.score_states`, the same objective and shaping
 as the latent planner, so the comparison is fair).
 
+Defaults are the authors' (``exps/*/baselines_*.py`` calling ``mpc/main_solution.py:train_dagger``):
+2048 i.i.d. uniform action sequences per plan, 19 actions executed per plan, a 3 x 200 ReLU MLP
+on state deltas refit for 60 epochs (minibatches of 512, Adam 1e-3) after the random episodes and
+then every 100 MPC episodes, plans scored by the sparse task reward alone, undiscounted
+(``mpc/cost_functions.py:trajectory_cost_fn``). The horizon and the number of random episodes
+are per task, :meth:`MPCConfig.for_task`: Waypoints 190 steps / 40 episodes, Wheeled 380 / 100,
+Blocks 95 / 40. ``shaping="distance"`` (our tie-break) is an option, off by default.
+
 The model sees the environment's base observation (``include_stage=False``): it predicts
 states, and the planner tracks the task stage with ``progress`` as the latent planner does.
 As the authors (``plan_every=19``), the best sequence's first ``plan_every`` actions are executed
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gymnasium
 import numpy as np
@@ -34,7 +42,7 @@ from zspace.nn.mlp import MLP
 from zspace.rl.planner import SHAPINGS, random_shooting, score_states
 from zspace.rl.results import LearningCurve
 
-__all__ = ["DynamicsModel", "MPCConfig", "fit_dynamics", "state_mpc"]
+__all__ = ["MPC_TASKS", "DynamicsModel", "MPCConfig", "fit_dynamics", "model_simulator", "plan_actions", "state_mpc"]
 
 
 class DynamicsModel(nn.Module):
@@ -121,19 +129,24 @@ def fit_dynamics(
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MPCConfig:
-    """The state-space MPC baseline; defaults follow the authors' waypoint run unless noted."""
+    """The state-space MPC baseline; defaults are the authors' Waypoints run (:meth:`for_task` for the others)."""
 
-    n_paths: int = 2048  # random action sequences per plan (authors: 2048)
-    horizon: int = 190  # planned steps: 10 segments of 19 (authors), shortened at the episode end
-    plan_every: int = 19  # actions executed open-loop per plan (authors): 20 plans per 380-step episode
-    random_episodes: int = 40  # random-action episodes before the first fit (authors: 40)
-    episodes_per_iter: int = 10  # MPC episodes between refits (authors: 100; fewer refits on our budgets)
-    hidden: tuple[int, ...] = (200, 200, 200)  # authors: 3 x 200 ReLU
+    n_paths: int = 2048  # random action sequences per plan (authors' num_simulated_paths)
+    horizon: int = 190  # planned steps (authors' mpc_horizon 19 x 10 on Waypoints), shortened at the episode end
+    plan_every: int = 19  # actions executed open-loop per plan (authors' plan_every)
+    random_episodes: int = 40  # random-action episodes before the first fit (authors' num_paths_random)
+    episodes_per_iter: int = 100  # MPC episodes between refits (authors' num_paths_dagger)
+    hidden: tuple[int, ...] = (200, 200, 200)  # authors: n_layers 3, size 200, ReLU
     lr: float = 1e-3
     batch_size: int = 512
-    epochs: int = 60  # per refit, over all aggregated data, warm-started (authors: 60)
-    shaping: str = "distance"  # tie-breaking of sparse rewards, as SeCTAR's planner's default (see zspace.rl.planner)
-    discount: float = 0.99  # the authors' MPC discount; as LatentMPC's default
+    epochs: int = 60  # per refit, over all aggregated data, warm-started (authors' dynamics_iters)
+    shaping: str = "none"  # the sparse task reward alone (authors); "distance" is our tie-break (zspace.rl.planner)
+    discount: float = 1.0  # authors' trajectory_cost_fn sums the rewards undiscounted
+
+    @classmethod
+    def for_task(cls, env_id: str, **overrides) -> MPCConfig:
+        """The authors' configuration for ``env_id`` (its horizon and random episodes), with ``overrides``."""
+        return cls(**{**MPC_TASKS.get(env_id, {}), **overrides})
 
     def __post_init__(self) -> None:
         for name in ("n_paths", "horizon", "plan_every", "episodes_per_iter", "batch_size", "epochs"):
@@ -145,6 +158,17 @@ class MPCConfig:
             raise ConfigError(f"MPCConfig.shaping must be one of {SHAPINGS}, got {self.shaping!r}")
 
 
+# Per task (exps/waypoint/baselines_waypoint_discrete.py, exps/wheeled/baselines_wheeled.py, exps/block/baselines_block.py).
+MPC_TASKS: dict[str, dict[str, int]] = {
+    "zspace/Waypoints-v0": {"horizon": 19 * 10, "random_episodes": 40},
+    "zspace/Wheeled-v0": {"horizon": 19 * 20, "random_episodes": 100},
+    "zspace/Blocks-v0": {"horizon": 19 * 5, "random_episodes": 40},
+    # exps/swimmer/baselines_swimmer.py: 4000 sequences of 30 segments of 99 steps, 99 executed, refit every 20
+    "zspace/SwimmerWaypoints-v1": {"n_paths": 4000, "horizon": 99 * 30, "plan_every": 99, "random_episodes": 100,
+                                   "episodes_per_iter": 20},
+}  # fmt: skip
+
+
 def _sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     """Uniform random actions of ``shape`` (+ the action shape for a Box)."""
     if isinstance(space, spaces.Discrete):
@@ -153,17 +177,34 @@ def _sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torc
     return low + (high - low) * torch.rand((*shape, *space.shape), generator=generator)
 
 
-@torch.no_grad()
-def _plan(model: DynamicsModel, env, state: np.ndarray, stage: int, horizon: int, config: MPCConfig, generator) -> np.ndarray:
-    """Random shooting over ``(K, horizon)`` action sequences; returns the best one (horizon, ...)."""
+Simulate = Callable[[np.ndarray, Tensor], np.ndarray]  # (state (S,), actions (K, L, ...)) -> states s_1..s_L (K, L, S)
 
-    def score(actions: Tensor) -> Tensor:  # (K, L, ...) -> (K,)
-        s = torch.as_tensor(state, dtype=torch.float32).expand(actions.shape[0], -1)
+
+def model_simulator(model: DynamicsModel) -> Simulate:
+    """Roll action sequences through the learned one-step model (no gradients)."""
+
+    device = model.state_mean.device
+
+    @torch.no_grad()
+    def simulate(state: np.ndarray, actions: Tensor) -> np.ndarray:
+        s = torch.as_tensor(state, dtype=torch.float32, device=device).expand(actions.shape[0], -1)
+        actions = actions.to(device)
         predicted = []
-        for t in range(horizon):
+        for t in range(actions.shape[1]):
             s = model(s, actions[:, t])
             predicted.append(s)
-        states = torch.stack(predicted, dim=1).numpy()  # (K, L, S)
+        return torch.stack(predicted, dim=1).cpu().numpy()  # (K, L, S)
+
+    return simulate
+
+
+def plan_actions(
+    simulate: Simulate, env, state: np.ndarray, stage: int, horizon: int, config: MPCConfig, generator
+) -> np.ndarray:
+    """Random shooting over ``(K, horizon)`` uniform action sequences through ``simulate``; the best ``(horizon, ...)``."""
+
+    def score(actions: Tensor) -> Tensor:  # (K, L, ...) -> (K,)
+        states = simulate(state, actions)  # (K, L, S)
         scores = score_states(env.unwrapped.progress, states, stage, shaping=config.shaping, discount=config.discount,
                               segment_len=config.plan_every, distance=env.unwrapped.distance_to_go)  # fmt: skip
         return torch.from_numpy(scores)
@@ -178,16 +219,21 @@ def state_mpc(
     *,
     total_steps: int,
     seed: int = 0,
-    config: MPCConfig = MPCConfig(),
+    config: MPCConfig | None = None,
     env_kwargs: dict | None = None,
+    device: str = "cpu",
+    time_limit_s: float | None = None,
 ) -> tuple[DynamicsModel, LearningCurve]:
     """Train the state-space MPC baseline for ``total_steps`` environment steps.
 
     Episodes run one at a time on ``gymnasium.make(env_id, include_stage=False, **env_kwargs)``:
     ``config.random_episodes`` with uniform actions, then MPC episodes, refitting the model on all
-    transitions so far every ``config.episodes_per_iter`` of them. Every completed episode's
+    transitions so far every ``config.episodes_per_iter`` of them (default config: the authors' for
+    ``env_id``, :meth:`MPCConfig.for_task`). Every completed episode's
     return and success is recorded against the env steps taken so far; an episode cut short by
-    the budget is not recorded.
+    the budget is not recorded. ``device`` holds the model (fits and planning rollouts);
+    ``time_limit_s`` stops after the first episode that ends past that many wall seconds
+    (``curve.extra["stopped_early"]``).
 
     Returns:
         The final dynamics model and the learning curve (method ``"mpc"``); ``curve.extra`` has
@@ -195,22 +241,28 @@ def state_mpc(
     """
     if total_steps < 1:
         raise ConfigError(f"state_mpc: total_steps must be >= 1, got {total_steps}")
+    config = MPCConfig.for_task(env_id) if config is None else config
     start_time = time.perf_counter()
     generator = torch.Generator().manual_seed(seed)
     env = gymnasium.make(env_id, **{**(env_kwargs or {}), "include_stage": False})
     with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG left as it was
         torch.manual_seed(seed)
-        model = DynamicsModel(env.observation_space.shape[0], env.action_space, hidden=config.hidden)
+        model = DynamicsModel(env.observation_space.shape[0], env.action_space, hidden=config.hidden).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     curve = LearningCurve(method="mpc", env_id=env_id, seed=seed)
     data: dict[str, list[np.ndarray]] = {"states": [], "actions": [], "next_states": []}
     steps, episode, plan_s, model_loss = 0, 0, [], float("nan")
 
+    stopped = False
     while steps < total_steps:
+        if time_limit_s is not None and time.perf_counter() - start_time > time_limit_s:
+            stopped = True
+            break
         use_model = episode >= config.random_episodes
         if use_model and (episode - config.random_episodes) % config.episodes_per_iter == 0:  # aggregate, refit
-            states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32) for k in ("states", "next_states"))
-            actions = torch.as_tensor(np.stack(data["actions"]))
+            states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32, device=device)
+                                   for k in ("states", "next_states"))  # fmt: skip
+            actions = torch.as_tensor(np.stack(data["actions"]), device=device)
             if episode == config.random_episodes:
                 model.set_normalization(states, next_states)  # fixed from the random data, as the authors'
             model_loss = fit_dynamics(model, optimizer, states, actions, next_states, epochs=config.epochs,
@@ -222,7 +274,7 @@ def state_mpc(
                 if use_model:
                     tic = time.perf_counter()
                     horizon = min(config.horizon, env.unwrapped.max_episode_steps - t)
-                    plan = _plan(model, env, obs, info["stage"], horizon, config, generator)
+                    plan = plan_actions(model_simulator(model), env, obs, info["stage"], horizon, config, generator)
                     plan_s.append(time.perf_counter() - tic)
                     queue = list(plan[: config.plan_every])
                 else:
@@ -237,7 +289,7 @@ def state_mpc(
             curve.record(steps, episode_return, float(info["is_success"]))
         episode += 1
     curve.extra.update(model_loss=model_loss, plan_s=float(np.mean(plan_s)) if plan_s else 0.0,
-                       random_episodes=min(episode, config.random_episodes))  # fmt: skip
+                       random_episodes=min(episode, config.random_episodes), stopped_early=stopped, env_steps=steps)  # fmt: skip
     curve.wall_s = time.perf_counter() - start_time
     env.close()
     return model, curve

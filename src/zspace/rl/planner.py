@@ -114,7 +114,7 @@ def cem(
 def score_states(
     progress: Progress,
     states: np.ndarray,
-    stage: int,
+    stage: int | np.ndarray,
     *,
     shaping: str = "stage",
     discount: float = 1.0,
@@ -131,7 +131,7 @@ def score_states(
         progress: the task's progress function ``(states, stage) -> (reward, new stage)``, e.g.
             ``env.unwrapped.progress``; called with ``discount=`` only when ``discount != 1``.
         states: ``(K, L, S)`` predicted states s_1..s_L after the current one.
-        stage: the current task stage (targets completed so far).
+        stage: the current task stage (targets completed so far), one for all rows or ``(K,)``.
         discount: the reward of step t (0-based) is weighted by ``discount**t``.
         segment_len: steps per segment (default: L, one segment).
         distance: ``(states (K, S), stage (K,)) -> (K,)`` metres of work left on the current
@@ -147,7 +147,7 @@ def score_states(
     k, length = states.shape[:2]
     chunk = length if segment_len is None else segment_len
     kwargs = {} if discount == 1.0 else {"discount": discount}
-    current = np.full(k, stage, dtype=np.int64)
+    current = np.broadcast_to(np.asarray(stage, dtype=np.int64), (k,)).copy()
     score = np.zeros(k)
     for start in range(0, length, chunk):
         reward, new_stage = progress(states[:, start : start + chunk], current, **kwargs)

@@ -87,6 +87,7 @@ def train_run(
     env_kwargs: dict[str, Any] | None = None,
     save_every: int = 25_000,
     overwrite: bool = False,
+    resume: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> tuple[Any, LearningCurve]:
     """Train SeCTAR into run directory ``out``; returns (model, learning curve).
@@ -99,7 +100,7 @@ def train_run(
         raise ConfigError(f"--save-every must be >= 0, got {save_every}")
     env_kwargs = dict(env_kwargs or {})
     config = config or SectarTrainConfig()
-    with runs.open_run_dir(out, overwrite=overwrite, family=FAMILY, can_resume=False):
+    with runs.open_run_dir(out, overwrite=overwrite, resume=resume, family=FAMILY):
 
         def save(model: Any, curve: Any) -> None:
             save_run(out, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed, curve=curve)
@@ -126,6 +127,7 @@ def train_run(
             env_kwargs=env_kwargs,
             log=log,
             on_iteration=on_iteration,
+            state_dir=out,  # the exact-resume state (sectar_io.TRAIN_STATE) of each finished iteration
         )
         save(model, curve)
     return model, curve

@@ -6,14 +6,18 @@ Importing this module registers, once (re-importing is a no-op):
 id                              task                                                 episode
 ==============================  ==================================================  ===========
 ``zspace/Waypoints-v0``         point, 4 moves, 50 waypoints (r 0.4), +1 per 3rd    20 x 19
-``zspace/Wheeled-v0``           differential drive, 12 waypoints (r 0.6), walls     50 x 19
-``zspace/Blocks-v0``            gripper, 6 actions, 4 objects to goals in order     50 x 19
+``zspace/Wheeled-v0``           differential drive, 50 waypoints (r 0.6), walls     50 x 19
+``zspace/Blocks-v0``            gripper, 6 actions, 4 objects to goals (r 0.8)      50 x 19
 ``zspace/SwimmerWaypoints-v0``  MuJoCo swimmer, 10 waypoints (r 0.2), +1 per 3rd    50 x 99
+``zspace/SwimmerWaypoints-v1``  the authors' velocity-servo swimmer, 0.2 s steps     50 x 99
 ==============================  ==================================================  ===========
 
 The numpy environments also have a vector entry point (``gymnasium.make_vec(id, num_envs=n)``
 returns :class:`WaypointsVec` etc., stepping all copies as arrays). The swimmer needs MuJoCo
-(the ``rl`` extra) when made, not when registered. Every environment takes ``include_stage``
+(the ``rl`` extra) when made, not when registered. The numpy tasks' defaults are the authors'
+layouts (``layout="uniform"``: i.i.d. uniform goals as their goal files, random starts);
+``gymnasium.make(id, layout="walk")`` gives our earlier, easier layouts (each task's module says
+how they differ). Every environment takes ``include_stage``
 (the paper's baselines observe the current target), ``layout_seed`` (one fixed layout) and
 ``render_mode="rgb_array"``; ``info`` carries ``stage``, the count completed, ``is_success`` and
 the layout; ``env.unwrapped.progress(states, stage)`` scores predicted states for a planner.
@@ -24,7 +28,7 @@ from __future__ import annotations
 import gymnasium
 
 from zspace.errors import ConfigError
-from zspace.rl.envs.base import BatchedSim, SingleEnv, VecEnv
+from zspace.rl.envs.base import LAYOUTS, BatchedSim, SingleEnv, VecEnv
 from zspace.rl.envs.blocks import BlocksConfig, BlocksEnv, BlocksVec
 from zspace.rl.envs.swimmer import MissingDependencyError, SwimmerWaypointsConfig, SwimmerWaypointsEnv
 from zspace.rl.envs.tasks import blocks_distance, blocks_progress, waypoint_distance, waypoint_progress
@@ -33,6 +37,7 @@ from zspace.rl.envs.wheeled import WheeledConfig, WheeledEnv, WheeledVec
 
 __all__ = [
     "ENV_IDS",
+    "LAYOUTS",
     "BatchedSim",
     "BlocksConfig",
     "BlocksEnv",
@@ -63,6 +68,7 @@ _ENTRY_POINTS: dict[str, tuple[str, str | None]] = {
     "zspace/Wheeled-v0": (f"{_PACKAGE}.wheeled:WheeledEnv", f"{_PACKAGE}.wheeled:WheeledVec"),
     "zspace/Blocks-v0": (f"{_PACKAGE}.blocks:BlocksEnv", f"{_PACKAGE}.blocks:BlocksVec"),
     "zspace/SwimmerWaypoints-v0": (f"{_PACKAGE}.swimmer:SwimmerWaypointsEnv", None),
+    "zspace/SwimmerWaypoints-v1": (f"{_PACKAGE}.swimmer_vel:SwimmerVelWaypointsEnv", None),
 }
 ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 

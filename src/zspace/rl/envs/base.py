@@ -24,7 +24,18 @@ from gymnasium.vector.utils import batch_space
 from zspace.errors import ConfigError
 from zspace.rl.envs.tasks import waypoint_distance
 
-__all__ = ["BatchedSim", "SingleEnv", "StageOption", "VecEnv", "capped", "stage_bounds", "stage_features", "stage_mode"]
+__all__ = [
+    "LAYOUTS",
+    "BatchedSim",
+    "SingleEnv",
+    "StageOption",
+    "VecEnv",
+    "capped",
+    "check_layout",
+    "stage_bounds",
+    "stage_features",
+    "stage_mode",
+]
 
 METADATA: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}  # shared, never mutated
 
@@ -32,6 +43,17 @@ METADATA: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}  # 
 def capped(steps: int, cap: int | None) -> int:
     """The episode length: a config's ``steps``, truncated earlier by an optional ``cap``."""
     return steps if cap is None else min(steps, cap)
+
+
+# "uniform": the authors' goal-file layouts (the registered ids' default); "walk": ours, easier (see each task).
+LAYOUTS: tuple[str, ...] = ("uniform", "walk")
+
+
+def check_layout(owner: str, layout: str) -> str:
+    """``layout`` if it is one of :data:`LAYOUTS`, else a ConfigError naming ``owner``'s field."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"{owner}.layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    return layout
 
 
 StageOption = bool | Literal["index", "target"]  # what the baselines observe of the task progress
@@ -166,6 +188,38 @@ class BatchedSim(abc.ABC):
     def render(self, i: int) -> np.ndarray:
         """``(H, W, 3)`` uint8 top-down picture of env ``i``."""
 
+    # --- the true dynamics, for an oracle planner ---------------------------------------------
+    def simulate(self, state: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Roll the true dynamics from one state under K action sequences, leaving this sim untouched.
+
+        Args:
+            state: ``(base_dim,)`` or ``(obs_dim,)`` an observation (stage features are ignored).
+            actions: ``(K, L, ...)`` K sequences of L actions.
+
+        Returns:
+            ``(K, L, base_dim)`` float32 base observations after each step (s_1..s_L), the states a
+            learned model would predict; score them with :meth:`progress`.
+        """
+        actions = np.asarray(actions)
+        k, length = actions.shape[:2]
+        scratch = self._scratch(k)
+        start = np.asarray(state, dtype=np.float64)[: self.base_dim]
+        scratch._set_state(np.arange(k), np.broadcast_to(start, (k, self.base_dim)))
+        out = np.empty((k, length, self.base_dim), dtype=np.float32)
+        for t in range(length):
+            scratch._advance(scratch._check_actions(actions[:, t]))
+            out[:, t] = scratch._base_observation()
+        return out
+
+    def _scratch(self, k: int) -> BatchedSim:
+        """A sim of ``k`` copies with this one's config (cached), for :meth:`simulate`."""
+        cached = getattr(self, "_scratch_sim", None)
+        if cached is None or cached.num_envs != k:
+            cached = type(self)(num_envs=k, config=self.config, include_stage=False, layout_seed=None,
+                                max_episode_steps=self.max_episode_steps)  # fmt: skip
+            self._scratch_sim = cached
+        return cached
+
     # --- shared bookkeeping -------------------------------------------------------------------
     @property
     def n_stages(self) -> int:
@@ -268,11 +322,13 @@ def _check_render_mode(render_mode: str | None) -> None:
         raise ConfigError(f"render_mode {render_mode!r} is not one of {[None, *METADATA['render_modes']]}")
 
 
-def _build_sim(sim_class, num_envs, config, include_stage, layout_seed, max_episode_steps) -> BatchedSim:
-    """The task's sim with its default config unless one is given (shared by the single and vector fronts)."""
+def _build_sim(sim_class, num_envs, config, layout, include_stage, layout_seed, max_episode_steps) -> BatchedSim:
+    """The task's sim with ``config``, else the default config of ``layout`` (shared by the single and vector fronts)."""
+    if config is not None and layout is not None:
+        raise ConfigError(f"give either config or layout, not both (set {type(config).__name__}.layout instead)")
     return sim_class(
         num_envs=num_envs,
-        config=config if config is not None else sim_class.config_class(),
+        config=config if config is not None else sim_class.config_class.for_layout(layout or LAYOUTS[0]),
         include_stage=include_stage,
         layout_seed=layout_seed,
         max_episode_steps=max_episode_steps,
@@ -282,6 +338,8 @@ def _build_sim(sim_class, num_envs, config, include_stage, layout_seed, max_epis
 class SingleEnv(gym.Env):
     """A Gymnasium environment that drives a :class:`BatchedSim` of size 1.
 
+    Constructor: ``config`` (the task's config) or ``layout`` (the default config of that layout,
+    see :data:`LAYOUTS`), ``include_stage``, ``layout_seed``, ``max_episode_steps``, ``render_mode``.
     Reset options: ``state`` (an observation to restart from, e.g. a state a planner visited) and
     ``stage`` (the task progress to start with). ``info`` holds ``stage``, the count completed,
     ``is_success`` and the layout.
@@ -294,13 +352,14 @@ class SingleEnv(gym.Env):
         self,
         *,
         config: Any = None,
+        layout: str | None = None,
         include_stage: StageOption = False,
         layout_seed: int | None = None,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
     ) -> None:
         _check_render_mode(render_mode)
-        sim = _build_sim(self.sim_class, 1, config, include_stage, layout_seed, max_episode_steps)
+        sim = _build_sim(self.sim_class, 1, config, layout, include_stage, layout_seed, max_episode_steps)
         self.sim = sim
         self.render_mode = render_mode
         self.observation_space = sim.single_observation_space
@@ -361,6 +420,7 @@ class VecEnv(VectorEnv):
         num_envs: int = 1,
         *,
         config: Any = None,
+        layout: str | None = None,
         include_stage: StageOption = False,
         layout_seed: int | None = None,
         max_episode_steps: int | None = None,
@@ -368,7 +428,7 @@ class VecEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
         _check_render_mode(render_mode)
-        sim = _build_sim(self.sim_class, num_envs, config, include_stage, layout_seed, max_episode_steps)
+        sim = _build_sim(self.sim_class, num_envs, config, layout, include_stage, layout_seed, max_episode_steps)
         try:
             mode = AutoresetMode(autoreset_mode)
         except ValueError:

@@ -4,10 +4,16 @@ The authors' block play pen (traj2vec/envs/playpen/blockplaypengym.py) without M
 gripper moves 0.2 m per step in the square [-2.8, 2.8]^2 (clipped). ``grasp`` picks up the
 nearest object strictly within 0.4 m if the hand is empty; a held object keeps its offset and
 moves with the gripper; ``drop`` releases it where it is. Object m counts as placed (+1) at the
-first step its centre is strictly within 0.5 m of goal m *while it is the current object*
-(held or not, as the authors' reward); objects are taken in the order 0, 1, 2, 3. Objects and
-goals are drawn at least 0.8 m apart from each other, so none starts on its goal. Episodes are
-50 segments of 19 steps (950 steps, the authors' block horizon). Positions in metres.
+first step its centre is strictly within 0.8 m of goal m (the authors' ``reward_fn``) *while it
+is the current object* (held or not, as the authors' reward); objects are taken in the order 0,
+1, 2, 3. Episodes are 50 segments of 19 steps (950 steps, the authors' ``mpc_max`` 50 in
+``exps/block/block_exp.py``). Positions in metres. Layout (``config.layout``), drawn at reset:
+
+- ``"uniform"`` (default, the authors'): the gripper, the 4 objects and the 4 goals i.i.d.
+  uniform in the square, as the authors' ``goals/block.npy`` (5 layouts, coordinates within
+  +-2.8 m; an object may start on or near its goal);
+- ``"walk"`` (ours): the gripper at the centre, objects and goals at least 0.8 m apart and 0.3 m
+  inside the walls, with a goal radius of 0.5 m.
 
 Observation ``(14,)``: gripper ``(x, y)``, the 4 object positions ``(x_0, y_0, ..., x_3, y_3)``,
 and which object is held as 4 indicators (all zero: empty hand); it determines the state, so
@@ -25,7 +31,7 @@ from gymnasium import spaces
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped
+from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped, check_layout
 from zspace.rl.envs.tasks import blocks_distance, blocks_progress, sample_separated_points
 from zspace.rl.envs.waypoints import MOVES
 
@@ -37,26 +43,28 @@ EMPTY = -1  # value of `held` for an empty hand
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BlocksConfig:
-    """The ordered pick-and-place task; lengths in metres."""
+    """The ordered pick-and-place task; lengths in metres. ``BlocksConfig.for_layout("walk")`` is our variant."""
 
+    layout: str = "uniform"  # "uniform" (authors' goal files) or "walk" (ours): see the module docstring
     n_objects: int = 4  # one goal each; +1 per placement, at most 4 per episode
     step_size: float = 0.2  # gripper move per step (authors' move_distance)
     half_width: float = 2.8  # the gripper is clipped to [-half_width, half_width]^2 (authors' border)
     grasp_radius: float = 0.4  # grasp reaches objects strictly closer than this (authors' threshold)
-    goal_radius: float = 0.5  # placed when strictly closer than this to its goal (authors: 0.8, fixed layout)
-    min_separation: float = 0.8  # between any two objects or goals at the start
-    layout_margin: float = 0.3  # objects and goals start in [-(half_width - margin), half_width - margin]^2
+    goal_radius: float = 0.8  # placed when strictly closer than this to its goal (authors' reward_fn)
+    min_separation: float = 0.8  # "walk" only: between any two objects or goals at the start
+    layout_margin: float = 0.3  # "walk" only: objects and goals start in [-(half_width - margin), half_width - margin]^2
     segment_len: int = 19
     n_segments: int = 50  # 950 steps
 
     def __post_init__(self) -> None:
+        check_layout("BlocksConfig", self.layout)
         for name in ("n_objects", "segment_len", "n_segments"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"BlocksConfig.{name} must be >= 1, got {getattr(self, name)}")
         for name in ("step_size", "half_width", "grasp_radius", "goal_radius"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"BlocksConfig.{name} must be > 0, got {getattr(self, name)}")
-        if self.min_separation < self.goal_radius:
+        if self.layout == "walk" and self.min_separation < self.goal_radius:
             raise ConfigError(
                 f"BlocksConfig.min_separation ({self.min_separation}) must be >= goal_radius ({self.goal_radius}), "
                 "or an object could start on its goal"
@@ -67,6 +75,13 @@ class BlocksConfig:
     @property
     def max_episode_steps(self) -> int:
         return self.segment_len * self.n_segments
+
+    @classmethod
+    def for_layout(cls, layout: str) -> BlocksConfig:
+        """The default task with ``layout``; "walk" also has its goal radius of 0.5 m."""
+        if check_layout("BlocksConfig", layout) == "walk":
+            return cls(layout="walk", goal_radius=0.5)
+        return cls(layout=layout)
 
 
 def gripper_step(
@@ -128,7 +143,8 @@ class BlocksSim(BatchedSim):
             include_stage=include_stage,
             layout_seed=layout_seed,
         )
-        self.gripper = np.zeros((num_envs, 2))  # m; episodes start at the centre, hand empty
+        self.gripper = np.zeros((num_envs, 2))  # m; hand empty at the start
+        self.start_gripper = np.zeros((num_envs, 2))  # each episode's initial gripper position
         self.objects = np.zeros((num_envs, m, 2))  # m
         self.held = np.full(num_envs, EMPTY)
         self.start_objects = np.zeros((num_envs, m, 2))  # each episode's initial object positions
@@ -140,16 +156,21 @@ class BlocksSim(BatchedSim):
 
     def _sample_layout(self, i: int, rng: np.random.Generator) -> None:
         c = self.config
-        points = sample_separated_points(
-            rng, 2 * c.n_objects, half_width=c.half_width - c.layout_margin, min_separation=c.min_separation
-        )
+        if c.layout == "uniform":
+            points = rng.uniform(-c.half_width, c.half_width, (1 + 2 * c.n_objects, 2))
+            self.start_gripper[i], points = points[0], points[1:]
+        else:
+            points = sample_separated_points(
+                rng, 2 * c.n_objects, half_width=c.half_width - c.layout_margin, min_separation=c.min_separation
+            )
+            self.start_gripper[i] = 0.0
         self.start_objects[i], self.targets[i] = points[: c.n_objects], points[c.n_objects :]
 
     def _set_state(self, index: np.ndarray, state: np.ndarray | None) -> None:
         c = self.config
         m = c.n_objects
         if state is None:
-            self.gripper[index] = 0.0
+            self.gripper[index] = self.start_gripper[index]
             self.objects[index] = self.start_objects[index]
             self.held[index] = EMPTY
             return

@@ -27,7 +27,7 @@ from gymnasium.utils import seeding
 
 from zspace.errors import ConfigError, ZspaceError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import METADATA, StageOption, capped, stage_bounds, stage_features, stage_mode
+from zspace.rl.envs.base import METADATA, StageOption, capped, check_layout, stage_bounds, stage_features, stage_mode
 from zspace.rl.envs.tasks import sample_waypoints, waypoint_distance, waypoint_progress
 
 __all__ = ["MissingDependencyError", "SwimmerWaypointsConfig", "SwimmerWaypointsEnv"]
@@ -39,8 +39,9 @@ class MissingDependencyError(ZspaceError, ImportError):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SwimmerWaypointsConfig:
-    """The swimmer waypoint task; lengths in metres."""
+    """The swimmer waypoint task; lengths in metres. v0 keeps our "walk" layout; v1 is the authors' (uniform)."""
 
+    layout: str = "walk"  # "walk": a random walk from the origin; "uniform": i.i.d. in the square (v1)
     n_waypoints: int = 10  # reward at waypoints 3, 6, 9: at most 3 per episode
     radius: float = 0.2  # head reaches a waypoint when strictly closer (authors' swimmer reward_fn)
     spacing: tuple[float, float] = (0.5, 1.0)  # distance between consecutive waypoints
@@ -51,6 +52,7 @@ class SwimmerWaypointsConfig:
     reset_noise_scale: float = 0.1  # Swimmer-v5's initial-state noise
 
     def __post_init__(self) -> None:
+        check_layout("SwimmerWaypointsConfig", self.layout)
         for name in ("n_waypoints", "reward_every", "segment_len", "n_segments"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"SwimmerWaypointsConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -72,6 +74,7 @@ class SwimmerWaypointsEnv(gym.Env):
     """
 
     metadata: ClassVar[dict[str, Any]] = {**METADATA, "render_fps": 25}  # 1 / (0.04 s per step)
+    env_id = "zspace/SwimmerWaypoints-v0"
 
     def __init__(
         self,
@@ -83,10 +86,10 @@ class SwimmerWaypointsEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         try:
-            from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
+            from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv  # noqa: F401 - fails without MuJoCo
         except ImportError as err:  # gymnasium raises DependencyNotInstalled, an ImportError, without mujoco
             raise MissingDependencyError(
-                f"zspace/SwimmerWaypoints-v0 needs MuJoCo ({err}); install it with `pip install 'zspace[rl]'`"
+                f"{self.env_id} needs MuJoCo ({err}); install it with `pip install 'zspace[rl]'`"
             ) from err
         if render_mode not in (None, *METADATA["render_modes"]):
             raise ConfigError(f"render_mode {render_mode!r} is not one of {[None, *METADATA['render_modes']]}")
@@ -95,7 +98,7 @@ class SwimmerWaypointsEnv(gym.Env):
         self.layout_seed = layout_seed
         self.render_mode = render_mode
         self.max_episode_steps = capped(c.max_episode_steps, max_episode_steps)
-        self.swimmer = SwimmerEnv(exclude_current_positions_from_observation=False, reset_noise_scale=c.reset_noise_scale)
+        self.swimmer = self._make_swimmer(c)
         inner = self.swimmer.observation_space
         low, high = np.concatenate([[-np.inf, -np.inf], inner.low]), np.concatenate([[np.inf, np.inf], inner.high])
         stage_low, stage_high = stage_bounds(self.stage_mode, c.half_width)
@@ -116,9 +119,12 @@ class SwimmerWaypointsEnv(gym.Env):
         # One stream: the swimmer's initial noise and the layout both come from our np_random.
         self.swimmer.reset(seed=int(self.np_random.integers(2**31)))
         layout_rng = self.np_random if self.layout_seed is None else seeding.np_random(self.layout_seed)[0]
-        self.waypoints = sample_waypoints(
-            layout_rng, c.n_waypoints, start=np.zeros(2), spacing=c.spacing, half_width=c.half_width
-        )
+        if c.layout == "uniform":  # the authors' goals/swim.npy: i.i.d. uniform
+            self.waypoints = layout_rng.uniform(-c.half_width, c.half_width, (c.n_waypoints, 2))
+        else:
+            self.waypoints = sample_waypoints(
+                layout_rng, c.n_waypoints, start=np.zeros(2), spacing=c.spacing, half_width=c.half_width
+            )
         if "state" in options:
             state = np.asarray(options["state"], dtype=np.float64)
             nq = self.swimmer.model.nq
@@ -171,6 +177,12 @@ class SwimmerWaypointsEnv(gym.Env):
         canvas.disc(self._head(), 0.06, draw.AGENT_DARK)
         canvas.progress_bar(self.stage / c.n_waypoints)
         return canvas.image
+
+    def _make_swimmer(self, config: SwimmerWaypointsConfig):
+        """Gymnasium's ``Swimmer-v5`` (torque-driven, 0.04 s per step) with positions kept in its observation."""
+        from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
+
+        return SwimmerEnv(exclude_current_positions_from_observation=False, reset_noise_scale=config.reset_noise_scale)
 
     def close(self) -> None:
         self.swimmer.close()

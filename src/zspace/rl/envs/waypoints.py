@@ -5,9 +5,16 @@ without MuJoCo: the point moves 0.2 m per step in one of four directions and is 
 square [-2.8, 2.8]^2; a waypoint is reached strictly within 0.4 m; episodes are 20 segments of
 19 steps (380 steps). Positions are in metres, a step is one move.
 
-Layout: every episode starts at the origin; the waypoints are a random walk from it (steps of
-0.8-1.4 m inside the square) drawn at reset from the episode's generator, so ``reset(seed=s)``
-fixes them; ``layout_seed`` fixes one layout for every episode (the authors used one goal file).
+Layout (``config.layout``), drawn at reset from the episode's generator, so ``reset(seed=s)``
+fixes it; ``layout_seed`` fixes one layout for every episode (the authors ran one goal-file entry
+per experiment):
+
+- ``"uniform"`` (default, the authors'): the start and the 50 waypoints are i.i.d. uniform in the
+  square, as the authors' ``goals/waypoint_goals.npy`` (5 layouts: points within +-2.78 m, starts
+  within +-2.2 m, mean spacing 2.63 m; ``exps/waypoint/waypoint_discrete_exp.py`` resets every
+  episode at the entry's start). Only some rewards are reachable in 380 steps.
+- ``"walk"`` (ours, easier): the start is the origin and the waypoints a random walk from it
+  (steps of 0.8-1.4 m inside the square), so nearly every reward is reachable by straight moves.
 
 Observation ``(2,)``: the position ``(x, y)``; with ``include_stage=True`` also
 ``[stage / 50, waypoint_x, waypoint_y]`` of the current waypoint ``(5,)``, with ``include_stage="index"``
@@ -24,7 +31,7 @@ from gymnasium import spaces
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped
+from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped, check_layout
 from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
 
 __all__ = ["MOVES", "WaypointsConfig", "WaypointsEnv", "WaypointsSim", "WaypointsVec", "move_point"]
@@ -34,18 +41,20 @@ MOVES = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # unit mov
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WaypointsConfig:
-    """The point-navigation task; lengths in metres."""
+    """The point-navigation task; lengths in metres. ``WaypointsConfig.for_layout("walk")`` is our easier task."""
 
+    layout: str = "uniform"  # "uniform" (authors' goal files) or "walk" (ours): see the module docstring
     n_waypoints: int = 50  # reward at waypoints 3, 6, ..., 48: at most 16 per episode
     radius: float = 0.4  # reached when strictly closer (authors' reward_fn)
     step_size: float = 0.2  # length of one move (authors' move_distance)
     half_width: float = 2.8  # the position is clipped to [-half_width, half_width]^2 (authors' border)
-    spacing: tuple[float, float] = (0.8, 1.4)  # between consecutive waypoints; >= 2 radius: the next is never pre-reached
+    spacing: tuple[float, float] = (0.8, 1.4)  # "walk" only: between consecutive waypoints (>= 2 radius)
     reward_every: int = 3  # +1 for every third waypoint, as the paper's sparse multi-stage tasks
     segment_len: int = 19  # steps per latent segment (authors' path_len)
     n_segments: int = 20  # segments per episode (authors' mpc_max): 380 steps
 
     def __post_init__(self) -> None:
+        check_layout("WaypointsConfig", self.layout)
         for name in ("n_waypoints", "reward_every", "segment_len", "n_segments"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"WaypointsConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -59,6 +68,11 @@ class WaypointsConfig:
     @property
     def max_episode_steps(self) -> int:
         return self.segment_len * self.n_segments
+
+    @classmethod
+    def for_layout(cls, layout: str) -> WaypointsConfig:
+        """The default task with ``layout`` (one of :data:`~zspace.rl.envs.base.LAYOUTS`)."""
+        return cls(layout=check_layout("WaypointsConfig", layout))
 
 
 def move_point(position: np.ndarray, actions: np.ndarray, *, step_size: float, half_width: float) -> np.ndarray:
@@ -95,7 +109,8 @@ class WaypointsSim(BatchedSim):
             include_stage=include_stage,
             layout_seed=layout_seed,
         )
-        self.position = np.zeros((num_envs, 2))  # metres; every episode starts at the origin
+        self.position = np.zeros((num_envs, 2))  # metres
+        self.start = np.zeros((num_envs, 2))  # each episode's start position, part of its layout
 
     @property
     def waypoints(self) -> np.ndarray:
@@ -104,11 +119,16 @@ class WaypointsSim(BatchedSim):
 
     def _sample_layout(self, i: int, rng: np.random.Generator) -> None:
         c = self.config
-        self.targets[i] = sample_waypoints(rng, c.n_waypoints, start=np.zeros(2), spacing=c.spacing, half_width=c.half_width)
+        if c.layout == "uniform":
+            self.start[i] = rng.uniform(-c.half_width, c.half_width, 2)
+            self.targets[i] = rng.uniform(-c.half_width, c.half_width, (c.n_waypoints, 2))
+        else:
+            self.start[i] = 0.0
+            self.targets[i] = sample_waypoints(rng, c.n_waypoints, start=np.zeros(2), spacing=c.spacing, half_width=c.half_width)
 
     def _set_state(self, index: np.ndarray, state: np.ndarray | None) -> None:
         hw = self.config.half_width
-        self.position[index] = 0.0 if state is None else np.clip(state[:, :2], -hw, hw)
+        self.position[index] = self.start[index] if state is None else np.clip(state[:, :2], -hw, hw)
 
     def _advance(self, actions: np.ndarray) -> None:
         self.position = move_point(self.position, actions, step_size=self.config.step_size, half_width=self.config.half_width)

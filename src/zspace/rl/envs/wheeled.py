@@ -3,9 +3,15 @@
 A numpy model of the authors' MuJoCo car (traj2vec/envs/assets/wheeled.xml): two wheels of radius
 0.1 m on an axle 0.4 m long, driven by velocity servos of range +-20 rad/s, in a 4 m x 4 m arena
 walled at +-2 m, stepped at dt = 0.03 s (0.01 s x frame skip 3). Waypoints are reached strictly
-within 0.6 m; episodes are 50 segments of 19 steps (950 steps). The robot starts at the origin
-facing +x; the 12 waypoints are a random walk from it (steps of 1.2-2.0 m, at least 0.3 m from the
-walls) drawn at reset, as in ``Waypoints-v0``.
+within 0.6 m; episodes are 50 segments of 19 steps (950 steps, the authors' ``mpc_max`` 50 in
+``exps/wheeled/explore_exp.py``). The robot starts at the origin facing +x (the authors' start is
+the MuJoCo model's initial pose). Layout (``config.layout``), drawn at reset as in ``Waypoints-v0``:
+
+- ``"uniform"`` (default, the authors'): 50 waypoints i.i.d. uniform in the arena, as the authors'
+  ``goals/wheeled.npy`` (5 layouts of 50 points within +-2 m, mean spacing 2.14 m): +1 at
+  waypoints 3, 6, ..., 48, at most 16 per episode;
+- ``"walk"`` (ours, easier): 12 waypoints, a random walk from the origin (steps of 1.2-2.0 m, at
+  least 0.3 m from the walls): at most 4 per episode.
 
 Units: metres, seconds, radians. Dynamics, one step of semi-implicit Euler:
     wheel speeds  w <- w + dt / tau * (a * w_max - w)         (rad/s, first-order servo, tau = 0.1 s)
@@ -30,7 +36,7 @@ from gymnasium import spaces
 
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
-from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped
+from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped, check_layout
 from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
 
 __all__ = ["WheeledConfig", "WheeledEnv", "WheeledSim", "WheeledVec", "drive"]
@@ -38,13 +44,14 @@ __all__ = ["WheeledConfig", "WheeledEnv", "WheeledSim", "WheeledVec", "drive"]
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WheeledConfig:
-    """The wheeled-robot task; metres, seconds, radians."""
+    """The wheeled-robot task; metres, seconds, radians. ``WheeledConfig.for_layout("walk")`` is our easier task."""
 
-    n_waypoints: int = 12  # reward at waypoints 3, 6, 9, 12: at most 4 per episode
+    layout: str = "uniform"  # "uniform" (authors' goal files) or "walk" (ours): see the module docstring
+    n_waypoints: int = 50  # reward at waypoints 3, 6, ..., 48: at most 16 per episode (authors' goals/wheeled.npy)
     radius: float = 0.6  # reached when strictly closer (authors' wheeled reward_fn)
     wall: float = 2.0  # the robot's centre is confined to [-wall, wall]^2 (authors' walls at +-2)
-    waypoint_margin: float = 0.3  # waypoints lie in [-(wall - margin), wall - margin]^2
-    spacing: tuple[float, float] = (1.2, 2.0)  # between consecutive waypoints; >= 2 radius: the next is never pre-reached
+    waypoint_margin: float = 0.3  # "walk" only: waypoints lie in [-(wall - margin), wall - margin]^2
+    spacing: tuple[float, float] = (1.2, 2.0)  # "walk" only: between consecutive waypoints (>= 2 radius)
     reward_every: int = 3
     dt: float = 0.03  # seconds per step (authors: timestep 0.01 x frame_skip 3)
     wheel_radius: float = 0.1  # m (authors' wheel cylinders)
@@ -55,6 +62,7 @@ class WheeledConfig:
     n_segments: int = 50  # 950 steps (authors' path_len 19 x mpc_max 50)
 
     def __post_init__(self) -> None:
+        check_layout("WheeledConfig", self.layout)
         for name in ("n_waypoints", "reward_every", "segment_len", "n_segments"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"WheeledConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -75,6 +83,13 @@ class WheeledConfig:
     @property
     def max_episode_steps(self) -> int:
         return self.segment_len * self.n_segments
+
+    @classmethod
+    def for_layout(cls, layout: str) -> WheeledConfig:
+        """The default task with ``layout``; "walk" also has its 12 waypoints."""
+        if check_layout("WheeledConfig", layout) == "walk":
+            return cls(layout="walk", n_waypoints=12)
+        return cls(layout=layout)
 
     @property
     def max_speed(self) -> float:
@@ -154,9 +169,12 @@ class WheeledSim(BatchedSim):
 
     def _sample_layout(self, i: int, rng: np.random.Generator) -> None:
         c = self.config
-        self.targets[i] = sample_waypoints(
-            rng, c.n_waypoints, start=np.zeros(2), spacing=c.spacing, half_width=c.wall - c.waypoint_margin
-        )
+        if c.layout == "uniform":
+            self.targets[i] = rng.uniform(-c.wall, c.wall, (c.n_waypoints, 2))
+        else:
+            self.targets[i] = sample_waypoints(
+                rng, c.n_waypoints, start=np.zeros(2), spacing=c.spacing, half_width=c.wall - c.waypoint_margin
+            )
 
     def _set_state(self, index: np.ndarray, state: np.ndarray | None) -> None:
         c = self.config
