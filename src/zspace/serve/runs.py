@@ -51,7 +51,7 @@ def detect_family(run_dir: Path) -> str:
         raise CheckpointError(f"{run_dir} has no config.json or model.json: it is not a zspace run directory")
     config = _read_json(config_path)
     family = config.get("family")
-    if family in ("vae", "music"):
+    if family in FAMILIES:  # the run contract (zspace.train.runs) stamps every config.json
         return family
     if family is None and (run_dir / "run.json").is_file():
         return "sectar"
