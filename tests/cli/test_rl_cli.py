@@ -100,7 +100,7 @@ def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monk
     from zspace.rl.results import LearningCurve
     from zspace.rl.run import train_run
 
-    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration):
+    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, state_dir=None):
         curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
         for steps, ret in ((400, 1.5), (800, 2.5)):
             curve.record(steps, ret, 0.0)

@@ -73,7 +73,7 @@ def music_run(tmp_path_factory):
 
 
 def make_sectar_run(directory):
-    """A SeCTAR of a few units trained for 400 environment steps on Waypoints (layout 0), saved as the CLI does."""
+    """A SeCTAR of a few units trained for 1,200 environment steps on Waypoints (layout 0), saved as the CLI does."""
     import json
 
     from zspace.core.config import to_dict
@@ -83,13 +83,14 @@ def make_sectar_run(directory):
     from zspace.rl.sectar_train import SectarTrainConfig, save_sectar, train_sectar
 
     config = SectarTrainConfig(
-        model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, policy_hidden=(8,)),
+        model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, decoder_hidden=(8,), policy_hidden=(8,)),
         explorer=ExplorerConfig(hidden=(8,), ppo=PPOConfig(update_epochs=1, n_minibatches=2)),
         consistency=PPOConfig(update_epochs=1, n_minibatches=2, clip_vloss=False),
-        num_envs=4, n_candidates=8, plan_horizon=2, batch_size=8, rounds=2, vae_steps=2,
+        consistency_rollouts=4, plan_episodes=1, n_candidates=8, plan_horizon=2, explore_starts=4, explore_segments=2,
+        buffer_segments=1000, batch_size=8, rounds=2, vae_steps=2,
     )  # fmt: skip
     env_kwargs = {"layout_seed": 0}
-    model, curve = train_sectar("zspace/Waypoints-v0", total_env_steps=400, seed=0, config=config, env_kwargs=env_kwargs)
+    model, curve = train_sectar("zspace/Waypoints-v0", total_env_steps=1200, seed=0, config=config, env_kwargs=env_kwargs)
     save_sectar(directory, model, config)
     run = {
         "env_id": "zspace/Waypoints-v0",

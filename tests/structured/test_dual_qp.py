@@ -13,9 +13,17 @@ def _dual(K, b, a):
     return a @ b - 0.5 * a @ K @ a
 
 
+# Open bug (issue 15): on these cases the active-set solver's dual value is below projected gradient's.
+KNOWN_ACTIVE_SET_GAPS = {(2, 1000.0), (3, 1000.0)}
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("cap", [0.5, 4.0, 1000.0])
-def test_active_set_matches_projected_gradient(seed, cap):
+def test_active_set_matches_projected_gradient(seed, cap, request):
+    if (seed, cap) in KNOWN_ACTIVE_SET_GAPS:
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="known bug: the active-set dual QP stops short of the optimum here")
+        )
     rng = np.random.default_rng(seed)
     k, d = rng.integers(2, 30), rng.integers(3, 40)  # k > d: linearly dependent planes, K singular
     G = rng.standard_normal((k, d)) * 0.3
