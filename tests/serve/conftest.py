@@ -73,33 +73,15 @@ def music_run(tmp_path_factory):
 
 
 def make_sectar_run(directory):
-    """A SeCTAR of a few units trained for 1,200 environment steps on Waypoints (layout 0), saved as the CLI does."""
-    import json
+    """A SeCTAR of a few units trained for 1,200 environment steps on Waypoints (layout 0), saved as the CLI saves it."""
+    from dataclasses import replace
 
-    from zspace.core.config import to_dict
-    from zspace.rl.exploration import ExplorerConfig
-    from zspace.rl.ppo import PPOConfig
-    from zspace.rl.sectar import SectarConfig
-    from zspace.rl.sectar_train import SectarTrainConfig, save_sectar, train_sectar
+    from tests.rl.test_sectar_train import TINY
 
-    config = SectarTrainConfig(
-        model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, decoder_hidden=(8,), policy_hidden=(8,)),
-        explorer=ExplorerConfig(hidden=(8,), ppo=PPOConfig(update_epochs=1, n_minibatches=2)),
-        consistency=PPOConfig(update_epochs=1, n_minibatches=2, clip_vloss=False),
-        consistency_rollouts=4, plan_episodes=1, n_candidates=8, plan_horizon=2, explore_starts=4, explore_segments=2,
-        buffer_segments=1000, batch_size=8, rounds=2, vae_steps=2,
-    )  # fmt: skip
-    env_kwargs = {"layout_seed": 0}
-    model, curve = train_sectar("zspace/Waypoints-v0", total_env_steps=1200, seed=0, config=config, env_kwargs=env_kwargs)
-    save_sectar(directory, model, config)
-    run = {
-        "env_id": "zspace/Waypoints-v0",
-        "env_kwargs": env_kwargs,
-        "seed": 0,
-        "curve": curve.to_json(),
-        "train": to_dict(config),
-    }
-    (directory / "run.json").write_text(json.dumps(run))
+    from zspace.rl.run import train_run
+
+    config = replace(TINY, plan_episodes=1)
+    train_run(directory, "zspace/Waypoints-v0", total_env_steps=1200, seed=0, config=config, env_kwargs={"layout_seed": 0})
     return directory
 
 

@@ -16,10 +16,10 @@ def test_serve_is_a_command_with_help():
 
 def test_serve_refuses_what_is_not_a_run(tmp_path):
     result = runner.invoke(app, ["serve", str(tmp_path / "missing")])
-    assert result.exit_code == 2 and "is not a directory" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output and "Traceback" not in result.output
     (tmp_path / "empty").mkdir()
     result = runner.invoke(app, ["serve", str(tmp_path / "empty")])
-    assert result.exit_code == 2 and "not a zspace run directory" in result.output
+    assert result.exit_code == 2 and "not a zspace run" in result.output
 
 
 def test_serve_refuses_the_same_run_twice_and_a_bad_port(vae_run):

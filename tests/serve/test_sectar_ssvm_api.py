@@ -84,6 +84,7 @@ def test_ssvm_bad_example_index(client, index, status):
 
 
 def test_a_broken_sectar_run_file_is_named(sectar_run, tmp_path):
+    import json
     import shutil
 
     from zspace.errors import CheckpointError
@@ -91,6 +92,7 @@ def test_a_broken_sectar_run_file_is_named(sectar_run, tmp_path):
 
     broken = tmp_path / "nav"
     shutil.copytree(sectar_run, broken)
-    (broken / "run.json").write_text('{"env_id": "zspace/Waypoints-v0"}')
-    with pytest.raises(CheckpointError, match="run.json: not a run file"):
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "train"}))
+    with pytest.raises(CheckpointError, match=r"config.json lacks \['train'\]"):
         load_run(broken)

@@ -1,19 +1,14 @@
-"""Which family a run directory holds, and loading it through that family's public API.
-
-The one place that knows each family's on-disk layout (today's layouts: VAE and MusicVAE
-write ``config.json`` with ``family``; SeCTAR writes ``config.json`` + ``run.json`` without
-one; the latent SSVM writes ``model.json`` with ``family: structured``). When the shared
-run-directory contract lands, only :func:`detect_family` and the loaders here change.
-"""
+"""Which family a run directory holds (the run contract's ``family``, :mod:`zspace.train.runs`),
+and loading it through that family's public API."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zspace.errors import CheckpointError
+from zspace.train import runs
 
 FAMILIES = ("vae", "music", "sectar", "structured")
 
@@ -28,34 +23,12 @@ class LoadedRun:
     view: Any
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise CheckpointError(f"{path}: unreadable JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
 def detect_family(run_dir: Path) -> str:
-    """``vae`` | ``music`` | ``sectar`` | ``structured`` from the files a family writes."""
-    if not run_dir.is_dir():
-        raise CheckpointError(f"{run_dir} is not a directory; pass a run directory written by `zspace train` or a family command")
-    if (run_dir / "model.json").is_file():
-        family = _read_json(run_dir / "model.json").get("family")
-        if family == "structured":
-            return "structured"
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise CheckpointError(f"{run_dir} has no config.json or model.json: it is not a zspace run directory")
-    config = _read_json(config_path)
-    family = config.get("family")
-    if family in FAMILIES:  # the run contract (zspace.train.runs) stamps every config.json
-        return family
-    if family is None and (run_dir / "run.json").is_file():
-        return "sectar"
-    raise CheckpointError(f"{config_path}: unknown family {family!r}; `zspace serve` shows {', '.join(FAMILIES)} runs")
+    """``vae`` | ``music`` | ``sectar`` | ``structured``: the family the run contract stamped in config.json."""
+    family = runs.load_run(run_dir).family
+    if family not in FAMILIES:
+        raise CheckpointError(f"{run_dir}: `zspace serve` shows {', '.join(FAMILIES)} runs, not {family!r} ones")
+    return family
 
 
 def load_run(run_dir: str | Path, *, seed: int = 0) -> LoadedRun:

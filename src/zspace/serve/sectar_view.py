@@ -8,7 +8,6 @@ and kept (a few), so the page can replay one step by step without planning it ag
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -17,13 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from zspace.core.config import from_dict
-from zspace.errors import CheckpointError
 from zspace.rl.policy import sample_action
-from zspace.rl.sectar_train import SectarTrainConfig, load_sectar, plan_episode
+from zspace.rl.run import load_run
+from zspace.rl.sectar_train import SectarTrainConfig, plan_episode
 from zspace.serve.errors import require
 
-RUN_FILE = "run.json"  # written beside the model by `zspace rl train sectar`
 KEPT_EPISODES = 4
 
 
@@ -50,17 +47,8 @@ class SectarView:
 
         import zspace.rl.envs  # noqa: F401  (registers the ids)
 
-        path = run_dir / RUN_FILE
-        if not path.is_file():
-            raise CheckpointError(f"{path} is missing: {run_dir} was not written by `zspace rl train sectar`")
-        try:
-            info = json.loads(path.read_text())
-            config = from_dict(SectarTrainConfig, info["train"], where=str(path))
-            env_id, env_kwargs = info["env_id"], info["env_kwargs"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise CheckpointError(f"{path}: not a run file of `zspace rl train sectar` ({type(err).__name__}: {err})") from err
-        env = gymnasium.make(env_id, **env_kwargs)
-        return cls(load_sectar(run_dir), env, config, env_id)
+        run = load_run(run_dir)
+        return cls(run.model, gymnasium.make(run.env_id, **run.env_kwargs), run.config, run.env_id)
 
     def _half_width(self) -> float:
         sim = self.env.unwrapped.sim
