@@ -208,7 +208,7 @@ def bench_vae(ctx: typer.Context, quick: QuickOpt = False) -> None:
 
 @bench_app.command("structured", context_settings=_EXTRA)
 def bench_structured(ctx: typer.Context, quick: QuickOpt = False) -> None:
-    """Exact CCCP latent SSVM vs the randomized learner: test error and training time over space sizes."""
+    """Latent SSVMs: exact vs sampled loss-augmented oracles under one SGD learner; error and objective vs time."""
     _run_bench("structured", quick, ctx.args)
 
 
