@@ -82,6 +82,9 @@ class Args:
     steps_16bar: int | None = None  # per model: 2000 (6 with --quick)
     seconds_16bar: float | None = None  # a wall-clock training budget per model instead of --steps-16bar
     models_16bar: str = "flat16,hier16"
+    state_dir_16bar: str | None = None  # checkpoint the 16-bar models here, taking turns; the same command resumes them
+    round_steps_16bar: int = 100  # with --state-dir-16bar: steps per model per turn (and between checkpoints)
+    time_limit_16bar: float | None = None  # with --state-dir-16bar: start no turn that would end past this many seconds
     train_windows_16bar: int | None = 2000  # the fixed training subset (seeded); None: the whole train split
     z_size_16bar: int = 64
     encoder_16bar: int = 128  # units per direction
@@ -177,14 +180,22 @@ def part_16bar(args: Args, budget: Budget) -> dict[str, Any]:
         z_size=args.z_size_16bar, encoder_size=args.encoder_16bar, decoder_size=args.decoder_16bar, batch_size=args.batch_size,
         steps=None if args.seconds_16bar else budget.steps_16bar, seconds=args.seconds_16bar, device=args.device, autocast=args.autocast, threads=args.threads, seed=args.seed,
     )  # fmt: skip
+    names = [m.strip() for m in args.models_16bar.split(",") if m.strip()]
+    if unknown := [name for name in names if name not in _music16.PRESETS]:
+        raise SystemExit(f"--models-16bar: unknown {unknown}; choose from {','.join(_music16.PRESETS)}")
+    if args.state_dir_16bar and args.seconds_16bar:
+        raise SystemExit("--state-dir-16bar trains to --steps-16bar (equal for both models); drop --seconds-16bar")
+    if args.state_dir_16bar:  # in turns, from and to checkpoints: resumable, equal steps whenever it stops
+        trained = _music16.train_in_rounds(names, splits["train"], setup, state_dir=args.state_dir_16bar,
+                                           round_steps=args.round_steps_16bar, time_limit_s=args.time_limit_16bar,
+                                           command=command_line(__file__))  # fmt: skip
+    else:
+        trained = {name: _music16.train(name, splits["train"], setup) for name in names}
     models: dict[str, Any] = {}
-    for name in [m.strip() for m in args.models_16bar.split(",") if m.strip()]:
-        if name not in _music16.PRESETS:
-            raise SystemExit(f"--models-16bar: unknown {name!r}; choose from {','.join(_music16.PRESETS)}")
+    for name, (model, record) in trained.items():
         start = time.perf_counter()
-        model, record = _music16.train(name, splits["train"], setup)
         record["scores"] = _music16.score(model, splits, eval_windows=budget.eval_windows, z_draws=args.z_draws, seed=args.seed)
-        models[name] = record | {"seconds": time.perf_counter() - start}
+        models[name] = record | {"seconds": record["train_seconds"] + time.perf_counter() - start}
     majority = _music16.headline({}, splits)["majority_test"]
     return {"data": data, "setup": dataclasses.asdict(setup), "majority_test": majority, "models": models}
 
