@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, user_errors
-from zspace.cli.music_files import note_unencoded_bars, warn_if_silent, write_windows
+from zspace.cli.music_files import describe_windows, pick_window, read_windows, warn_if_silent, write_windows
 from zspace.music.attributes import AttributeFit
 from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
 from zspace.music.songs import SKIP_REASONS, SPLITS
@@ -172,6 +172,22 @@ DecodeGreedyOpt = Annotated[
     bool, typer.Option("--greedy/--no-greedy", help="Argmax decoding (default); --no-greedy samples at --temperature.")
 ]
 
+TrackOpt = Annotated[int | None, typer.Option(help="Read only this MIDI track (0-based) of each file.")]
+MelodyRuleOpt = Annotated[
+    str,
+    typer.Option("--melody", help="magenta: melodies per instrument (as the training data) | skyline: top voice of all tracks."),
+]
+ProgramsOpt = Annotated[str, typer.Option(help="Melody programs: magenta (0-31 for 2-bar models, all for 16-bar) | 0-31 | all.")]
+FileMeterOpt = Annotated[
+    str, typer.Option(help="4/4: sections with 16-step bars only (Magenta) | any: 16-step bars of any meter.")
+]
+
+
+def _rules(melody: str, programs: str, track: int | None, meter: str) -> Any:
+    from zspace.music.filewindows import FileRules
+
+    return FileRules(melody=melody, programs=programs, track=track, meter=meter)
+
 
 def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
     """(run config, model in eval mode) of a run directory."""
@@ -215,30 +231,41 @@ def sample_cmd(
 @app.command("interpolate")
 def interpolate_cmd(
     run: RunArg,
-    a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window is used).")],
-    b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window is used).")],
+    a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window, or --window-a).")],
+    b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window, or --window-b).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for interpolation.mid (+ .png, .wav).")],
     steps: Annotated[int, typer.Option(help="Points on the path, both ends included.")] = 7,
+    window_a: Annotated[int, typer.Option(help="Which window of A, numbered as `zspace music encode` lists them.")] = 0,
+    window_b: Annotated[int, typer.Option(help="Which window of B.")] = 0,
+    track: TrackOpt = None,
+    melody: MelodyRuleOpt = "magenta",
+    programs: ProgramsOpt = "magenta",
+    meter: FileMeterOpt = "4/4",
     png: PngOpt = True,
     wav: WavOpt = False,
     checkpoint: CheckpointOpt = "best",
 ) -> None:
     """Slerp between the codes of two MIDI files and write the decoded path as one MIDI file.
 
+    Windows are cut as the training data was (Magenta's melodies per instrument, sliding by a bar).
+
     Example: zspace music interpolate runs/mel2 a.mid b.mid --steps 7 --out interp/ --wav
     """
     from zspace.music.audio import render_wav
     from zspace.music.figures import interpolation_figure
-    from zspace.music.generate import interpolate, read_tokens, to_sequence
+    from zspace.music.generate import interpolate, to_sequence
     from zspace.music.midi import write_midi
 
     with user_errors():
         check_output_dir(out)
+        rules = _rules(melody, programs, track, meter)
         config, model = _load(run, checkpoint)
-        a_tokens, qpm = read_tokens(a, config.encoding, config.model.n_steps)
-        b_tokens, _ = read_tokens(b, config.encoding, config.model.n_steps)
-        path = interpolate(model, a_tokens, b_tokens, steps, encoding=config.encoding)
-        seq = to_sequence(config.encoding, path, qpm=qpm)
+        bars = config.model.n_steps // config.model.steps_per_bar
+        (_, a_windows), (_, b_windows) = read_windows([a, b], config.encoding, config.model.n_steps, rules)
+        start = pick_window(a, a_windows, window_a, bars, "--window-a")
+        end = pick_window(b, b_windows, window_b, bars, "--window-b")
+        path = interpolate(model, start.tokens, end.tokens, steps, encoding=config.encoding)
+        seq = to_sequence(config.encoding, path, qpm=start.qpm)
         written = [write_midi(seq, out / "interpolation.mid")]
         if png:
             written.append(interpolation_figure(path, out / "interpolation.png", encoding=config.encoding))
@@ -250,28 +277,41 @@ def interpolate_cmd(
 @app.command("encode")
 def encode_cmd(
     run: RunArg,
-    files: Annotated[list[Path], typer.Argument(help="MIDI files; the first window (the model's length) of each is encoded.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, qpm.")],
+    files: Annotated[list[Path], typer.Argument(help="MIDI files; every window (the model's length) of each is encoded.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, tags, qpm.")],
+    track: TrackOpt = None,
+    melody: MelodyRuleOpt = "magenta",
+    programs: ProgramsOpt = "magenta",
+    meter: FileMeterOpt = "4/4",
     checkpoint: CheckpointOpt = "best",
 ) -> None:
-    """Encode MIDI files to their posterior mean codes, one row per file.
+    """Encode MIDI files to posterior mean codes: one row per window, every window of every file.
+
+    Windows are cut as the training data was: Magenta's melodies per instrument (or drum tracks,
+    trios), sliding by one bar; a line shorter than a window is padded with silence. Each code's
+    tag says where it came from (section, line, first bar).
 
     Example: zspace music encode runs/mel2 a.mid b.mid --out codes.npz
     """
     import numpy as np
 
-    from zspace.music.generate import Codes, encode, read_tokens, save_codes
+    from zspace.music.generate import Codes, encode, save_codes
 
     with user_errors():
         check_output_file(out)
+        rules = _rules(melody, programs, track, meter)
         config, model = _load(run, checkpoint)
-        read = [read_tokens(f, config.encoding, config.model.n_steps) for f in files]
-        z = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding)
-        codes = Codes(z=z, names=tuple(f.name for f in files), qpm=np.array([q for _, q in read]),
-                      encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
+        read = read_windows(files, config.encoding, config.model.n_steps, rules)
+        windows = [(f, w) for f, file_windows in read for w in file_windows]
+        z = encode(model, np.stack([w.tokens for _, w in windows]), encoding=config.encoding)
+        codes = Codes(z=z, names=tuple(f.name for f, _ in windows), qpm=np.array([w.qpm for _, w in windows]),
+                      tags=tuple(w.tag for _, w in windows), encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
         save_codes(out, codes)
-    console.print(f"wrote {out}: {len(files)} codes of size {z.shape[1]} (mean norm {float(z.norm(dim=1).mean()):.2f})")
-    note_unencoded_bars(files, config.model.n_steps, config.model.steps_per_bar)
+    describe_windows(read, config.model.n_steps // config.model.steps_per_bar)
+    console.print(
+        f"wrote {out}: {len(windows)} codes of size {z.shape[1]} from {len(files)} file(s) "
+        f"(mean norm {float(z.norm(dim=1).mean()):.2f})"
+    )
 
 
 @app.command("decode")
@@ -300,8 +340,7 @@ def decode_cmd(
         if c.encoding != config.encoding.name:
             raise ConfigError(f"{codes} holds codes of a {c.encoding} model; this run reads {config.encoding.name}")
         tokens = decode(model, c.z, temperature=temperature, greedy=greedy, seed=seed, n_steps=c.n_steps)
-        stems = [f"{i:02d}_{Path(name).stem}" for i, name in enumerate(c.names)]
-        count = write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
+        count = write_windows(config.encoding, tokens, out, c.stems, qpm=c.qpm, png=png, wav=wav)
     console.print(f"wrote {count} files for {len(tokens)} codes to {out}")
     warn_if_silent(config.encoding, tokens, run, checkpoint)
 

@@ -1,5 +1,5 @@
 """What ``zspace music`` writes and says about decoded windows: MIDI (+ PNG, WAV) files, and
-notes when a decode is silent or only part of a file was encoded."""
+notes when a decode is silent; which windows of a user's file were read."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from zspace.music.encoding import Encoding
+    from zspace.music.filewindows import FileRules, FileWindow
 
-__all__ = ["note_unencoded_bars", "warn_if_silent", "write_windows"]
+__all__ = ["describe_windows", "pick_window", "read_windows", "warn_if_silent", "write_windows"]
 
 
 def write_windows(
@@ -54,15 +55,36 @@ def warn_if_silent(encoding: Encoding, tokens: np.ndarray, run: Path, checkpoint
     )
 
 
-def note_unencoded_bars(files: Sequence[Path], n_steps: int, steps_per_bar: int) -> None:
-    """Say which files are longer than the one window that was encoded (one code per file)."""
-    from zspace.music.encoding import STEPS_PER_QUARTER
-    from zspace.music.midi import read_midi
+def read_windows(
+    files: Sequence[Path], encoding: Encoding, n_steps: int, rules: FileRules
+) -> list[tuple[Path, list[FileWindow]]]:
+    """Every window of each file (as the training data was cut), file by file."""
+    from zspace.music.filewindows import midi_windows
 
-    for f in files:
-        total = read_midi(f, steps_per_quarter=STEPS_PER_QUARTER).total_steps or 0
-        if total > n_steps:
-            console.print(
-                f"[yellow]note:[/] {f.name} has {-(-total // steps_per_bar)} bars; only its first "
-                f"{n_steps // steps_per_bar} (one window of this model) were encoded"
-            )
+    return [(f, midi_windows(f, encoding, n_steps, rules)) for f in files]
+
+
+def describe_windows(read: Sequence[tuple[Path, Sequence[FileWindow]]], bars: int) -> None:
+    """One line per file: how many windows, from which lines and tracks, first and last."""
+    for f, windows in read:
+        lines = sorted({(w.section, w.line, w.track) for w in windows if w.start_bar is not None})
+        tracks = sorted({w.track for w in windows if w.track is not None})
+        parts = f"{len(lines)} line(s)" + (f" of track(s) {', '.join(map(str, tracks))}" if tracks else "") if lines else "trio"
+        padded = " (shorter than a window: padded with silence)" if any(w.padded for w in windows) else ""
+        span = windows[0].describe(bars) + (f" .. {windows[-1].describe(bars)}" if len(windows) > 1 else "")
+        console.print(f"{f.name}: {len(windows)} window(s) from {parts}: {span}{padded}")
+
+
+def pick_window(f: Path, windows: Sequence[FileWindow], index: int, bars: int, option: str) -> FileWindow:
+    """Window ``index`` of a file's windows; says which when the file gives several."""
+    from zspace.errors import ConfigError
+
+    if not -len(windows) <= index < len(windows):
+        raise ConfigError(f"{option} {index}: {f.name} gives {len(windows)} window(s), numbered 0..{len(windows) - 1}")
+    chosen = windows[index]
+    if len(windows) > 1:
+        console.print(
+            f"[yellow]note:[/] {f.name} gives {len(windows)} windows; using number {index % len(windows)}, "
+            f"{chosen.describe(bars)} (pick another with {option} or --track; `zspace music encode` lists them)"
+        )
+    return chosen
