@@ -55,6 +55,27 @@ def prepare_cmd(
     transpose: Annotated[int, typer.Option(help="Melody: add train copies moved by every -k..+k semitones that fits.")] = (
         _DEFAULTS.transpose
     ),
+    melody: Annotated[
+        str, typer.Option(help="magenta: melodies per instrument | skyline: top voice of all tracks merged (departure).")
+    ] = _DEFAULTS.melody,
+    melody_programs: Annotated[
+        str, typer.Option(help="magenta: programs 0-31 for 2-bar windows, all for longer (configs.py) | 0-31 | all.")
+    ] = _DEFAULTS.melody_programs,
+    split_time_changes: Annotated[
+        bool, typer.Option(help="Cut songs at meter and tempo changes (Magenta); --no-split-...: first meter and tempo only.")
+    ] = _DEFAULTS.split_time_changes,
+    steps_per_bar: Annotated[
+        int, typer.Option(help="Steps per bar (16: 4/4, Magenta); e.g. 12 keeps 3/4 sections instead.")
+    ] = _DEFAULTS.steps_per_bar,
+    max_bars: Annotated[
+        int, typer.Option(help="Truncate each melody / drum line to this many bars (Magenta: 100); 0: no limit.")
+    ] = (_DEFAULTS.max_bars or 0),
+    gap_bars: Annotated[
+        float, typer.Option(help="A silence of this many bars splits a melody / drum line.")
+    ] = _DEFAULTS.gap_bars,
+    expand_repeats: Annotated[
+        bool, typer.Option(help="music21 scores: write out repeats first (departure: more data from short tunes).")
+    ] = _DEFAULTS.expand_repeats,
 ) -> None:
     """Cut MIDI files or a music21 collection into N-bar token windows: one .npz and a JSON manifest.
 
@@ -65,11 +86,11 @@ def prepare_cmd(
         check_output_file(out)
         config = PrepareConfig(
             kind=kind, bars=bars, meter=meter, max_per_song=max_per_song or None, seed=seed, limit=limit, workers=workers,
-            valid_fraction=valid_fraction, test_fraction=test_fraction, transpose=transpose,
+            valid_fraction=valid_fraction, test_fraction=test_fraction, transpose=transpose, melody=melody,
+            melody_programs=melody_programs, split_time_changes=split_time_changes, steps_per_bar=steps_per_bar,
+            max_bars=max_bars or None, gap_bars=gap_bars, expand_repeats=expand_repeats,
         )  # fmt: skip
-        command = shlex.join(
-            ["zspace", "music", "prepare", *(w for k, v in given.items() for w in (f"--{k.replace('_', '-')}", str(v)))]
-        )
+        command = shlex.join(["zspace", "music", "prepare", *(w for k, v in given.items() for w in _flag(k, v))])
         if console.is_terminal:
             from rich.progress import Progress
 
@@ -87,6 +108,14 @@ def prepare_cmd(
             "raise --limit (or drop it), use a larger --corpus/--midi-dir, or raise --valid-fraction/--test-fraction"
         )
     console.print(f"wrote {report.out} and {report.manifest_path}")
+
+
+def _flag(name: str, value: Any) -> list[str]:
+    """The command-line words that set option ``name`` to ``value`` (booleans as --x / --no-x)."""
+    flag = name.replace("_", "-")
+    if isinstance(value, bool):
+        return [f"--{flag}" if value else f"--no-{flag}"]
+    return [f"--{flag}", str(value)]
 
 
 def report_table(report: PrepareReport, bars: int) -> Table:
@@ -112,6 +141,8 @@ def report_table(report: PrepareReport, bars: int) -> Table:
     ]
     if report.augmented:
         rows.append(("transposed copies", report.augmented, "added to train"))
+    for source, counts in report.windows_per_source.items():
+        rows.append((f"windows from {source}", sum(counts.values()), " / ".join(f"{counts[s]} {s}" for s in SPLITS)))
     for name, count, detail in rows:
         table.add_row(name, str(count), detail)
     return table
