@@ -15,7 +15,7 @@ Three parts (``--parts``), each on the same seed, batch and thread count:
   test split and on as many training windows. The paper's claim: the hierarchical decoder
   reconstructs far better when sampling, because it has to use z. ``--models-16bar`` trains one
   of the two; with ``--merge`` the other's result already in ``--json-out`` is kept.
-- speed: training steps/s at batch 64 of our model at cat-mel_2bar_small's size (teacher forcing,
+- speed: training steps/s at batch 64 of our model at ``--speed-preset``'s size (cat-mel_2bar_small; teacher forcing,
   through run.make_step_fn and Adam as the Trainer runs it) against ``PlainMusicVAE`` below, a
   straightforward port with fused nn.LSTMs, measured interleaved in one process; the median of
   ``--speed-repeats`` timed windows counts. The headline ratio is our fastest setting (float32,
@@ -86,26 +86,35 @@ class Args:
     round_steps_16bar: int = 100  # with --state-dir-16bar: steps per model per turn (and between checkpoints)
     time_limit_16bar: float | None = None  # with --state-dir-16bar: start no turn that would end past this many seconds
     train_windows_16bar: int | None = 2000  # the fixed training subset (seeded); None: the whole train split
-    z_size_16bar: int = 64
-    encoder_16bar: int = 128  # units per direction
-    decoder_16bar: int = 64  # units of each of 2 decoder (and conductor) layers
+    z_size_16bar: int | None = None  # 64 (8 with --quick)
+    encoder_16bar: int | None = None  # units per direction: 128 (16 with --quick)
+    decoder_16bar: int | None = None  # units of each of 2 decoder (and conductor) layers: 64 (8 with --quick)
     z_draws: int = 3  # codes z ~ q(z|x) per window for the sampled accuracy's mean +- std
     eval_windows: int | None = None  # held-out windows scored per model (as many training windows too): 1024 (8 with --quick)
     speed_repeats: int | None = None  # timed windows per model: 5 (1 with --quick)
     speed_seconds: float | None = None  # length of one timed window: 3 s (0.2 with --quick)
+    speed_preset: str | None = None  # the model timed: cat-mel_2bar_small (cat-mel_2bar_tiny with --quick)
 
 
 @dataclass(frozen=True)
 class Budget:
+    """Steps, windows, timings and model sizes of a run: FULL, or QUICK (a smoke test of every path)."""
+
     mel2bar_steps: int
     steps_16bar: int
     eval_windows: int
     speed_repeats: int
     speed_seconds: float
+    z_size_16bar: int
+    encoder_16bar: int
+    decoder_16bar: int
+    speed_preset: str
 
 
-FULL = Budget(mel2bar_steps=6000, steps_16bar=2000, eval_windows=1024, speed_repeats=5, speed_seconds=3.0)
-QUICK = Budget(mel2bar_steps=10, steps_16bar=6, eval_windows=8, speed_repeats=1, speed_seconds=0.2)
+FULL = Budget(mel2bar_steps=6000, steps_16bar=2000, eval_windows=1024, speed_repeats=5, speed_seconds=3.0,
+              z_size_16bar=64, encoder_16bar=128, decoder_16bar=64, speed_preset="cat-mel_2bar_small")  # fmt: skip
+QUICK = Budget(mel2bar_steps=10, steps_16bar=4, eval_windows=4, speed_repeats=1, speed_seconds=0.1,
+               z_size_16bar=8, encoder_16bar=16, decoder_16bar=8, speed_preset="cat-mel_2bar_tiny")  # fmt: skip
 
 
 def resolve_budget(args: Args) -> Budget:
@@ -177,7 +186,7 @@ def part_16bar(args: Args, budget: Budget) -> dict[str, Any]:
     splits["train"] = _music16.subset(splits["train"], args.train_windows_16bar, args.seed)
     data["train_windows_used"] = len(splits["train"])
     setup = _music16.Setup(
-        z_size=args.z_size_16bar, encoder_size=args.encoder_16bar, decoder_size=args.decoder_16bar, batch_size=args.batch_size,
+        z_size=budget.z_size_16bar, encoder_size=budget.encoder_16bar, decoder_size=budget.decoder_16bar, batch_size=args.batch_size,
         steps=None if args.seconds_16bar else budget.steps_16bar, seconds=args.seconds_16bar, device=args.device, autocast=args.autocast, threads=args.threads, seed=args.seed,
     )  # fmt: skip
     names = [m.strip() for m in args.models_16bar.split(",") if m.strip()]
@@ -234,7 +243,10 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     targets = torch.randint(0, 90, (args.batch_size, 32), generator=torch.Generator().manual_seed(args.seed))
     onehot = F.one_hot(targets, 90).float()
-    base = MusicRunConfig.from_preset("cat-mel_2bar_small", data="-")
+    base = MusicRunConfig.from_preset(budget.speed_preset, data="-")
+    sizes = base.model
+    plain_sizes = {"encoder": sizes.encoder_sizes[0], "z_size": sizes.z_size, "decoder": sizes.decoder_sizes[0],
+                   "layers": len(sizes.decoder_sizes)}  # fmt: skip
     teacher_forcing = dataclasses.replace(base.objective, sampling=SamplingSchedule())
     base = dataclasses.replace(base, objective=teacher_forcing)
 
@@ -249,7 +261,7 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
     contenders: dict[str, tuple[Any, Any]] = {}
     for precision in ("float32", "bfloat16"):
         if precision == "float32" or no_bf16 is None:
-            plain = PlainMusicVAE()
+            plain = PlainMusicVAE(**plain_sizes)
             optimizer = torch.optim.Adam(plain.parameters(), lr=1e-3)
             contenders[f"plain_{precision}"] = _plain_fns(plain, optimizer, onehot, targets, precision == "bfloat16")
         contenders[f"ours_{precision}"] = ours(precision)
@@ -266,7 +278,7 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
     rates = {k: median(v) for k, v in timings.items()}
     plain_best = max((n for n in contenders if n.startswith("plain_")), key=lambda n: rates[f"{n}/train"])
     ours_best = max((n for n in contenders if n.startswith("ours_")), key=lambda n: rates[f"{n}/train"])
-    return {"batch_size": args.batch_size, "steps_per_s": rates, "samples": timings, "plain_best": plain_best,
+    return {"batch_size": args.batch_size, "preset": budget.speed_preset, "steps_per_s": rates, "samples": timings, "plain_best": plain_best,
             "ours_best": ours_best, "skipped": skipped,
             "ratio_train": rates[f"{ours_best}/train"] / rates[f"{plain_best}/train"],
             "ratio_train_float32": rates["ours_float32/train"] / rates["plain_float32/train"],

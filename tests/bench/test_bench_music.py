@@ -38,12 +38,12 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
             result[f"{model}_zswap_gap_nats_test"]
             == result["parts"]["16bar"]["models"][model]["scores"]["test"]["zswap_gap_nats"]
         )
-    assert result["mel2bar_steps"] == 10 and result["steps_16bar"] == {"flat16": 6, "hier16": 6}
+    assert result["mel2bar_steps"] == 10 and result["steps_16bar"] == {"flat16": 4, "hier16": 4}
     assert result["train_speed_ratio_vs_plain"] > 0 and "musicvae.py" in result["command"]
     assert set(result["data"]) == {"mel2bar", "16bar"}
     hier, flat = (result["parts"]["16bar"]["models"][m]["model"] for m in ("hier16", "flat16"))
     assert hier == flat | {"decoder": "hierarchical"} and flat["decoder"] == "flat"  # the decoder is the one difference
-    assert flat["z_size"] == 64 and flat["encoder_sizes"] == [128] and flat["decoder_sizes"] == [64, 64]
+    assert flat["z_size"] == 8 and flat["encoder_sizes"] == [16] and flat["decoder_sizes"] == [8, 8]  # QUICK's sizes
     speed = result["parts"]["speed"]
     assert {"plain_float32/train", "ours_float32/train", "ours_bfloat16/forward"} <= set(speed["steps_per_s"])
     autocast_contenders = {"plain_bfloat16", "ours_autocast"}
@@ -52,6 +52,15 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
         assert all(reason.startswith("skipped: bf16 autocast is unsupported") for reason in speed["skipped"].values())
     else:
         assert {f"{name}/train" for name in autocast_contenders} <= set(speed["steps_per_s"])
+
+
+def test_the_full_budget_is_the_cpu_bench_and_flags_override_it():
+    bench = load_bench("musicvae")
+    full = bench.resolve_budget(bench.parse_args(bench.Args, []))
+    assert (full.z_size_16bar, full.encoder_16bar, full.decoder_16bar, full.steps_16bar) == (64, 128, 64, 2000)
+    assert full.speed_preset == "cat-mel_2bar_small"
+    quick = bench.resolve_budget(bench.parse_args(bench.Args, ["--quick", "--z-size-16bar", "12"]))
+    assert quick.z_size_16bar == 12 and quick.encoder_16bar == bench.QUICK.encoder_16bar
 
 
 def test_speed_part_skips_the_autocast_contenders_where_bf16_is_missing(monkeypatch):
