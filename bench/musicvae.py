@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside thi
 import _music16
 from _common import command_line, emit_json, median, parse_args
 
+from zspace.core.io import atomic_write_json
 from zspace.music.corpus import PrepareConfig, load_prepared, prepare
 from zspace.music.metrics import evaluate
 from zspace.music.objective import SamplingSchedule
@@ -340,6 +340,8 @@ def headline(parts: dict[str, Any]) -> dict[str, Any]:
         "mel2bar_steps": mel and mel["steps"], "mel2bar_train_seconds": mel and mel["train_seconds"],
         **keys16, "majority_test": bar16 and bar16["majority_test"],
         "steps_16bar": {name: m["steps"] for name, m in models.items()} or None,
+        # True where training stopped short of the step target (a time limit); --state-dir-16bar resumes it
+        "partial_16bar": {name: m.get("partial", False) for name, m in models.items()} or None,
         "seconds_16bar": {name: m["seconds"] for name, m in models.items()} or None,
         "train_speed_ratio_vs_plain": speed and speed["ratio_train"],
         "data": {name: p["data"] for name, p in parts.items() if "data" in p},
@@ -370,19 +372,12 @@ def print_table(result: dict[str, Any]) -> None:
         )
 
 
-def write_json(path: str, result: dict[str, Any]) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    os.replace(tmp, target)
-
-
 def merge_parts(previous: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
     """``previous``'s parts updated with this run's; each part keeps the command that made it.
 
     The 16bar part merges by model: a run of one 16-bar model keeps the other's earlier result
-    (each model records its own command)."""
+    (each model records its own command). Parts of other names (an earlier run kept under a new
+    name) stay as they are."""
     kept = {name: part | {"command": part.get("command", previous["command"])} for name, part in previous["parts"].items()}
     merged = kept | parts
     if "16bar" in parts and "models" in kept.get("16bar", {}):
@@ -390,7 +385,8 @@ def merge_parts(previous: dict[str, Any], parts: dict[str, Any]) -> dict[str, An
             name: m | {"command": m.get("command", kept["16bar"]["command"])} for name, m in kept["16bar"]["models"].items()
         }
         merged["16bar"] = parts["16bar"] | {"models": earlier | parts["16bar"]["models"]}
-    return {name: merged[name] for name in PARTS if name in merged}
+    archived = {name: part for name, part in kept.items() if name not in PARTS}  # e.g. an earlier 16-bar setup, renamed
+    return {name: merged[name] for name in PARTS if name in merged} | archived
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -419,7 +415,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = json.loads(json.dumps(result, allow_nan=False))  # tuples -> lists: what the file will hold
     print_table(result)
     if args.json_out:
-        write_json(args.json_out, result)
+        atomic_write_json(args.json_out, result, sort_keys=True, allow_nan=False)
     emit_json(result)
     return result
 

@@ -100,6 +100,8 @@ def test_merge_keeps_the_parts_a_run_does_not_redo():
     assert list(merged) == ["mel2bar", "16bar", "speed"]
     assert merged["mel2bar"] == {"tf_acc": 0.8, "command": "full"}
     assert merged["speed"] == {"ratio_train": 1.1, "command": "speed only"}
+    previous["parts"]["16bar_earlier"] = {"x": 0, "command": "older"}
+    assert bench.merge_parts(previous, {"16bar": {"x": 2, "command": "new"}})["16bar_earlier"] == {"x": 0, "command": "older"}
 
 
 def tiny_prepared(tmp_path: Path) -> Path:
