@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zspace.music.encoding import (
+from zspace.music.notes import Note, NoteSequence
+from zspace.music.tokens import (
     _DRUM_BITS,
     _DRUM_CLASS_OF_PITCH,
     _PITCH_TO_TOKEN,
@@ -39,8 +40,6 @@ from zspace.music.encoding import (
     MELODY_MIN_PITCH,
     MELODY_NO_EVENT,
     MELODY_NOTE_OFF,
-    Note,
-    NoteSequence,
 )
 
 MELODY_PROGRAMS = range(32)  # MusicVAE's MEL_PROGRAMS: piano, chromatic percussion, organ, guitar
