@@ -14,7 +14,10 @@ Three parts (``--parts``), each on the same seed, batch and thread count:
   (sampled accuracy at temperature 1) and the z-use checks (zspace.music.paper_metrics) on the
   test split and on as many training windows. The paper's claim: the hierarchical decoder
   reconstructs far better when sampling, because it has to use z. ``--models-16bar`` trains one
-  of the two; with ``--merge`` the other's result already in ``--json-out`` is kept.
+  of the two; with ``--merge`` the other's result already in ``--json-out`` is kept. With
+  ``--state-dir-16bar`` the models take turns of ``--round-steps-16bar`` steps, checkpointed
+  there, so their step counts are equal whenever the run stops (``--time-limit-16bar``: start no
+  turn that would end past it; the result says ``partial``); the same command resumes them.
 - speed: training steps/s at batch 64 of our model at ``--speed-preset``'s size (cat-mel_2bar_small; teacher forcing,
   through run.make_step_fn and Adam as the Trainer runs it) against ``PlainMusicVAE`` below, a
   straightforward port with fused nn.LSTMs, measured interleaved in one process; the median of

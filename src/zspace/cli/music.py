@@ -390,7 +390,10 @@ def attributes_cmd(
     vectors: Annotated[Path | None, typer.Option(help="Apply: a folder of vectors written by a fit.")] = None,
     apply: Annotated[list[str] | None, typer.Option(help="Apply: NAME=STRENGTH, e.g. note_density=+1.5 (repeat it).")] = None,
     input: Annotated[
-        list[Path] | None, typer.Option("--input", help="Apply: MIDI files to edit (repeat it); default: -n prior samples.")
+        list[Path] | None,
+        typer.Option(
+            "--input", help="Apply: MIDI files to edit, the first window of each (repeat it); default: -n prior samples."
+        ),
     ] = None,
     n: Annotated[int, typer.Option("-n", help="Apply without --input: codes drawn from the prior.")] = 1,
     greedy: DecodeGreedyOpt = True,

@@ -97,7 +97,7 @@ def midi_windows(path: str | Path, encoding: Encoding, n_steps: int, rules: File
         meters.add(seq.time_signature)
         if rules.meter == "any":
             seq = replace(seq, time_signature=(STEPS_PER_BAR, 4 * STEPS_PER_QUARTER))
-        elif seq.steps_per_bar != STEPS_PER_BAR:
+        elif _bar_steps(seq) != STEPS_PER_BAR:
             continue
         if rules.track is not None:
             seq = replace(seq, notes=tuple(n for n in seq.notes if n.instrument == rules.track))
@@ -146,13 +146,21 @@ def _skyline_windows(path: str | Path, encoding: Encoding, n_steps: int, track: 
     return out
 
 
+def _bar_steps(seq: NoteSequence) -> int | None:
+    """Steps per bar of a section, or None where its meter does not give whole steps."""
+    try:
+        return seq.steps_per_bar
+    except DataError:
+        return None
+
+
 def _of_track(track: int | None) -> str:
     return "" if track is None else f" in track {track}"
 
 
 def _why_empty(sections: list[NoteSequence], meters: set, kind: str, n_steps: int, rules: FileRules) -> str:
     """Why a file gave no windows, and the option that would change it."""
-    if rules.meter == "4/4" and all(s.steps_per_bar != STEPS_PER_BAR for s in sections if s.notes):
+    if rules.meter == "4/4" and all(_bar_steps(s) != STEPS_PER_BAR for s in sections if s.notes):
         found = ", ".join(f"{n}/{d}" for n, d in sorted(meters))
         return f"no section has 16-step bars (4/4, 2/2), its meters are {found}; --meter any cuts 16-step bars anyway"
     track = _of_track(rules.track)
