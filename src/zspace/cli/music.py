@@ -13,10 +13,18 @@ import typer
 from rich.table import Table
 
 from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, user_errors
-from zspace.cli.music_files import describe_windows, pick_window, read_windows, warn_if_silent, write_windows
+from zspace.cli.music_files import (
+    command_words,
+    describe_windows,
+    pick_window,
+    read_windows,
+    report_table,
+    warn_if_silent,
+    write_windows,
+)
 from zspace.music.attributes import AttributeFit
-from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
-from zspace.music.songs import SKIP_REASONS, SPLITS
+from zspace.music.corpus import PrepareConfig, prepare
+from zspace.music.songs import SPLITS
 from zspace.train.runs import check_output_dir, check_output_file
 
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
@@ -90,7 +98,7 @@ def prepare_cmd(
             melody_programs=melody_programs, split_time_changes=split_time_changes, steps_per_bar=steps_per_bar,
             max_bars=max_bars or None, gap_bars=gap_bars, expand_repeats=expand_repeats,
         )  # fmt: skip
-        command = shlex.join(["zspace", "music", "prepare", *(w for k, v in given.items() for w in _flag(k, v))])
+        command = shlex.join(["zspace", "music", "prepare", *(w for k, v in given.items() for w in command_words(k, v))])
         if console.is_terminal:
             from rich.progress import Progress
 
@@ -108,44 +116,6 @@ def prepare_cmd(
             "raise --limit (or drop it), use a larger --corpus/--midi-dir, or raise --valid-fraction/--test-fraction"
         )
     console.print(f"wrote {report.out} and {report.manifest_path}")
-
-
-def _flag(name: str, value: Any) -> list[str]:
-    """The command-line words that set option ``name`` to ``value`` (booleans as --x / --no-x)."""
-    flag = name.replace("_", "-")
-    if isinstance(value, bool):
-        return [f"--{flag}" if value else f"--no-{flag}"]
-    return [f"--{flag}", str(value)]
-
-
-def report_table(report: PrepareReport, bars: int) -> Table:
-    """The end-of-run report: songs read and skipped (why, with an example), windows per split."""
-    unit = report.unit
-    table = Table(title=f"{report.kind} windows of {bars} bars from {report.source}", header_style="bold")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    table.add_column("detail")
-    rows: list[tuple[str, Any, str]] = [
-        (f"{unit}s listed", report.songs_listed, f"{report.songs_per_s:.1f} {unit}s/s, {report.seconds:.1f} s"),
-        (f"{unit}s read", report.songs_read, ""),
-    ]
-    for reason, count in sorted(report.skipped.items(), key=lambda kv: -kv[1]):
-        words = f"too short for {bars} bars" if reason == "too_short" else SKIP_REASONS.get(reason, reason)
-        hint = " (--meter any keeps them)" if reason == "meter" else ""
-        rows.append((f"skipped: {words}{hint}", count, (report.skip_examples.get(reason) or ("",))[0]))
-    for split in SPLITS:
-        rows.append((f"{split} windows", report.windows[split], f"from {report.songs[split]} {unit}s"))
-    rows += [
-        ("duplicates dropped", report.duplicates_dropped, "windows equal to an earlier one (train first)"),
-        ("over the per-song cap", report.capped_dropped, "distinct windows left out by --max-per-song"),
-    ]
-    if report.augmented:
-        rows.append(("transposed copies", report.augmented, "added to train"))
-    for source, counts in report.windows_per_source.items():
-        rows.append((f"windows from {source}", sum(counts.values()), " / ".join(f"{counts[s]} {s}" for s in SPLITS)))
-    for name, count, detail in rows:
-        table.add_row(name, str(count), detail)
-    return table
 
 
 @app.command("train")
