@@ -15,6 +15,8 @@ the training set the model saw: underfitting shows on both, not generalising on 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import sys
 import tempfile
 import time
@@ -25,11 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from zspace.core.io import atomic_write_json
 from zspace.music.corpus import load_prepared
 from zspace.music.metrics import kl_and_active_units
 from zspace.music.paper_metrics import majority_accuracy, paper_metrics
 from zspace.music.run import MusicRunConfig, batch_tokens, build_model, make_step_fn
 from zspace.train import Trainer
+from zspace.train import checkpoint as ckpt
 
 PRESETS = {"flat16": "flat-mel_16bar", "hier16": "hierdec-mel_16bar"}
 # The results-file metrics, each as <model>_<metric>_test and <model>_<metric>_train.
@@ -123,6 +127,100 @@ def _train_for(model: torch.nn.Module, config: MusicRunConfig, data: torch.Tenso
             chunk = int(0.95 * remaining * rate)  # the next fit's checkpoint and restore cost a little
             if chunk < max(1, step // 50):  # under 2% more: not worth another fit
                 return fit, chunks
+
+
+# -- resumable training in rounds -----------------------------------------------------------
+STATE_FILE = "bench16.json"  # in the state directory: what the checkpoints were trained on, and for how long
+
+
+def resume_key(setup: Setup, train_tokens: np.ndarray) -> dict[str, Any]:
+    """What a resumed run must share with the one that wrote the checkpoints (the step target,
+    device, threads and time limit may change between sessions)."""
+    kept = ("z_size", "encoder_size", "decoder_size", "batch_size", "autocast", "seed", "deterministic")
+    digest = hashlib.sha256(np.ascontiguousarray(train_tokens).tobytes()).hexdigest()
+    return {**{k: getattr(setup, k) for k in kept}, "train_windows": len(train_tokens), "train_sha256": digest}
+
+
+def _read_state(state_dir: Path, key: dict[str, Any]) -> dict[str, Any]:
+    path = state_dir / STATE_FILE
+    if not path.is_file():
+        if any(ckpt.list_checkpoints(p) for p in state_dir.glob("*") if p.is_dir()):
+            raise SystemExit(f"{state_dir} holds checkpoints but no {STATE_FILE}: choose an empty --state-dir-16bar")
+        return {"key": key, "train_seconds": {}}
+    state = json.loads(path.read_text())
+    if state["key"] != key:
+        diff = sorted(k for k in key if state["key"].get(k) != key[k])
+        raise SystemExit(
+            f"{state_dir} was trained with other settings ({', '.join(diff)} differ): rerun with the command in "
+            f"{path} to resume it, or choose another --state-dir-16bar"
+        )
+    return state
+
+
+def _checkpoint_step(run_dir: Path) -> int:
+    last = ckpt.latest_checkpoint(run_dir)
+    return 0 if last is None else int(ckpt.load_trainer_state(last)["step"])
+
+
+def train_in_rounds(names: list[str], train_tokens: np.ndarray, setup: Setup, *, state_dir: str | Path, round_steps: int,
+                    time_limit_s: float | None = None, command: str = "") -> dict[str, tuple[torch.nn.Module, dict[str, Any]]]:  # fmt: skip
+    """Train ``names`` in turns of ``round_steps`` steps each towards ``setup.steps``, checkpointing
+    every turn under ``state_dir/<name>``; rerunning with the same ``state_dir`` resumes them.
+
+    Taking turns holds the step counts equal whenever the run stops, whatever the load on a shared
+    CPU: a new round starts only if the last round's duration still fits in ``time_limit_s``
+    (seconds of training in this call). Each model ends loaded from its newest checkpoint; its
+    record says the steps reached, the target and whether it is ``partial``."""
+    if setup.steps is None or round_steps < 1:
+        raise ValueError("train_in_rounds needs setup.steps and round_steps >= 1")
+    state_dir = Path(state_dir)
+    state = _read_state(state_dir, resume_key(setup, train_tokens))
+    configs = {name: run_config(name, setup) for name in names}
+    models: dict[str, torch.nn.Module] = {}
+    for name in names:
+        torch.manual_seed(setup.seed)
+        models[name] = build_model(configs[name])
+    data = batch_tokens(train_tokens)
+    steps = {name: _checkpoint_step(state_dir / name) for name in names}
+    fits: dict[str, Any] = {}
+
+    def fit(name: str, target: int) -> float:
+        """Train (or, at its own step, just load) ``name`` to ``target``; returns the seconds taken."""
+        config = configs[name]
+        train_config = dataclasses.replace(config.train, max_steps=target, checkpoint_every=round_steps)
+        trainer = Trainer(models[name], make_step_fn(config), train_config, run_dir=state_dir / name, run_config=config.to_json())
+        start = time.perf_counter()
+        fits[name] = trainer.fit(data, resume=steps[name] > 0)
+        steps[name] = fits[name].step
+        return time.perf_counter() - start
+
+    start, last_round = clock(), 0.0
+    while min(steps.values()) < setup.steps:
+        if time_limit_s is not None and clock() - start + last_round > time_limit_s:
+            break
+        round_start = clock()
+        target = min(setup.steps, (min(steps.values()) // round_steps + 1) * round_steps)
+        for name in names:
+            if steps[name] < target:
+                state["train_seconds"][name] = state["train_seconds"].get(name, 0.0) + fit(name, target)
+        last_round = clock() - round_start
+        atomic_write_json(state_dir / STATE_FILE, state | {"command": command, "steps": steps})
+        print(f"  round to step {target}: {last_round:.0f} s ({', '.join(f'{n} {s}' for n, s in steps.items())})",
+              file=sys.stderr, flush=True)  # fmt: skip
+    for name in names:  # a model this call did not train: load its newest checkpoint
+        if name not in fits and steps[name] > 0:
+            fit(name, steps[name])
+    out = {}
+    for name in names:
+        result = fits.get(name)
+        out[name] = (models[name], {
+            "preset": PRESETS[name], "model": dataclasses.asdict(configs[name].model), "steps": steps[name],
+            "steps_target": setup.steps, "partial": steps[name] < setup.steps, "round_steps": round_steps,
+            "train_seconds": state["train_seconds"].get(name, 0.0), "state_dir": str(state_dir / name),
+            "final_train_metrics": result.train_metrics if result else {}, "autocast": result.autocast if result else None,
+            "parameters": sum(p.numel() for p in models[name].parameters()),
+        })  # fmt: skip
+    return out
 
 
 # -- scoring ---------------------------------------------------------------------------------

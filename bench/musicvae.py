@@ -14,8 +14,11 @@ Three parts (``--parts``), each on the same seed, batch and thread count:
   (sampled accuracy at temperature 1) and the z-use checks (zspace.music.paper_metrics) on the
   test split and on as many training windows. The paper's claim: the hierarchical decoder
   reconstructs far better when sampling, because it has to use z. ``--models-16bar`` trains one
-  of the two; with ``--merge`` the other's result already in ``--json-out`` is kept.
-- speed: training steps/s at batch 64 of our model at cat-mel_2bar_small's size (teacher forcing,
+  of the two; with ``--merge`` the other's result already in ``--json-out`` is kept. With
+  ``--state-dir-16bar`` the models take turns of ``--round-steps-16bar`` steps, checkpointed
+  there, so their step counts are equal whenever the run stops (``--time-limit-16bar``: start no
+  turn that would end past it; the result says ``partial``); the same command resumes them.
+- speed: training steps/s at batch 64 of our model at ``--speed-preset``'s size (cat-mel_2bar_small; teacher forcing,
   through run.make_step_fn and Adam as the Trainer runs it) against ``PlainMusicVAE`` below, a
   straightforward port with fused nn.LSTMs, measured interleaved in one process; the median of
   ``--speed-repeats`` timed windows counts. The headline ratio is our fastest setting (float32,
@@ -35,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside thi
 import _music16
 from _common import command_line, emit_json, median, parse_args
 
+from zspace.core.io import atomic_write_json
 from zspace.music.corpus import PrepareConfig, load_prepared, prepare
 from zspace.music.metrics import evaluate
 from zspace.music.objective import SamplingSchedule
@@ -82,27 +85,39 @@ class Args:
     steps_16bar: int | None = None  # per model: 2000 (6 with --quick)
     seconds_16bar: float | None = None  # a wall-clock training budget per model instead of --steps-16bar
     models_16bar: str = "flat16,hier16"
+    state_dir_16bar: str | None = None  # checkpoint the 16-bar models here, taking turns; the same command resumes them
+    round_steps_16bar: int = 100  # with --state-dir-16bar: steps per model per turn (and between checkpoints)
+    time_limit_16bar: float | None = None  # with --state-dir-16bar: start no turn that would end past this many seconds
     train_windows_16bar: int | None = 2000  # the fixed training subset (seeded); None: the whole train split
-    z_size_16bar: int = 64
-    encoder_16bar: int = 128  # units per direction
-    decoder_16bar: int = 64  # units of each of 2 decoder (and conductor) layers
+    z_size_16bar: int | None = None  # 64 (8 with --quick)
+    encoder_16bar: int | None = None  # units per direction: 128 (16 with --quick)
+    decoder_16bar: int | None = None  # units of each of 2 decoder (and conductor) layers: 64 (8 with --quick)
     z_draws: int = 3  # codes z ~ q(z|x) per window for the sampled accuracy's mean +- std
     eval_windows: int | None = None  # held-out windows scored per model (as many training windows too): 1024 (8 with --quick)
     speed_repeats: int | None = None  # timed windows per model: 5 (1 with --quick)
     speed_seconds: float | None = None  # length of one timed window: 3 s (0.2 with --quick)
+    speed_preset: str | None = None  # the model timed: cat-mel_2bar_small (cat-mel_2bar_tiny with --quick)
 
 
 @dataclass(frozen=True)
 class Budget:
+    """Steps, windows, timings and model sizes of a run: FULL, or QUICK (a smoke test of every path)."""
+
     mel2bar_steps: int
     steps_16bar: int
     eval_windows: int
     speed_repeats: int
     speed_seconds: float
+    z_size_16bar: int
+    encoder_16bar: int
+    decoder_16bar: int
+    speed_preset: str
 
 
-FULL = Budget(mel2bar_steps=6000, steps_16bar=2000, eval_windows=1024, speed_repeats=5, speed_seconds=3.0)
-QUICK = Budget(mel2bar_steps=10, steps_16bar=6, eval_windows=8, speed_repeats=1, speed_seconds=0.2)
+FULL = Budget(mel2bar_steps=6000, steps_16bar=2000, eval_windows=1024, speed_repeats=5, speed_seconds=3.0,
+              z_size_16bar=64, encoder_16bar=128, decoder_16bar=64, speed_preset="cat-mel_2bar_small")  # fmt: skip
+QUICK = Budget(mel2bar_steps=10, steps_16bar=4, eval_windows=4, speed_repeats=1, speed_seconds=0.1,
+               z_size_16bar=8, encoder_16bar=16, decoder_16bar=8, speed_preset="cat-mel_2bar_tiny")  # fmt: skip
 
 
 def resolve_budget(args: Args) -> Budget:
@@ -174,17 +189,25 @@ def part_16bar(args: Args, budget: Budget) -> dict[str, Any]:
     splits["train"] = _music16.subset(splits["train"], args.train_windows_16bar, args.seed)
     data["train_windows_used"] = len(splits["train"])
     setup = _music16.Setup(
-        z_size=args.z_size_16bar, encoder_size=args.encoder_16bar, decoder_size=args.decoder_16bar, batch_size=args.batch_size,
+        z_size=budget.z_size_16bar, encoder_size=budget.encoder_16bar, decoder_size=budget.decoder_16bar, batch_size=args.batch_size,
         steps=None if args.seconds_16bar else budget.steps_16bar, seconds=args.seconds_16bar, device=args.device, autocast=args.autocast, threads=args.threads, seed=args.seed,
     )  # fmt: skip
+    names = [m.strip() for m in args.models_16bar.split(",") if m.strip()]
+    if unknown := [name for name in names if name not in _music16.PRESETS]:
+        raise SystemExit(f"--models-16bar: unknown {unknown}; choose from {','.join(_music16.PRESETS)}")
+    if args.state_dir_16bar and args.seconds_16bar:
+        raise SystemExit("--state-dir-16bar trains to --steps-16bar (equal for both models); drop --seconds-16bar")
+    if args.state_dir_16bar:  # in turns, from and to checkpoints: resumable, equal steps whenever it stops
+        trained = _music16.train_in_rounds(names, splits["train"], setup, state_dir=args.state_dir_16bar,
+                                           round_steps=args.round_steps_16bar, time_limit_s=args.time_limit_16bar,
+                                           command=command_line(__file__))  # fmt: skip
+    else:
+        trained = {name: _music16.train(name, splits["train"], setup) for name in names}
     models: dict[str, Any] = {}
-    for name in [m.strip() for m in args.models_16bar.split(",") if m.strip()]:
-        if name not in _music16.PRESETS:
-            raise SystemExit(f"--models-16bar: unknown {name!r}; choose from {','.join(_music16.PRESETS)}")
+    for name, (model, record) in trained.items():
         start = time.perf_counter()
-        model, record = _music16.train(name, splits["train"], setup)
         record["scores"] = _music16.score(model, splits, eval_windows=budget.eval_windows, z_draws=args.z_draws, seed=args.seed)
-        models[name] = record | {"seconds": time.perf_counter() - start}
+        models[name] = record | {"seconds": record["train_seconds"] + time.perf_counter() - start}
     majority = _music16.headline({}, splits)["majority_test"]
     return {"data": data, "setup": dataclasses.asdict(setup), "majority_test": majority, "models": models}
 
@@ -223,7 +246,10 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     targets = torch.randint(0, 90, (args.batch_size, 32), generator=torch.Generator().manual_seed(args.seed))
     onehot = F.one_hot(targets, 90).float()
-    base = MusicRunConfig.from_preset("cat-mel_2bar_small", data="-")
+    base = MusicRunConfig.from_preset(budget.speed_preset, data="-")
+    sizes = base.model
+    plain_sizes = {"encoder": sizes.encoder_sizes[0], "z_size": sizes.z_size, "decoder": sizes.decoder_sizes[0],
+                   "layers": len(sizes.decoder_sizes)}  # fmt: skip
     teacher_forcing = dataclasses.replace(base.objective, sampling=SamplingSchedule())
     base = dataclasses.replace(base, objective=teacher_forcing)
 
@@ -238,7 +264,7 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
     contenders: dict[str, tuple[Any, Any]] = {}
     for precision in ("float32", "bfloat16"):
         if precision == "float32" or no_bf16 is None:
-            plain = PlainMusicVAE()
+            plain = PlainMusicVAE(**plain_sizes)
             optimizer = torch.optim.Adam(plain.parameters(), lr=1e-3)
             contenders[f"plain_{precision}"] = _plain_fns(plain, optimizer, onehot, targets, precision == "bfloat16")
         contenders[f"ours_{precision}"] = ours(precision)
@@ -255,7 +281,7 @@ def part_speed(args: Args, budget: Budget) -> dict[str, Any]:
     rates = {k: median(v) for k, v in timings.items()}
     plain_best = max((n for n in contenders if n.startswith("plain_")), key=lambda n: rates[f"{n}/train"])
     ours_best = max((n for n in contenders if n.startswith("ours_")), key=lambda n: rates[f"{n}/train"])
-    return {"batch_size": args.batch_size, "steps_per_s": rates, "samples": timings, "plain_best": plain_best,
+    return {"batch_size": args.batch_size, "preset": budget.speed_preset, "steps_per_s": rates, "samples": timings, "plain_best": plain_best,
             "ours_best": ours_best, "skipped": skipped,
             "ratio_train": rates[f"{ours_best}/train"] / rates[f"{plain_best}/train"],
             "ratio_train_float32": rates["ours_float32/train"] / rates["plain_float32/train"],
@@ -317,6 +343,8 @@ def headline(parts: dict[str, Any]) -> dict[str, Any]:
         "mel2bar_steps": mel and mel["steps"], "mel2bar_train_seconds": mel and mel["train_seconds"],
         **keys16, "majority_test": bar16 and bar16["majority_test"],
         "steps_16bar": {name: m["steps"] for name, m in models.items()} or None,
+        # True where training stopped short of the step target (a time limit); --state-dir-16bar resumes it
+        "partial_16bar": {name: m.get("partial", False) for name, m in models.items()} or None,
         "seconds_16bar": {name: m["seconds"] for name, m in models.items()} or None,
         "train_speed_ratio_vs_plain": speed and speed["ratio_train"],
         "data": {name: p["data"] for name, p in parts.items() if "data" in p},
@@ -347,19 +375,12 @@ def print_table(result: dict[str, Any]) -> None:
         )
 
 
-def write_json(path: str, result: dict[str, Any]) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    os.replace(tmp, target)
-
-
 def merge_parts(previous: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
     """``previous``'s parts updated with this run's; each part keeps the command that made it.
 
     The 16bar part merges by model: a run of one 16-bar model keeps the other's earlier result
-    (each model records its own command)."""
+    (each model records its own command). Parts of other names (an earlier run kept under a new
+    name) stay as they are."""
     kept = {name: part | {"command": part.get("command", previous["command"])} for name, part in previous["parts"].items()}
     merged = kept | parts
     if "16bar" in parts and "models" in kept.get("16bar", {}):
@@ -367,7 +388,8 @@ def merge_parts(previous: dict[str, Any], parts: dict[str, Any]) -> dict[str, An
             name: m | {"command": m.get("command", kept["16bar"]["command"])} for name, m in kept["16bar"]["models"].items()
         }
         merged["16bar"] = parts["16bar"] | {"models": earlier | parts["16bar"]["models"]}
-    return {name: merged[name] for name in PARTS if name in merged}
+    archived = {name: part for name, part in kept.items() if name not in PARTS}  # e.g. an earlier 16-bar setup, renamed
+    return {name: merged[name] for name in PARTS if name in merged} | archived
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -396,7 +418,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = json.loads(json.dumps(result, allow_nan=False))  # tuples -> lists: what the file will hold
     print_table(result)
     if args.json_out:
-        write_json(args.json_out, result)
+        atomic_write_json(args.json_out, result, sort_keys=True, allow_nan=False)
     emit_json(result)
     return result
 

@@ -40,6 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common`, `_music16
 import _music16
 from _common import command_line, emit_json, parse_args
 
+from zspace.core.io import atomic_write_json
+
 REPO_RESULTS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "music.json"
 
 
@@ -160,9 +162,7 @@ def headline(part: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(path: Path, result: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    atomic_write_json(path, result, sort_keys=True, allow_nan=False)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ enter the project's own venv; it does not need torch or zspace)::
     python3 -m venv /tmp/parity && /tmp/parity/bin/pip install note-seq==0.0.5 music21 pretty_midi
     /tmp/parity/bin/python tools/note_seq_parity.py            # rewrites the fixture
     /tmp/parity/bin/python tools/note_seq_parity.py --write-midi  # also regenerates the MIDI set
+    /tmp/parity/bin/python tools/note_seq_parity.py --write-trios  # regenerates only the extra trio files
 
 It (re)writes the MIDI files under ``tests/music/fixtures/parity/`` (music21 corpus pieces
 written to MIDI, plus generated multi-track, polyphonic, meter-change, tempo-change, pickup
@@ -39,6 +40,7 @@ STEPS_PER_QUARTER = 4
 STEPS_PER_BAR = 16
 MEL_PROGRAMS = range(32)
 MAX_BARS = 100
+MELODY_ENCODING = note_seq.MelodyOneHotEncoding(21, 109)
 DRUM_CLASS = {p: k for k, pitches in enumerate(drums_encoder_decoder.DEFAULT_DRUM_TYPE_PITCHES) for p in pitches}
 
 
@@ -100,30 +102,40 @@ def _slices(lines, bars):
     return {tuple(line[i - n : i]) for line in lines for i in range(n, len(line) + 1, STEPS_PER_BAR)}
 
 
-def melody_windows(ns, bars, valid_programs):
-    encoding = note_seq.MelodyOneHotEncoding(21, 109)
+def _windows(ns, bars, is_valid, extract, code, hex_digits):
+    """Per 16-step section: keep the notes ``is_valid`` passes (the converter's ``_to_tensors``
+    filter), extract lines, slide windows; windows as sorted hex strings of ``code(event)``."""
     out = set()
     for q in _quantized_sections(ns):
-        # OneHotMelodyConverter._to_tensors' is_valid
-        keep = [n for n in q.notes if (valid_programs is None or n.program in valid_programs) and 21 <= n.pitch <= 108]
+        keep = [n for n in q.notes if is_valid(n)]
         del q.notes[:]
         q.notes.extend(keep)
-        for window in _slices([list(m) for m in _extract_melodies(q)], bars):
-            out.add("".join(f"{encoding.encode_event(e):02x}" for e in window))
+        for window in _slices([list(line) for line in extract(q)], bars):
+            out.add("".join(f"{code(e):0{hex_digits}x}" for e in window))
     return sorted(out)
+
+
+def _drum_code(event):
+    """A drum event (a set of classes) as its 9-bit class set."""
+    return sum(1 << k for k in event)
+
+
+def _as_drum_class(note):
+    """DrumsConverter._to_tensors: drum notes of the 9 classes, pitch replaced by the class."""
+    if not (note.is_drum and note.pitch in DRUM_CLASS):
+        return False
+    note.pitch = DRUM_CLASS[note.pitch]
+    return True
+
+
+def melody_windows(ns, bars, valid_programs):
+    """OneHotMelodyConverter: notes of ``valid_programs`` (None: all) in MIDI pitch 21..108."""
+    return _windows(ns, bars, lambda n: (valid_programs is None or n.program in valid_programs) and 21 <= n.pitch <= 108,
+                    _extract_melodies, MELODY_ENCODING.encode_event, 2)  # fmt: skip
 
 
 def drum_windows(ns, bars):
-    out = set()
-    for q in _quantized_sections(ns):
-        keep = [n for n in q.notes if n.is_drum and n.pitch in DRUM_CLASS]  # DrumsConverter._to_tensors
-        for n in keep:
-            n.pitch = DRUM_CLASS[n.pitch]
-        del q.notes[:]
-        q.notes.extend(keep)
-        for window in _slices([list(t) for t in _extract_drum_tracks(q)], bars):
-            out.add("".join(f"{sum(1 << k for k in event):03x}" for event in window))
-    return sorted(out)
+    return _windows(ns, bars, _as_drum_class, _extract_drum_tracks, _drum_code, 3)
 
 
 def trio_windows(ns, bars, gap_bars=2, max_bars=1024):
@@ -134,7 +146,6 @@ def trio_windows(ns, bars, gap_bars=2, max_bars=1024):
 
     import numpy as np
 
-    encoding = note_seq.MelodyOneHotEncoding(21, 109)
     out = set()
     for q in _quantized_sections(ns):
         total_bars = min(int(np.ceil(q.total_quantized_steps / STEPS_PER_BAR)), max_bars)
@@ -158,32 +169,20 @@ def trio_windows(ns, bars, gap_bars=2, max_bars=1024):
             continue
         total_steps = total_bars * STEPS_PER_BAR
         encoded = {}
-        for i in by_kind["mel"] + by_kind["bass"]:  # OneHotMelodyConverter(gap_bars=None, pad_to_total_time=True)
+        # OneHotMelodyConverter / DrumsConverter(gap_bars=None, pad_to_total_time=True), one instrument at a time
+        for i in by_kind["mel"] + by_kind["bass"] + by_kind["drums"]:
+            is_drums = i in by_kind["drums"]
             part = copy.deepcopy(q)
-            keep = [n for n in q.notes if n.instrument == i and 21 <= n.pitch <= 108]
+            keep = [n for n in part.notes if n.instrument == i and (_as_drum_class(n) if is_drums else 21 <= n.pitch <= 108)]
             del part.notes[:]
             part.notes.extend(keep)
-            melodies = _extract_melodies(part, gap_bars=float("inf"), max_steps_truncate=None)
-            if melodies:
-                m = melodies[0]
-                m.set_length(len(m) + m.start_step, from_left=True)
-                m.set_length(total_steps)
-                encoded[i] = [encoding.encode_event(e) for e in m]
-            else:
-                coverage[:, i] = False
-        for i in by_kind["drums"]:  # DrumsConverter(gap_bars=None, pad_to_total_time=True)
-            part = copy.deepcopy(q)
-            keep = [n for n in q.notes if n.instrument == i and n.is_drum and n.pitch in DRUM_CLASS]
-            for n in keep:
-                n.pitch = DRUM_CLASS[n.pitch]
-            del part.notes[:]
-            part.notes.extend(keep)
-            tracks = _extract_drum_tracks(part, gap_bars=float("inf"), max_steps_truncate=None)
-            if tracks:
-                t = tracks[0]
-                t.set_length(len(t) + t.start_step, from_left=True)
-                t.set_length(total_steps)
-                encoded[i] = [sum(1 << k for k in event) for event in t]
+            extract = _extract_drum_tracks if is_drums else _extract_melodies
+            lines = extract(part, gap_bars=float("inf"), max_steps_truncate=None)
+            if lines:
+                line = lines[0]
+                line.set_length(len(line) + line.start_step, from_left=True)
+                line.set_length(total_steps)
+                encoded[i] = [(_drum_code if is_drums else MELODY_ENCODING.encode_event)(e) for e in line]
             else:
                 coverage[:, i] = False
         og = coverage.copy()
@@ -321,6 +320,54 @@ def write_generated(out: Path) -> None:
     pm.write(str(out / "gen_trio_long.mid"))
 
 
+def write_trios(out: Path) -> None:
+    """More trio material (its own seed, so the files above stay as they are): several melody,
+    bass and drum tracks at once, a tempo change and a meter change inside a trio, late
+    entries, a long bass gap, a chordal lead and notes outside 21..108."""
+    import pretty_midi
+
+    rng = random.Random(1613)
+    # 1. Two leads (one chordal), two basses, two kits: every (melody, bass, drums) triple gives windows.
+    pm = _pm()
+    chords = [(p + k, a, b) for p, a, b in _tune(rng, 24, low=60, high=76, rests=0.05) for k in (0, 4, 7)]
+    _track(pm, 0, chords)
+    _track(pm, 5, _tune(rng, 16, start=32, low=64, high=84, rests=0.1))
+    _track(pm, 33, _tune(rng, 24, low=33, high=48, rests=0.1))
+    _track(pm, 34, _tune(rng, 20, start=16, low=28, high=45, rests=0.2))
+    _track(pm, 0, _drum_pattern(rng, 24, pitches=(36, 38, 42)), is_drum=True)
+    _track(pm, 0, _drum_pattern(rng, 18, start=24, pitches=(46, 49, 51, 45)), is_drum=True)
+    pm.write(str(out / "gen_trio_triples.mid"))
+    # 2. A tempo change after 18 bars: two sections, each with its own windows.
+    pm = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=110.0)
+    seconds = _tempo_track(pm, [(0, 110.0), (480 * 4 * 18, 140.0)])
+    for program, is_drum, notes in (
+        (1, False, _tune(rng, 36, low=62, high=82, rests=0.05)),
+        (32, False, _tune(rng, 36, low=30, high=47, rests=0.05)),
+        (0, True, _drum_pattern(rng, 36, pitches=(36, 38, 42, 22, 26))),
+    ):
+        inst = pretty_midi.Instrument(program=program, is_drum=is_drum)
+        inst.notes = [pretty_midi.Note(90, p, seconds(a), seconds(b)) for p, a, b in notes]
+        pm.instruments.append(inst)
+    pm.write(str(out / "gen_trio_tempo_change.mid"))
+    # 3. 4/4, a 3/4 passage, 4/4 again; late drums, a 6-bar bass gap, a lead with notes above 108, a violin (not a trio part).
+    pm = _pm(meters=((0.0, 4, 4), (20 * 2.0, 3, 4), (20 * 2.0 + 8 * 1.5, 4, 4)))
+    third = 20 * 4 + 8 * 3  # quarters before the second 4/4 passage
+    lead = (
+        _tune(rng, 20, low=70, high=100)
+        + _tune(rng, 6, start=80, low=70, high=90)
+        + _tune(rng, 20, start=third, low=90, high=112)
+    )
+    _track(pm, 0, lead)
+    _track(
+        pm,
+        35,
+        _tune(rng, 8, low=33, high=48) + _tune(rng, 6, start=56, low=33, high=48) + _tune(rng, 20, start=third, low=33, high=48),
+    )
+    _track(pm, 0, _drum_pattern(rng, 16, start=16) + _drum_pattern(rng, 20, start=third), is_drum=True)
+    _track(pm, 40, _tune(rng, 40, low=60, high=80))
+    pm.write(str(out / "gen_trio_meter_gaps.mid"))
+
+
 def write_random(out: Path, count: int = 8) -> None:
     """Seeded stress files: random programs (drums too), overlapping notes, off-grid timing,
     meter changes among 4/4, 3/4, 2/2 and 6/8, tempo changes at arbitrary ticks."""
@@ -389,12 +436,15 @@ def write_corpus(out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-midi", action="store_true", help="regenerate the MIDI files first")
+    parser.add_argument("--write-trios", action="store_true", help="regenerate only write_trios' MIDI files first")
     args = parser.parse_args()
     MIDI_DIR.mkdir(parents=True, exist_ok=True)
     if args.write_midi:
         write_generated(MIDI_DIR)
         write_random(MIDI_DIR)
         write_corpus(MIDI_DIR)
+    if args.write_midi or args.write_trios:
+        write_trios(MIDI_DIR)
     result = {
         "note_seq_version": getattr(note_seq, "__version__", "unknown"),
         "settings": {"steps_per_quarter": STEPS_PER_QUARTER, "steps_per_bar": STEPS_PER_BAR, "max_bars": MAX_BARS,

@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from zspace.music.corpus import PrepareConfig, prepare
 
@@ -36,12 +38,12 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
             result[f"{model}_zswap_gap_nats_test"]
             == result["parts"]["16bar"]["models"][model]["scores"]["test"]["zswap_gap_nats"]
         )
-    assert result["mel2bar_steps"] == 10 and result["steps_16bar"] == {"flat16": 6, "hier16": 6}
+    assert result["mel2bar_steps"] == 10 and result["steps_16bar"] == {"flat16": 4, "hier16": 4}
     assert result["train_speed_ratio_vs_plain"] > 0 and "musicvae.py" in result["command"]
     assert set(result["data"]) == {"mel2bar", "16bar"}
     hier, flat = (result["parts"]["16bar"]["models"][m]["model"] for m in ("hier16", "flat16"))
     assert hier == flat | {"decoder": "hierarchical"} and flat["decoder"] == "flat"  # the decoder is the one difference
-    assert flat["z_size"] == 64 and flat["encoder_sizes"] == [128] and flat["decoder_sizes"] == [64, 64]
+    assert flat["z_size"] == 8 and flat["encoder_sizes"] == [16] and flat["decoder_sizes"] == [8, 8]  # QUICK's sizes
     speed = result["parts"]["speed"]
     assert {"plain_float32/train", "ours_float32/train", "ours_bfloat16/forward"} <= set(speed["steps_per_s"])
     autocast_contenders = {"plain_bfloat16", "ours_autocast"}
@@ -50,6 +52,15 @@ def test_quick_run_writes_the_results_file(tmp_path, capsys):
         assert all(reason.startswith("skipped: bf16 autocast is unsupported") for reason in speed["skipped"].values())
     else:
         assert {f"{name}/train" for name in autocast_contenders} <= set(speed["steps_per_s"])
+
+
+def test_the_full_budget_is_the_cpu_bench_and_flags_override_it():
+    bench = load_bench("musicvae")
+    full = bench.resolve_budget(bench.parse_args(bench.Args, []))
+    assert (full.z_size_16bar, full.encoder_16bar, full.decoder_16bar, full.steps_16bar) == (64, 128, 64, 2000)
+    assert full.speed_preset == "cat-mel_2bar_small"
+    quick = bench.resolve_budget(bench.parse_args(bench.Args, ["--quick", "--z-size-16bar", "12"]))
+    assert quick.z_size_16bar == 12 and quick.encoder_16bar == bench.QUICK.encoder_16bar
 
 
 def test_speed_part_skips_the_autocast_contenders_where_bf16_is_missing(monkeypatch):
@@ -89,6 +100,8 @@ def test_merge_keeps_the_parts_a_run_does_not_redo():
     assert list(merged) == ["mel2bar", "16bar", "speed"]
     assert merged["mel2bar"] == {"tf_acc": 0.8, "command": "full"}
     assert merged["speed"] == {"ratio_train": 1.1, "command": "speed only"}
+    previous["parts"]["16bar_earlier"] = {"x": 0, "command": "older"}
+    assert bench.merge_parts(previous, {"16bar": {"x": 2, "command": "new"}})["16bar_earlier"] == {"x": 0, "command": "older"}
 
 
 def tiny_prepared(tmp_path: Path) -> Path:
@@ -173,3 +186,36 @@ def test_a_wall_clock_budget_resumes_the_same_run_in_chunks_until_time_is_up(mon
     # 20 steps by t=1 (20/s), then 0.95 * 2 s * 20/s = 38 more by t=2, then 0.95 * 1 s * 29/s = 27 by t=3: time is up.
     assert (record["chunks"], record["steps"]) == (3, 85)  # each fit resumed the last one's step
     assert record["model"]["decoder"] == "hierarchical"
+
+
+def test_training_in_turns_holds_the_steps_equal_and_resumes_from_the_checkpoints(tmp_path, monkeypatch):
+    music16 = load_bench("_music16")
+    tokens = load_bench("musicvae").synthetic_melodies(16, 16, seed=0)
+    setup = music16.Setup(z_size=4, encoder_size=8, decoder_size=8, batch_size=4, steps=6, threads=1)
+    ticks = iter(range(100))
+    monkeypatch.setattr(music16, "clock", lambda: float(next(ticks)))  # one second passes per look at the clock
+    # turn 1 starts at t=1 and takes 1 s; turn 2 at t=4 (4 + 1 <= 6) ends at t=6; turn 3 would end past t=7 + 1 > 6
+    first = music16.train_in_rounds(["flat16", "hier16"], tokens, setup, state_dir=tmp_path, round_steps=2, time_limit_s=6)
+    assert {name: (r["steps"], r["partial"]) for name, (_, r) in first.items()} == {"flat16": (4, True), "hier16": (4, True)}
+    monkeypatch.setattr(music16, "clock", lambda: 0.0)
+    again = music16.train_in_rounds(["flat16", "hier16"], tokens, setup, state_dir=tmp_path, round_steps=2)
+    assert {name: (r["steps"], r["partial"]) for name, (_, r) in again.items()} == {"flat16": (6, False), "hier16": (6, False)}
+    # resumed from step 4, the weights are those of one uninterrupted run of 6 steps
+    fresh = music16.train("hier16", tokens, setup)[0]
+    for (key, a), b in zip(again["hier16"][0].state_dict().items(), fresh.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), key
+    loaded = music16.train_in_rounds(["hier16"], tokens, setup, state_dir=tmp_path, round_steps=2)["hier16"]
+    assert loaded[1]["steps"] == 6  # nothing left to train: the newest checkpoint is loaded
+    for (key, a), b in zip(loaded[0].state_dict().items(), again["hier16"][0].state_dict().values(), strict=True):
+        assert torch.equal(a, b), key
+
+
+def test_resuming_turns_with_other_settings_says_what_differs(tmp_path):
+    music16 = load_bench("_music16")
+    tokens = load_bench("musicvae").synthetic_melodies(8, 16, seed=0)
+    setup = music16.Setup(z_size=4, encoder_size=8, decoder_size=8, batch_size=4, steps=2, threads=1)
+    music16.train_in_rounds(["flat16"], tokens, setup, state_dir=tmp_path, round_steps=2)
+    with pytest.raises(SystemExit, match="z_size differ"):
+        music16.train_in_rounds(["flat16"], tokens, replace(setup, z_size=5), state_dir=tmp_path, round_steps=2)
+    with pytest.raises(SystemExit, match="train_sha256"):
+        music16.train_in_rounds(["flat16"], tokens[:4], setup, state_dir=tmp_path, round_steps=2)

@@ -49,9 +49,10 @@ def trained(tmp_path_factory):
 
 
 def invoke(*args) -> str:
+    """The command's output, lines joined (rich wraps long lines at the terminal width)."""
     result = runner.invoke(app, ["music", *map(str, args)])
     assert result.exit_code == 0, result.output
-    return result.output
+    return " ".join(result.output.split())
 
 
 def names(folder) -> list[str]:
@@ -78,15 +79,19 @@ def test_encode_then_decode_round_trip(trained):
     from zspace.music.generate import load_codes
 
     tmp, _, run = trained
-    files = [tmp / "midi" / f"song{k}.mid" for k in (0, 1, 2)]
-    invoke("encode", run, *files, "--out", tmp / "codes.npz")
+    files = [tmp / "midi" / f"song{k}.mid" for k in (0, 1)]
+    output = invoke("encode", run, *files, "--out", tmp / "codes.npz")
     codes = load_codes(tmp / "codes.npz")
-    assert codes.z.shape == (3, 32) and codes.names == ("song0.mid", "song1.mid", "song2.mid") and codes.n_steps == 32
-    assert np.allclose(codes.qpm, 120.0)
+    # every 2-bar window of each 4-bar song, sliding by a bar: bars 1-2, 2-3, 3-4
+    assert codes.z.shape == (6, 32) and codes.names == ("song0.mid",) * 3 + ("song1.mid",) * 3 and codes.n_steps == 32
+    assert codes.tags == ("s0_l0_bar01", "s0_l0_bar02", "s0_l0_bar03") * 2 and np.allclose(codes.qpm, 120.0)
+    assert (
+        "song0.mid: 3 window(s) from 1 line(s) of track(s) 0: line 0 (track 0), bars 1-2 .. line 0 (track 0), bars 3-4" in output
+    )
     invoke("decode", run, tmp / "codes.npz", "--no-png", "--out", tmp / "d")
-    assert names(tmp / "d") == ["00_song0.mid", "01_song1.mid", "02_song2.mid"]
+    assert names(tmp / "d")[:3] == ["00_song0_s0_l0_bar01.mid", "01_song0_s0_l0_bar02.mid", "02_song0_s0_l0_bar03.mid"]
     invoke("decode", run, tmp / "codes.npz", "--no-greedy", "--temperature", 0.7, "--out", tmp / "d2")
-    assert len(names(tmp / "d2")) == 6  # a MIDI file and a piano roll per code
+    assert len(names(tmp / "d2")) == 12  # a MIDI file and a piano roll per code
 
 
 def test_attributes_fit_then_apply(trained):
@@ -123,10 +128,34 @@ def test_errors_exit_2_with_one_line(trained, command, message):
     assert len(result.output.strip().splitlines()) == 1, result.output
 
 
-def test_encode_says_when_only_the_first_window_of_a_longer_file_is_encoded(trained):
+def test_encode_reads_the_windows_as_the_training_data_and_takes_a_track(trained):
+    from zspace.music.generate import load_codes
+
     tmp, _, run = trained
-    output = invoke("encode", run, tmp / "midi" / "song0.mid", "--out", tmp / "one.npz")
-    assert "song0.mid has 4 bars; only its first 2" in output
+    two_voices = NoteSequence(notes=[Note(72, 4 * i, 4 * i + 3, program=0) for i in range(8)]
+                              + [Note(60, 8 * i, 8 * i + 6, program=1) for i in range(4)])  # fmt: skip
+    path = write_midi(two_voices, tmp / "two_voices.mid")  # one track per program
+    invoke("encode", run, path, "--out", tmp / "both.npz")
+    assert load_codes(tmp / "both.npz").tags == ("s0_l0_bar01", "s0_l1_bar01")  # a melody per track, not the top voice
+    output = invoke("encode", run, path, "--track", 1, "--out", tmp / "low.npz")
+    assert load_codes(tmp / "low.npz").tags == ("s0_l0_bar01",) and "line 0 (track 1)" in output
+    invoke("encode", run, path, "--melody", "skyline", "--out", tmp / "top.npz")
+    assert load_codes(tmp / "top.npz").tags == ("s0_l0_bar01",)
+    output = invoke("interpolate", run, path, path, "--window-b", 1, "--steps", 3, "--no-png", "--out", tmp / "i")
+    assert "gives 2 windows; using number 1, line 1 (track 1), bars 1-2" in output
+
+
+def test_encode_codes_of_an_old_file_without_tags_still_decode(trained):
+    from zspace.music.generate import load_codes, save_codes
+
+    tmp, _, run = trained
+    invoke("encode", run, tmp / "midi" / "song3.mid", "--out", tmp / "c3.npz")
+    with np.load(tmp / "c3.npz") as f:
+        np.savez(tmp / "old.npz", **{k: f[k] for k in f.files if k != "tags"})
+    old = load_codes(tmp / "old.npz")
+    assert old.tags == () and old.stems == ["00_song3", "01_song3", "02_song3"]
+    save_codes(tmp / "again.npz", old)
+    assert load_codes(tmp / "again.npz").tags == ("", "", "")
 
 
 def test_decode_refuses_nan_codes_instead_of_writing_silence(trained):

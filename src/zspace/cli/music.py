@@ -13,10 +13,18 @@ import typer
 from rich.table import Table
 
 from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, user_errors
-from zspace.cli.music_files import note_unencoded_bars, warn_if_silent, write_windows
+from zspace.cli.music_files import (
+    command_words,
+    describe_windows,
+    pick_window,
+    read_windows,
+    report_table,
+    warn_if_silent,
+    write_windows,
+)
 from zspace.music.attributes import AttributeFit
-from zspace.music.corpus import PrepareConfig, PrepareReport, prepare
-from zspace.music.songs import SKIP_REASONS, SPLITS
+from zspace.music.corpus import PrepareConfig, prepare
+from zspace.music.songs import SPLITS
 from zspace.train.runs import check_output_dir, check_output_file
 
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
@@ -55,6 +63,27 @@ def prepare_cmd(
     transpose: Annotated[int, typer.Option(help="Melody: add train copies moved by every -k..+k semitones that fits.")] = (
         _DEFAULTS.transpose
     ),
+    melody: Annotated[
+        str, typer.Option(help="magenta: melodies per instrument | skyline: top voice of all tracks merged (departure).")
+    ] = _DEFAULTS.melody,
+    melody_programs: Annotated[
+        str, typer.Option(help="magenta: programs 0-31 for 2-bar windows, all for longer (configs.py) | 0-31 | all.")
+    ] = _DEFAULTS.melody_programs,
+    split_time_changes: Annotated[
+        bool, typer.Option(help="Cut songs at meter and tempo changes (Magenta); --no-split-...: first meter and tempo only.")
+    ] = _DEFAULTS.split_time_changes,
+    steps_per_bar: Annotated[
+        int, typer.Option(help="Steps per bar (16: 4/4, Magenta); e.g. 12 keeps 3/4 sections instead.")
+    ] = _DEFAULTS.steps_per_bar,
+    max_bars: Annotated[
+        int, typer.Option(help="Truncate each melody / drum line to this many bars (Magenta: 100); 0: no limit.")
+    ] = (_DEFAULTS.max_bars or 0),
+    gap_bars: Annotated[
+        float, typer.Option(help="A silence of this many bars splits a melody / drum line.")
+    ] = _DEFAULTS.gap_bars,
+    expand_repeats: Annotated[
+        bool, typer.Option(help="music21 scores: write out repeats first (departure: more data from short tunes).")
+    ] = _DEFAULTS.expand_repeats,
 ) -> None:
     """Cut MIDI files or a music21 collection into N-bar token windows: one .npz and a JSON manifest.
 
@@ -65,11 +94,11 @@ def prepare_cmd(
         check_output_file(out)
         config = PrepareConfig(
             kind=kind, bars=bars, meter=meter, max_per_song=max_per_song or None, seed=seed, limit=limit, workers=workers,
-            valid_fraction=valid_fraction, test_fraction=test_fraction, transpose=transpose,
+            valid_fraction=valid_fraction, test_fraction=test_fraction, transpose=transpose, melody=melody,
+            melody_programs=melody_programs, split_time_changes=split_time_changes, steps_per_bar=steps_per_bar,
+            max_bars=max_bars or None, gap_bars=gap_bars, expand_repeats=expand_repeats,
         )  # fmt: skip
-        command = shlex.join(
-            ["zspace", "music", "prepare", *(w for k, v in given.items() for w in (f"--{k.replace('_', '-')}", str(v)))]
-        )
+        command = shlex.join(["zspace", "music", "prepare", *(w for k, v in given.items() for w in command_words(k, v))])
         if console.is_terminal:
             from rich.progress import Progress
 
@@ -87,34 +116,6 @@ def prepare_cmd(
             "raise --limit (or drop it), use a larger --corpus/--midi-dir, or raise --valid-fraction/--test-fraction"
         )
     console.print(f"wrote {report.out} and {report.manifest_path}")
-
-
-def report_table(report: PrepareReport, bars: int) -> Table:
-    """The end-of-run report: songs read and skipped (why, with an example), windows per split."""
-    unit = report.unit
-    table = Table(title=f"{report.kind} windows of {bars} bars from {report.source}", header_style="bold")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    table.add_column("detail")
-    rows: list[tuple[str, Any, str]] = [
-        (f"{unit}s listed", report.songs_listed, f"{report.songs_per_s:.1f} {unit}s/s, {report.seconds:.1f} s"),
-        (f"{unit}s read", report.songs_read, ""),
-    ]
-    for reason, count in sorted(report.skipped.items(), key=lambda kv: -kv[1]):
-        words = f"too short for {bars} bars" if reason == "too_short" else SKIP_REASONS.get(reason, reason)
-        hint = " (--meter any keeps them)" if reason == "meter" else ""
-        rows.append((f"skipped: {words}{hint}", count, (report.skip_examples.get(reason) or ("",))[0]))
-    for split in SPLITS:
-        rows.append((f"{split} windows", report.windows[split], f"from {report.songs[split]} {unit}s"))
-    rows += [
-        ("duplicates dropped", report.duplicates_dropped, "windows equal to an earlier one (train first)"),
-        ("over the per-song cap", report.capped_dropped, "distinct windows left out by --max-per-song"),
-    ]
-    if report.augmented:
-        rows.append(("transposed copies", report.augmented, "added to train"))
-    for name, count, detail in rows:
-        table.add_row(name, str(count), detail)
-    return table
 
 
 @app.command("train")
@@ -172,6 +173,22 @@ DecodeGreedyOpt = Annotated[
     bool, typer.Option("--greedy/--no-greedy", help="Argmax decoding (default); --no-greedy samples at --temperature.")
 ]
 
+TrackOpt = Annotated[int | None, typer.Option(help="Read only this MIDI track (0-based) of each file.")]
+MelodyRuleOpt = Annotated[
+    str,
+    typer.Option("--melody", help="magenta: melodies per instrument (as the training data) | skyline: top voice of all tracks."),
+]
+ProgramsOpt = Annotated[str, typer.Option(help="Melody programs: magenta (0-31 for 2-bar models, all for 16-bar) | 0-31 | all.")]
+FileMeterOpt = Annotated[
+    str, typer.Option(help="4/4: sections with 16-step bars only (Magenta) | any: 16-step bars of any meter.")
+]
+
+
+def _rules(melody: str, programs: str, track: int | None, meter: str) -> Any:
+    from zspace.music.filewindows import FileRules
+
+    return FileRules(melody=melody, programs=programs, track=track, meter=meter)
+
 
 def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
     """(run config, model in eval mode) of a run directory."""
@@ -215,30 +232,41 @@ def sample_cmd(
 @app.command("interpolate")
 def interpolate_cmd(
     run: RunArg,
-    a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window is used).")],
-    b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window is used).")],
+    a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window, or --window-a).")],
+    b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window, or --window-b).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for interpolation.mid (+ .png, .wav).")],
     steps: Annotated[int, typer.Option(help="Points on the path, both ends included.")] = 7,
+    window_a: Annotated[int, typer.Option(help="Which window of A, numbered as `zspace music encode` lists them.")] = 0,
+    window_b: Annotated[int, typer.Option(help="Which window of B.")] = 0,
+    track: TrackOpt = None,
+    melody: MelodyRuleOpt = "magenta",
+    programs: ProgramsOpt = "magenta",
+    meter: FileMeterOpt = "4/4",
     png: PngOpt = True,
     wav: WavOpt = False,
     checkpoint: CheckpointOpt = "best",
 ) -> None:
     """Slerp between the codes of two MIDI files and write the decoded path as one MIDI file.
 
+    Windows are cut as the training data was (Magenta's melodies per instrument, sliding by a bar).
+
     Example: zspace music interpolate runs/mel2 a.mid b.mid --steps 7 --out interp/ --wav
     """
     from zspace.music.audio import render_wav
     from zspace.music.figures import interpolation_figure
-    from zspace.music.generate import interpolate, read_tokens, to_sequence
+    from zspace.music.generate import interpolate, to_sequence
     from zspace.music.midi import write_midi
 
     with user_errors():
         check_output_dir(out)
+        rules = _rules(melody, programs, track, meter)
         config, model = _load(run, checkpoint)
-        a_tokens, qpm = read_tokens(a, config.encoding, config.model.n_steps)
-        b_tokens, _ = read_tokens(b, config.encoding, config.model.n_steps)
-        path = interpolate(model, a_tokens, b_tokens, steps, encoding=config.encoding)
-        seq = to_sequence(config.encoding, path, qpm=qpm)
+        bars = config.model.n_steps // config.model.steps_per_bar
+        (_, a_windows), (_, b_windows) = read_windows([a, b], config.encoding, config.model.n_steps, rules)
+        start = pick_window(a, a_windows, window_a, bars, "--window-a")
+        end = pick_window(b, b_windows, window_b, bars, "--window-b")
+        path = interpolate(model, start.tokens, end.tokens, steps, encoding=config.encoding)
+        seq = to_sequence(config.encoding, path, qpm=start.qpm)
         written = [write_midi(seq, out / "interpolation.mid")]
         if png:
             written.append(interpolation_figure(path, out / "interpolation.png", encoding=config.encoding))
@@ -250,28 +278,41 @@ def interpolate_cmd(
 @app.command("encode")
 def encode_cmd(
     run: RunArg,
-    files: Annotated[list[Path], typer.Argument(help="MIDI files; the first window (the model's length) of each is encoded.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, qpm.")],
+    files: Annotated[list[Path], typer.Argument(help="MIDI files; every window (the model's length) of each is encoded.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, tags, qpm.")],
+    track: TrackOpt = None,
+    melody: MelodyRuleOpt = "magenta",
+    programs: ProgramsOpt = "magenta",
+    meter: FileMeterOpt = "4/4",
     checkpoint: CheckpointOpt = "best",
 ) -> None:
-    """Encode MIDI files to their posterior mean codes, one row per file.
+    """Encode MIDI files to posterior mean codes: one row per window, every window of every file.
+
+    Windows are cut as the training data was: Magenta's melodies per instrument (or drum tracks,
+    trios), sliding by one bar; a line shorter than a window is padded with silence. Each code's
+    tag says where it came from (section, line, first bar).
 
     Example: zspace music encode runs/mel2 a.mid b.mid --out codes.npz
     """
     import numpy as np
 
-    from zspace.music.generate import Codes, encode, read_tokens, save_codes
+    from zspace.music.generate import Codes, encode, save_codes
 
     with user_errors():
         check_output_file(out)
+        rules = _rules(melody, programs, track, meter)
         config, model = _load(run, checkpoint)
-        read = [read_tokens(f, config.encoding, config.model.n_steps) for f in files]
-        z = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding)
-        codes = Codes(z=z, names=tuple(f.name for f in files), qpm=np.array([q for _, q in read]),
-                      encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
+        read = read_windows(files, config.encoding, config.model.n_steps, rules)
+        windows = [(f, w) for f, file_windows in read for w in file_windows]
+        z = encode(model, np.stack([w.tokens for _, w in windows]), encoding=config.encoding)
+        codes = Codes(z=z, names=tuple(f.name for f, _ in windows), qpm=np.array([w.qpm for _, w in windows]),
+                      tags=tuple(w.tag for _, w in windows), encoding=config.encoding.name, n_steps=config.model.n_steps)  # fmt: skip
         save_codes(out, codes)
-    console.print(f"wrote {out}: {len(files)} codes of size {z.shape[1]} (mean norm {float(z.norm(dim=1).mean()):.2f})")
-    note_unencoded_bars(files, config.model.n_steps, config.model.steps_per_bar)
+    describe_windows(read, config.model.n_steps // config.model.steps_per_bar)
+    console.print(
+        f"wrote {out}: {len(windows)} codes of size {z.shape[1]} from {len(files)} file(s) "
+        f"(mean norm {float(z.norm(dim=1).mean()):.2f})"
+    )
 
 
 @app.command("decode")
@@ -300,8 +341,7 @@ def decode_cmd(
         if c.encoding != config.encoding.name:
             raise ConfigError(f"{codes} holds codes of a {c.encoding} model; this run reads {config.encoding.name}")
         tokens = decode(model, c.z, temperature=temperature, greedy=greedy, seed=seed, n_steps=c.n_steps)
-        stems = [f"{i:02d}_{Path(name).stem}" for i, name in enumerate(c.names)]
-        count = write_windows(config.encoding, tokens, out, stems, qpm=c.qpm, png=png, wav=wav)
+        count = write_windows(config.encoding, tokens, out, c.stems, qpm=c.qpm, png=png, wav=wav)
     console.print(f"wrote {count} files for {len(tokens)} codes to {out}")
     warn_if_silent(config.encoding, tokens, run, checkpoint)
 
@@ -320,7 +360,10 @@ def attributes_cmd(
     vectors: Annotated[Path | None, typer.Option(help="Apply: a folder of vectors written by a fit.")] = None,
     apply: Annotated[list[str] | None, typer.Option(help="Apply: NAME=STRENGTH, e.g. note_density=+1.5 (repeat it).")] = None,
     input: Annotated[
-        list[Path] | None, typer.Option("--input", help="Apply: MIDI files to edit (repeat it); default: -n prior samples.")
+        list[Path] | None,
+        typer.Option(
+            "--input", help="Apply: MIDI files to edit, the first window of each (repeat it); default: -n prior samples."
+        ),
     ] = None,
     n: Annotated[int, typer.Option("-n", help="Apply without --input: codes drawn from the prior.")] = 1,
     greedy: DecodeGreedyOpt = True,

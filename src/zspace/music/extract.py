@@ -27,10 +27,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
-from zspace.music.encoding import (
+from zspace.music.notes import Note, NoteSequence
+from zspace.music.tokens import (
     _DRUM_BITS,
     _DRUM_CLASS_OF_PITCH,
     _PITCH_TO_TOKEN,
@@ -38,8 +40,6 @@ from zspace.music.encoding import (
     MELODY_MIN_PITCH,
     MELODY_NO_EVENT,
     MELODY_NOTE_OFF,
-    Note,
-    NoteSequence,
 )
 
 MELODY_PROGRAMS = range(32)  # MusicVAE's MEL_PROGRAMS: piano, chromatic percussion, organ, guitar
@@ -110,17 +110,26 @@ def one_melody(notes: list[Note], search_start: int, steps_per_bar: int, gap_bar
     return melody_start, events
 
 
-def extract_melody_lines(
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Line:
+    """One extracted melody or drum track: ``tokens (n_steps,)`` int64 from bar-aligned ``start_step``."""
+
+    tokens: np.ndarray
+    start_step: int
+    instrument: int | None  # the track it came from; None for drums (every drum track together)
+
+
+def melody_lines(
     seq: NoteSequence,
     *,
     gap_bars: float | None = 1.0,
     max_bars: int | None = MAX_BARS,
     programs: Collection[int] | None = MELODY_PROGRAMS,
-) -> list[np.ndarray]:
-    """Magenta's melodies of one quantized section: int64 token arrays, each whole bars long.
+) -> list[Line]:
+    """Magenta's melodies of one quantized section, each whole bars long, instrument by instrument.
 
     ``gap_bars=None`` never splits (MusicVAE's ``gap_bars or inf``); ``programs=None`` keeps every
-    program (a departure: MusicVAE keeps 0..31).
+    program (MusicVAE's 16-bar converter; the 2-bar ones keep 0..31).
     """
     steps_per_bar = seq.steps_per_bar
     gap = float("inf") if not gap_bars else gap_bars
@@ -128,7 +137,7 @@ def extract_melody_lines(
     for note in melody_notes(seq.notes, programs):
         by_instrument[note.instrument].append(note)
     lines = []
-    for instrument_notes in by_instrument.values():
+    for instrument, instrument_notes in by_instrument.items():
         search_start = 0
         while True:
             start, events = one_melody(instrument_notes, search_start, steps_per_bar, gap)
@@ -137,12 +146,28 @@ def extract_melody_lines(
             search_start = start + len(events)  # already on a bar line (padded)
             if max_bars is not None and len(events) > max_bars * steps_per_bar:
                 del events[max_bars * steps_per_bar :]
-            lines.append(np.array(events, dtype=np.int64))
+            lines.append(Line(tokens=np.array(events, dtype=np.int64), start_step=start, instrument=instrument))
     return lines
 
 
+def extract_melody_lines(
+    seq: NoteSequence,
+    *,
+    gap_bars: float | None = 1.0,
+    max_bars: int | None = MAX_BARS,
+    programs: Collection[int] | None = MELODY_PROGRAMS,
+) -> list[np.ndarray]:
+    """The tokens of :func:`melody_lines`: int64 arrays, each whole bars long."""
+    return [line.tokens for line in melody_lines(seq, gap_bars=gap_bars, max_bars=max_bars, programs=programs)]
+
+
 def extract_drum_lines(seq: NoteSequence, *, gap_bars: float | None = 1.0, max_bars: int | None = MAX_BARS) -> list[np.ndarray]:
-    """Magenta's drum tracks of one quantized section: int64 drum tokens (9-class bit sets).
+    """The tokens of :func:`drum_lines`: int64 drum tokens (9-class bit sets)."""
+    return [line.tokens for line in drum_lines(seq, gap_bars=gap_bars, max_bars=max_bars)]
+
+
+def drum_lines(seq: NoteSequence, *, gap_bars: float | None = 1.0, max_bars: int | None = MAX_BARS) -> list[Line]:
+    """Magenta's drum tracks of one quantized section (every drum instrument together).
 
     Drum notes of pitches outside the 9 classes are dropped first (``DrumsConverter``), so they
     neither start a track nor bridge a gap.
@@ -171,7 +196,7 @@ def extract_drum_lines(seq: NoteSequence, *, gap_bars: float | None = 1.0, max_b
         search_start = track_start + len(events)
         if max_bars is not None and len(events) > max_bars * steps_per_bar:
             del events[max_bars * steps_per_bar :]
-        lines.append(np.array(events, dtype=np.int64))
+        lines.append(Line(tokens=np.array(events, dtype=np.int64), start_step=track_start, instrument=None))
     return lines
 
 

@@ -18,8 +18,9 @@ from torch import Tensor
 from zspace.core.io import atomic_write
 from zspace.core.latent import slerp
 from zspace.errors import ConfigError, DataError
-from zspace.music.encoding import DEFAULT_QPM, STEPS_PER_QUARTER, Encoding, Note, NoteSequence, get_encoding
-from zspace.music.midi import read_midi, write_midi
+from zspace.music.encoding import DEFAULT_QPM, Encoding, Note, NoteSequence, get_encoding
+from zspace.music.filewindows import FileRules, midi_windows
+from zspace.music.midi import write_midi
 from zspace.music.model import MusicVAE
 
 
@@ -58,11 +59,16 @@ def sample(
 
 
 @torch.no_grad()
-def encode(model: MusicVAE, tokens: np.ndarray, *, encoding: Encoding | None = None) -> Tensor:
-    """Posterior means of token windows ``(B, n_steps, n_tracks)``: ``(B, z_size)``."""
+def encode(model: MusicVAE, tokens: np.ndarray, *, encoding: Encoding | None = None, batch_size: int = 256) -> Tensor:
+    """Posterior means of token windows ``(B, n_steps, n_tracks)``: ``(B, z_size)``, ``batch_size`` at a time."""
     encoding = model_encoding(model, encoding)
-    inputs = torch.from_numpy(encoding.to_inputs(np.asarray(tokens, dtype=np.int64)))  # (B, T, input_depth)
-    return model.encode(inputs.to(next(model.parameters()).device)).mean
+    tokens = np.asarray(tokens, dtype=np.int64)
+    device = next(model.parameters()).device
+    means = []
+    for start in range(0, len(tokens), batch_size):
+        inputs = torch.from_numpy(encoding.to_inputs(tokens[start : start + batch_size]))  # (b, T, input_depth)
+        means.append(model.encode(inputs.to(device)).mean)
+    return torch.cat(means)
 
 
 def decode(
@@ -103,20 +109,16 @@ def interpolate(
 
 
 # ---------------------------------------------------------------------------- MIDI
-def read_tokens(path: str | Path, encoding: Encoding, n_steps: int) -> tuple[np.ndarray, float]:
-    """The first ``n_steps`` of a MIDI file as tokens ``(n_steps, n_tracks)``, and its tempo.
+def read_tokens(path: str | Path, encoding: Encoding, n_steps: int, rules: FileRules | None = None) -> tuple[np.ndarray, float]:
+    """The first window of a MIDI file as tokens ``(n_steps, n_tracks)``, and its tempo.
 
-    A file shorter than that is padded with silence; one with nothing the encoding reads in
-    those steps is a DataError (e.g. a drum-only file for a melody model).
+    Windows are cut as the training data was (:func:`zspace.music.filewindows.midi_windows`:
+    Magenta's per-instrument melodies; a line shorter than a window is padded with silence); the
+    first is that of the first melody / drum line. A file that gives none is a DataError that
+    says why (e.g. a drum-only file for a melody model).
     """
-    seq = read_midi(path, steps_per_quarter=STEPS_PER_QUARTER)
-    tokens = encoding.encode(seq, 0, n_steps)
-    if not tokens.any():
-        raise DataError(
-            f"{path}: no {encoding.name} notes in its first {n_steps} steps ({n_steps // 16} bars of 4/4); "
-            f"pass a file whose {encoding.name} starts at the beginning"
-        )
-    return tokens, seq.qpm
+    first = midi_windows(path, encoding, n_steps, rules or FileRules())[0]
+    return first.tokens, first.qpm
 
 
 def to_sequence(encoding: Encoding, windows: Sequence[np.ndarray] | np.ndarray, *, qpm: float = DEFAULT_QPM) -> NoteSequence:
@@ -164,13 +166,22 @@ def write_samples(
 # ---------------------------------------------------------------------------- codes on disk
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Codes:
-    """Latent codes with where they came from: ``z (n, z_size)``, ``names (n,)``, tempo ``qpm (n,)``."""
+    """Latent codes with where they came from: ``z (n, z_size)``, ``names (n,)`` (the files),
+    tempo ``qpm (n,)`` and ``tags (n,)``, which window of its file each is (``FileWindow.tag``;
+    empty in files written before windows were tagged)."""
 
     z: Tensor
     names: tuple[str, ...]
     qpm: np.ndarray
     encoding: str
     n_steps: int
+    tags: tuple[str, ...] = ()
+
+    @property
+    def stems(self) -> list[str]:
+        """File stems for decoded codes: ``NN_NAME`` or ``NN_NAME_TAG``, in order."""
+        tags = self.tags or ("",) * len(self.names)
+        return [f"{i:02d}_{Path(name).stem}" + (f"_{tag}" if tag else "") for i, (name, tag) in enumerate(zip(self.names, tags))]
 
 
 def save_codes(path: str | Path, codes: Codes) -> Path:
@@ -179,6 +190,7 @@ def save_codes(path: str | Path, codes: Codes) -> Path:
     atomic_write(path, lambda f: np.savez(
         f, z=codes.z.detach().cpu().numpy().astype(np.float32), names=np.array(codes.names, dtype=str),
         qpm=np.asarray(codes.qpm, dtype=np.float64), encoding=np.array(codes.encoding), n_steps=np.array(codes.n_steps),
+        tags=np.array(codes.tags or ("",) * len(codes.names), dtype=str),
     ))  # fmt: skip
     return path
 
@@ -192,11 +204,13 @@ def load_codes(path: str | Path) -> Codes:
         with np.load(path, allow_pickle=False) as f:
             z, names, qpm = f["z"], f["names"], f["qpm"]
             encoding, n_steps = str(f["encoding"]), int(f["n_steps"])
+            tags = tuple(str(t) for t in f["tags"]) if "tags" in f.files else ()
     except (KeyError, ValueError, OSError) as err:
         raise DataError(f"{path} is not a codes file of `zspace music encode` ({err})") from err
-    if z.ndim != 2 or len(names) != len(z) or len(qpm) != len(z):
+    if z.ndim != 2 or len(names) != len(z) or len(qpm) != len(z) or len(tags) not in (0, len(z)):
         raise DataError(f"{path}: z must be (n, z_size) with n names and tempi, got {z.shape}, {names.shape}, {qpm.shape}")
-    return Codes(z=torch.from_numpy(z), names=tuple(str(n) for n in names), qpm=qpm, encoding=encoding, n_steps=n_steps)
+    return Codes(z=torch.from_numpy(z), names=tuple(str(n) for n in names), qpm=qpm, encoding=encoding, n_steps=n_steps,
+                 tags=tags)  # fmt: skip
 
 
 __all__ = [

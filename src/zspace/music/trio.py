@@ -17,8 +17,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from zspace.music.encoding import _DRUM_BITS, _DRUM_CLASS_OF_PITCH, BASS_PROGRAMS, NoteSequence
 from zspace.music.extract import MELODY_PROGRAMS, melody_notes, one_melody, set_melody_length
+from zspace.music.notes import NoteSequence
+from zspace.music.tokens import _DRUM_BITS, _DRUM_CLASS_OF_PITCH, BASS_PROGRAMS
 
 GAP_BARS = 2  # TrioConverter's default, used by hierdec-trio_16bar
 MAX_BARS = 1024  # TrioConverter's default

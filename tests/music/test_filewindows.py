@@ -1,0 +1,89 @@
+"""A user's MIDI file cut into windows as the training data was (zspace.music.filewindows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zspace.errors import ConfigError, DataError
+from zspace.music import get_encoding
+from zspace.music.filewindows import FileRules, midi_windows
+
+pretty_midi = pytest.importorskip("pretty_midi")
+MELODY = get_encoding("melody")
+STEP = 0.125  # seconds per step at 120 qpm, 4 steps per quarter
+
+
+def write(path, tracks, *, meter=(4, 4), tempo_change_at=None):
+    """A MIDI file with one instrument per (program, [(pitch, start_step, end_step), ...]) in ``tracks``."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(*meter, 0.0))
+    for program, notes in tracks:
+        is_drum = program == "drums"
+        instrument = pretty_midi.Instrument(program=0 if is_drum else program, is_drum=is_drum)
+        instrument.notes = [pretty_midi.Note(90, p, s * STEP, e * STEP) for p, s, e in notes]
+        pm.instruments.append(instrument)
+    if tempo_change_at is not None:  # pretty_midi writes tempo changes from its private list
+        pm._tick_scales.append((pm.time_to_tick(tempo_change_at * STEP), 60.0 / (90.0 * pm.resolution)))
+    pm.write(str(path))
+    return path
+
+
+def walk(first_pitch: int, bars: int, program: int = 0):
+    """Quarter notes rising by a step each bar: (program, notes) over ``bars`` bars."""
+    return program, [(first_pitch + bar, 16 * bar + 4 * i, 16 * bar + 4 * i + 3) for bar in range(bars) for i in range(4)]
+
+
+def test_melodies_are_per_track_and_programs_follow_the_model_length(tmp_path):
+    path = write(tmp_path / "two.mid", [walk(72, 3), walk(60, 3), walk(84, 3, program=40)])  # a violin lead on top
+    two_bar = midi_windows(path, MELODY, 32)
+    assert [(w.track, w.start_bar) for w in two_bar] == [(0, 0), (0, 1), (1, 0), (1, 1)]  # programs 0-31: no violin
+    assert two_bar[0].tokens[0, 0] == 72 - 19 and two_bar[2].tokens[0, 0] == 60 - 19  # each line its own track
+    assert {w.track for w in midi_windows(path, MELODY, 32, FileRules(programs="all"))} == {0, 1, 2}
+    three_bar = midi_windows(path, MELODY, 48)  # longer than 2 bars: every program, as mel_16bar_converter
+    assert [w.track for w in three_bar] == [0, 1, 2] and three_bar[2].tokens[0, 0] == 84 - 19
+
+
+def test_a_track_can_be_chosen_and_skyline_merges_the_tracks(tmp_path):
+    path = write(tmp_path / "two.mid", [walk(60, 2), walk(72, 2)])
+    (low,) = midi_windows(path, MELODY, 32, FileRules(track=0))
+    assert low.track == 0 and low.tokens[0, 0] == 60 - 19
+    (top,) = midi_windows(path, MELODY, 32, FileRules(melody="skyline"))
+    assert top.track is None and top.tokens[0, 0] == 72 - 19  # the older rule: the top voice of both tracks
+    with pytest.raises(DataError, match="no melody notes in track 5"):
+        midi_windows(path, MELODY, 32, FileRules(track=5))
+
+
+def test_a_short_line_is_padded_to_one_window_and_says_so(tmp_path):
+    path = write(tmp_path / "short.mid", [(0, [(60, 0, 4), (64, 4, 12)])])
+    (window,) = midi_windows(path, MELODY, 32)
+    assert window.padded and "padded" in window.describe(2)
+    expected = np.zeros(32, dtype=np.int64)
+    expected[[0, 4, 12]] = [60 - 19, 64 - 19, 1]  # the held note ends where the line ended
+    assert np.array_equal(window.tokens[:, 0], expected)
+
+
+def test_files_without_windows_say_why_and_what_to_change(tmp_path):
+    drums = write(tmp_path / "drums.mid", [("drums", [(36, 0, 1), (38, 4, 5)])])
+    with pytest.raises(DataError, match="no melody notes"):
+        midi_windows(drums, MELODY, 32)
+    assert len(midi_windows(drums, get_encoding("drums"), 32)) == 1
+    violin = write(tmp_path / "violin.mid", [walk(72, 2, program=40)])
+    with pytest.raises(DataError, match="--programs all"):
+        midi_windows(violin, MELODY, 32)
+    waltz = write(tmp_path / "waltz.mid", [walk(72, 4)], meter=(3, 4))
+    with pytest.raises(DataError, match="3/4.*--meter any"):
+        midi_windows(waltz, MELODY, 32)
+    assert len(midi_windows(waltz, MELODY, 32, FileRules(meter="any"))) == 3  # 64 steps: 16-step "bars" 0..2
+    with pytest.raises(ConfigError, match="skyline' applies to melody models"):
+        midi_windows(drums, get_encoding("drums"), 32, FileRules(melody="skyline"))
+    with pytest.raises(ConfigError, match="programs 'some'"):
+        FileRules(programs="some")
+
+
+def test_a_tempo_change_starts_a_new_section(tmp_path):
+    path = write(tmp_path / "tempo.mid", [walk(60, 4)], tempo_change_at=32)
+    windows = midi_windows(path, MELODY, 32)
+    assert [(w.section, w.start_bar) for w in windows] == [(0, 0), (1, 0)]
+    assert windows[1].tag == "s1_l0_bar01" and windows[1].describe(2).startswith("section 1, line 0 (track 0), bars 1-2")
+    assert abs(windows[0].qpm - 120.0) < 1e-6 and abs(windows[1].qpm - 90.0) < 1e-3
