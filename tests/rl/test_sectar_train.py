@@ -19,6 +19,7 @@ from zspace.rl.sectar_train import (
     SECTAR_TRAIN_PRESETS,
     SectarTrainConfig,
     explorer_rewards,
+    segment_end_rewards,
     load_sectar,
     plan_episode,
     save_sectar,
@@ -71,6 +72,7 @@ def test_explorer_rewards_sit_at_segment_ends_or_on_each_step():
     step = explorer_rewards(neg_elbo, "per_step")
     torch.testing.assert_close(step[0, :5], torch.tensor([1.0, 2.0, 3.0, 4.0, 0.0]))
     assert step.sum() == neg_elbo.sum()
+    torch.testing.assert_close(segment_end_rewards(neg_elbo.sum(2), 4), end)
 
 
 def test_paper_defaults_are_the_authors_and_cpu_is_ours():
@@ -196,9 +198,7 @@ def test_mismatched_checkpoint_names_the_file(tmp_path):
 def test_nan_reward_raises_with_the_iteration(monkeypatch):
     from zspace.rl import sectar_train as loop
 
-    monkeypatch.setattr(
-        loop, "novelty_rewards", lambda model, states: torch.full((len(states), states.shape[1] - 1), float("nan"))
-    )
+    monkeypatch.setattr(loop, "segment_neg_elbo", lambda model, states, generator: torch.full((len(states),), float("nan")))
     with pytest.raises(TrainingDivergedError, match="exploration reward .* iteration 2 "):
         run()  # the explorer is first rewarded on iteration 2
     monkeypatch.setattr(SeCTAR, "step_log_probs", lambda self, s0, z, states: torch.full(states.shape[:2], float("nan")))
