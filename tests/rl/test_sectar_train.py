@@ -19,10 +19,10 @@ from zspace.rl.sectar_train import (
     SECTAR_TRAIN_PRESETS,
     SectarTrainConfig,
     explorer_rewards,
-    segment_end_rewards,
     load_sectar,
     plan_episode,
     save_sectar,
+    segment_end_rewards,
     train_sectar,
 )
 
