@@ -53,6 +53,11 @@ __all__ = [
 ]  # fmt: skip
 
 
+# Per-iteration metrics kept in ``curve.extra["history"]`` (saved with a resumable training state).
+HISTORY = ("sectar/kl", "sectar/nll_per_step", "sectar/bc", "consistency/error", "consistency/log_prob_per_step",
+           "explore/neg_elbo_segment_end", "explore/neg_elbo_per_step", "explore/entropy", "explore/resets")  # fmt: skip
+
+
 def _check_finite(what: str, value: Tensor | np.ndarray | float, iteration: int, env_steps: int) -> None:
     """Raise :class:`TrainingDivergedError` naming ``what`` and the iteration if ``value`` has a NaN/inf."""
     array = value.detach().cpu().numpy() if isinstance(value, Tensor) else np.asarray(value)
@@ -245,7 +250,8 @@ def train_sectar(
     each iteration; ``on_iteration(model, curve, env_steps)`` is called after it (e.g. to save a
     checkpoint; the model is in train mode and must not be changed).
 
-    ``state_dir``: after every iteration the whole training state is written there
+    ``curve.extra["history"]`` lists each iteration's env steps and its :data:`HISTORY` metrics (last
+    minibatch / step of the iteration). ``state_dir``: after every iteration the whole training state is written there
     (:func:`~zspace.rl.sectar_io.save_train_state`); if it already holds one (same task, seed and
     config), training resumes from it and continues exactly as the uninterrupted run would have
     (on CPU), up to ``total_env_steps`` (which may be raised to train longer). ``time_limit_s``
@@ -293,6 +299,8 @@ def train_sectar(
                                        ("fit", time.perf_counter() - after_explore)):  # fmt: skip
                     phase_s[phase] += seconds
                 metrics.update({"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]})
+                history = {k: round(v, 5) for k, v in metrics.items() if k in HISTORY}  # what the diagnosis reads, per iteration
+                curve.extra.setdefault("history", []).append({"env_steps": run.env_steps, **history})
                 if log is not None:
                     log(run.env_steps, metrics)
                 if state_dir is not None:
