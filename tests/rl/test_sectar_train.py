@@ -195,6 +195,28 @@ def test_mismatched_checkpoint_names_the_file(tmp_path):
         load_sectar(tmp_path / "nowhere")
 
 
+def test_checkpoint_from_before_the_mlp_decoder_head_loads_or_says_what_to_do(tmp_path):
+    """Old runs: config.json without model.decoder_hidden, weights decoder_head.weight/.bias of one nn.Linear."""
+    from safetensors.torch import load_file, save_file
+
+    linear = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, decoder_hidden=()))
+    model, _ = run(budget=24, config=linear)
+    save_sectar(tmp_path, model)
+    weights, config_file = tmp_path / "model.safetensors", tmp_path / "config.json"
+    save_file({k.replace("decoder_head.0.", "decoder_head."): v for k, v in load_file(str(weights)).items()}, str(weights))
+    data = json.loads(config_file.read_text())
+    del data["model"]["decoder_hidden"]
+    config_file.write_text(json.dumps(data))
+    loaded = load_sectar(tmp_path)
+    assert loaded.config.decoder_hidden == ()
+    s0, z = torch.randn(3, 2), torch.randn(3, 2)
+    torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))
+    data["model"]["hidden"] = 16  # weights that match no linear-head model of this config
+    config_file.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=r"model.safetensors predates SectarConfig.decoder_hidden.*retrain"):
+        load_sectar(tmp_path)
+
+
 def test_nan_reward_raises_with_the_iteration(monkeypatch):
     from zspace.rl import sectar_train as loop
 
