@@ -4,8 +4,9 @@ Each measurement isolates one link of the chain "data -> latent -> decoder -> pl
 
 - :func:`collect_segments`: segments of the kind the model trains on early: uniform random actions
   (the untrained explorer; the authors reset theirs below entropy 1.34 of ln 4 = 1.39 on
-  Waypoints, so it stays near uniform), or one random action held for the whole segment (the
-  most "skill-like" data a segment can be: what the latent could name cheaply);
+  Waypoints, so it stays near uniform), one random action per segment favoured as much as that
+  entropy floor allows (the most structure the authors' explorer may have), or one random action
+  held for the whole segment (the most "skill-like" data: what the latent could name cheaply);
 - :func:`fit_on_segments`: the SeCTAR loss (:func:`~zspace.rl.sectar.sectar_loss`) on those
   segments for a number of minibatches at a given KL weight, the authors' optimiser;
 - :func:`latent_report`: per-dimension KL, how many nats per step the latent buys the decoder,
@@ -35,29 +36,60 @@ from zspace.rl.planner import score_states
 from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR, consistency_error, sectar_loss
 from zspace.rl.segments import rollout_segments
 
-__all__ = ["collect_segments", "fit_on_segments", "latent_report", "planning_signal"]
+__all__ = ["DATA_KINDS", "collect_segments", "favoured_probability", "fit_on_segments", "latent_report", "planning_signal"]
+
+DATA_KINDS = ("random", "drift", "hold")
+
+
+def favoured_probability(n_actions: int, entropy: float) -> float:
+    """p such that (p, (1 - p) / (n - 1), ...) over ``n_actions`` has ``entropy`` nats (p >= 1 / n), by bisection."""
+
+    def h(p: float) -> float:
+        q = (1 - p) / (n_actions - 1)
+        return -(p * np.log(p) + (n_actions - 1) * q * np.log(q)) if q > 0 else 0.0
+
+    low, high = 1.0 / n_actions, 1.0 - 1e-12
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if h(mid) > entropy else (low, mid)
+    return (low + high) / 2
 
 
 def collect_segments(
-    env_id: str, rollouts: int, segments: int, *, hold: bool, seed: int, env_kwargs: dict | None = None
+    env_id: str, rollouts: int, segments: int, *, kind: str, seed: int, entropy: float = 1.34, env_kwargs: dict | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``rollouts`` episodes from their random starts, ``segments`` consecutive segments each, random actions.
 
-    ``hold``: one uniform action per segment, held for its T steps; otherwise a fresh uniform
-    action every step. Returns states ``(N, T+1, S)`` and actions ``(N, T, ...)``, N = rollouts x segments
-    (a segment's last state is the next one's first).
+    ``kind``: "random", a fresh uniform action every step; "hold", one uniform action per segment
+    held for its T steps; "drift" (Discrete only), one uniform action per segment taken with the
+    probability that gives the policy ``entropy`` nats, the others uniform. Returns states
+    ``(N, T+1, S)`` and actions ``(N, T, ...)``, N = rollouts x segments (a segment's last state is
+    the next one's first).
     """
+    if kind not in DATA_KINDS:
+        raise ValueError(f"kind must be one of {DATA_KINDS}, got {kind!r}")
     envs = gymnasium.make_vec(env_id, num_envs=rollouts, autoreset_mode="Disabled", **(env_kwargs or {}))
     try:
-        seg = envs.unwrapped.sim.config.segment_len
+        seg, space = envs.unwrapped.sim.config.segment_len, envs.single_action_space
+        if kind == "drift" and not isinstance(space, gymnasium.spaces.Discrete):
+            raise ValueError(f"kind='drift' needs a Discrete action space, {env_id} has {space}")
         generator = torch.Generator().manual_seed(seed)
         obs, _ = envs.reset(seed=seed)
         all_states, all_actions = [], []
         for _ in range(segments):
             states, actions = [torch.as_tensor(obs)], []
-            held = _sample_actions(envs.single_action_space, (rollouts,), generator)
+            held = _sample_actions(space, (rollouts,), generator)
+            if kind == "drift":
+                n = int(space.n)
+                p = favoured_probability(n, entropy)
+                probs = torch.full((rollouts, n), (1 - p) / (n - 1)).scatter_(1, held[:, None], p)
             for _ in range(seg):
-                action = held if hold else _sample_actions(envs.single_action_space, (rollouts,), generator)
+                if kind == "hold":
+                    action = held
+                elif kind == "drift":
+                    action = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                else:
+                    action = _sample_actions(space, (rollouts,), generator)
                 obs, *_ = envs.step(action.numpy())
                 states.append(torch.as_tensor(obs)), actions.append(action)
             all_states.append(torch.stack(states, 1)), all_actions.append(torch.stack(actions, 1))
@@ -176,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--env", default="zspace/Waypoints-v0")
     parser.add_argument("--kl-weights", default="0.02,0.2,2")
-    parser.add_argument("--data", default="random,hold", help="comma-separated: random (uniform actions), hold (one per segment)")
+    parser.add_argument("--data", default="random,hold", help=f"comma-separated of {DATA_KINDS} (see collect_segments)")
+    parser.add_argument("--entropy", type=float, default=1.34, help="nats of the drift data's policy (authors' reset_ent)")
     parser.add_argument("--preset", default="paper", help="SECTAR_PRESETS model")
     parser.add_argument("--steps", type=int, default=300, help="minibatches (the authors' iteration: 10 x 30)")
     parser.add_argument("--batch-size", type=int, default=300)
@@ -195,8 +228,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["oracle_signal"] = planning_signal(None, args.env, starts=args.plan_starts, candidates=args.candidates,
                                               horizon=args.horizon, seed=args.seed, env_kwargs=env_kwargs)  # fmt: skip
     for data in args.data.split(","):
-        states, actions = collect_segments(args.env, args.rollouts + args.held_out, args.segments, hold=data == "hold",
-                                           seed=args.seed, env_kwargs=env_kwargs)  # fmt: skip
+        states, actions = collect_segments(args.env, args.rollouts + args.held_out, args.segments, kind=data, seed=args.seed,
+                                           entropy=args.entropy, env_kwargs=env_kwargs)  # fmt: skip
         held = torch.arange(len(states)) % (args.rollouts + args.held_out) >= args.rollouts  # whole rollouts held out
         for kl_weight in [float(w) for w in args.kl_weights.split(",")]:
             tic = time.perf_counter()
