@@ -269,7 +269,7 @@ def train_sectar(
     config = SectarTrainConfig.for_task(env_id) if config is None else config
     kwargs = dict(env_kwargs or {})
     curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
-    start_time = time.perf_counter()
+    start_time, prior_wall_s = time.perf_counter(), 0.0
     with torch.random.fork_rng(devices=[]):
         run = _start(env_id, config, kwargs, seed, total_env_steps, device)
         try:
@@ -282,6 +282,7 @@ def train_sectar(
             metrics: dict[str, float] = {}
             if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
                 curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))
+            prior_wall_s = curve.wall_s  # a resumed run's wall time counts its earlier parts
             stopped, last_iteration_s = False, 0.0
             phase_s = {"plan": 0.0, "explore": 0.0, "fit": 0.0}  # wall seconds per phase, summed over iterations
             while run.afford(plan_cost):
@@ -304,6 +305,7 @@ def train_sectar(
                 if log is not None:
                     log(run.env_steps, metrics)
                 if state_dir is not None:
+                    curve.wall_s = prior_wall_s + time.perf_counter() - start_time
                     save_train_state(state_dir, run, curve, env_id=env_id, seed=seed)
                 if on_iteration is not None:
                     on_iteration(run.model, curve, run.env_steps)
@@ -311,7 +313,7 @@ def train_sectar(
         finally:
             run.close()
         curve.extra.update({k: v for k, v in metrics.items() if k.startswith(("consistency/", "sectar/"))})
-    curve.wall_s = time.perf_counter() - start_time
+    curve.wall_s = prior_wall_s + time.perf_counter() - start_time
     curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
                        stopped_early=stopped, **{f"time_share/{k}": v / max(sum(phase_s.values()), 1e-9)
                                                for k, v in phase_s.items()})  # fmt: skip
