@@ -43,7 +43,7 @@ from zspace.rl.planner import SHAPINGS, random_shooting, score_states
 from zspace.rl.results import LearningCurve
 
 __all__ = [
-    "MPC_TASKS", "DynamicsModel", "MPCConfig", "MPCEpisode", "fit_dynamics", "model_simulator", "plan_actions", "run_mpc_episode",
+    "MPC_TASKS", "DynamicsModel", "MPCConfig", "MPCEpisode", "fit_dynamics", "model_simulator", "plan_actions", "run_mpc_episode", "sample_actions",
     "state_mpc",
 ]  # fmt: skip
 
@@ -172,7 +172,7 @@ MPC_TASKS: dict[str, dict[str, int]] = {
 }  # fmt: skip
 
 
-def _sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+def sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     """Uniform random actions of ``shape`` (+ the action shape for a Box)."""
     if isinstance(space, spaces.Discrete):
         return torch.randint(int(space.n), shape, generator=generator) + int(space.start)
@@ -212,7 +212,7 @@ def plan_actions(
                               segment_len=config.plan_every, distance=env.unwrapped.distance_to_go)  # fmt: skip
         return torch.from_numpy(scores)
 
-    sample = lambda k: _sample_actions(env.action_space, (k, horizon), generator)
+    sample = lambda k: sample_actions(env.action_space, (k, horizon), generator)
     best, _ = random_shooting(score, sample, config.n_paths)
     return best.numpy()
 
@@ -257,7 +257,7 @@ def run_mpc_episode(
                 episode.plan_s.append(time.perf_counter() - tic)
                 queue = list(plan[: config.plan_every])
             else:
-                queue = list(_sample_actions(env.action_space, (config.plan_every,), generator).numpy())
+                queue = list(sample_actions(env.action_space, (config.plan_every,), generator).numpy())
         action = queue.pop(0)
         next_obs, reward, terminated, truncated, info = env.step(action)
         if on_step is not None:

@@ -31,7 +31,7 @@ import torch
 
 import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
 from zspace.core.objectives import kl_from_posterior
-from zspace.rl.model_based import MPCConfig, _sample_actions
+from zspace.rl.model_based import MPCConfig, sample_actions
 from zspace.rl.planner import score_states
 from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR, consistency_error, sectar_loss
 from zspace.rl.segments import rollout_segments
@@ -78,7 +78,7 @@ def collect_segments(
         all_states, all_actions = [], []
         for _ in range(segments):
             states, actions = [torch.as_tensor(obs)], []
-            held = _sample_actions(space, (rollouts,), generator)
+            held = sample_actions(space, (rollouts,), generator)
             if kind == "drift":
                 n = int(space.n)
                 p = favoured_probability(n, entropy)
@@ -89,7 +89,7 @@ def collect_segments(
                 elif kind == "drift":
                     action = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                 else:
-                    action = _sample_actions(space, (rollouts,), generator)
+                    action = sample_actions(space, (rollouts,), generator)
                 obs, *_ = envs.step(action.numpy())
                 states.append(torch.as_tensor(obs)), actions.append(action)
             all_states.append(torch.stack(states, 1)), all_actions.append(torch.stack(actions, 1))
@@ -182,7 +182,7 @@ def planning_signal(model: SeCTAR | None, env_id: str, *, starts: int, candidate
             obs, info = env.reset(seed=seed + episode)
             if model is None:
                 mpc = MPCConfig.for_task(env_id)
-                actions = _sample_actions(env.action_space, (candidates, mpc.horizon), generator)
+                actions = sample_actions(env.action_space, (candidates, mpc.horizon), generator)
                 states = env.unwrapped.sim.simulate(obs, actions.numpy())
             else:
                 s = torch.as_tensor(obs, dtype=torch.float32).expand(candidates, -1)
