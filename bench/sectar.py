@@ -41,6 +41,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
 from _common import command_line, emit_json, parse_args
 
+from zspace.core.io import atomic_write_text
+
 METHODS = ("sectar", "mpc", "oracle", "ppo", "ppo_count", "skills_ppo")
 ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
 
@@ -57,6 +59,8 @@ class Args:
     layout: str = "uniform"  # the authors' layouts; "walk" is ours (labelled)
     shaping: str = "none"  # both planners' objective: the sparse task reward (authors); "distance" is our tie-break
     sectar_preset: str = "paper"  # SECTAR_TRAIN_PRESETS: "paper" (the authors') or "cpu" (ours, labelled)
+    kl_weight: float = 0.0  # > 0: SeCTAR's KL weight instead of its preset's (labelled "kl=W", row sectar..._klW)
+    state_dir: str = ""  # SeCTAR keeps its training state in STATE_DIR/<run> and resumes from it (raise --budget to go on)
     mpc_paths: int = 0  # K of the state MPC and the oracle; 0 = the authors' 2048
     oracle_episodes: int = 10
     device: str = "cpu"  # SeCTAR's and the state MPC's torch device
@@ -76,6 +80,8 @@ def variant(job: dict[str, Any]) -> str:
     parts = [f"layout={job['layout']}", f"shaping={job['shaping']}"]
     if job["method"] in ("sectar", "skills_ppo"):
         parts.append(f"sectar={job['sectar_preset']}")
+        if job.get("kl_weight"):
+            parts.append(f"kl={job['kl_weight']:g}")
     if job["method"] in ("mpc", "oracle"):
         parts.append(f"K={k}")
     return " ".join(parts) + (" quick" if job["quick"] else "")
@@ -103,11 +109,16 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     if method == "sectar":
         config = SectarTrainConfig.for_task(env_id, SECTAR_TRAIN_PRESETS[job["sectar_preset"]])
         config = replace(config, plan_shaping=job["shaping"])
+        if job.get("kl_weight"):
+            config = replace(config, model=replace(config.model, kl_weight=job["kl_weight"]))
         if quick:
             config = replace(config, plan_episodes=2, n_candidates=16, plan_horizon=2, explore_starts=4, rounds=1,
                              vae_steps=2, consistency_rollouts=4, batch_size=16)  # fmt: skip
+        state_dir = None
+        if job.get("state_dir"):  # one directory per run's terms: a later invocation with a larger budget goes on
+            state_dir = Path(job["state_dir"]) / "_".join([env_id.split("/")[-1], f"seed{seed}", *variant(job).split()])
         model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs,
-                                    device=job["device"], time_limit_s=job["time_limit_s"] or None)  # fmt: skip
+                                    device=job["device"], time_limit_s=job["time_limit_s"] or None, state_dir=state_dir)  # fmt: skip
         curves.append(curve)
         if job["skills"] and not curve.extra["stopped_early"]:
             curves.append(skills_ppo(env_id, model, total_steps=budget, seed=seed, env_kwargs=env_kwargs,
@@ -152,8 +163,8 @@ def jobs(args: Args) -> list[dict[str, Any]]:
         raise SystemExit(f"unknown --methods {unknown}; choose from {list(METHODS)}")
     if "skills_ppo" in methods and "sectar" not in methods:
         raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
-    common = {k: getattr(args, k) for k in ("budget", "quick", "layout", "shaping", "sectar_preset", "mpc_paths",
-                                             "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
+    common = {k: getattr(args, k) for k in ("budget", "quick", "layout", "shaping", "sectar_preset", "kl_weight",
+                                             "state_dir", "mpc_paths", "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
     common["skills"] = "skills_ppo" in methods
     common["env_kwargs"] = {"max_episode_steps": 76} if args.quick else {}
     out = [{"env": env_id, "method": method, "seed": seed, **common}
@@ -182,10 +193,12 @@ def final_return(curve: dict[str, Any], budget: int | None = None) -> tuple[floa
 
 def label(curve: dict[str, Any]) -> str:
     """The row name of a run: its method, marked when it ran on our terms rather than the authors'
-    (``sectar_cpu``: the "cpu" preset; ``mpc_k256``: a K other than 2048)."""
+    (``sectar_cpu``: the "cpu" preset; ``sectar_cpu_kl0.2``: a KL weight other than the preset's;
+    ``mpc_k256``: a K other than 2048)."""
     method, terms = curve["method"], curve.get("variant", "")
-    if method in ("sectar", "skills_ppo") and "sectar=cpu" in terms:
-        return f"{method}_cpu"
+    if method in ("sectar", "skills_ppo"):
+        name = f"{method}_cpu" if "sectar=cpu" in terms else method
+        return name + (f"_kl{terms.split('kl=')[1].split()[0]}" if "kl=" in terms else "")
     if method == "mpc" and "K=" in terms and "K=2048" not in terms:
         return f"mpc_k{terms.split('K=')[1].split()[0]}"
     return method
@@ -314,11 +327,7 @@ def collect(args: Args, runs: list[dict[str, Any]], command: str, start: float) 
 
 def write(path: str, result: dict[str, Any], curves: list[dict[str, Any]]) -> None:
     """The results file, atomically (a reader or a kill never sees half of it)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**result, "curves": curves}, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out)
+    atomic_write_text(path, json.dumps({**result, "curves": curves}, indent=1, sort_keys=True) + "\n")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

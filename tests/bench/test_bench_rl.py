@@ -76,5 +76,29 @@ def test_runs_on_our_terms_get_their_own_rows():
     base = {"env_id": "zspace/W", "seed": 0}
     assert bench.label({**base, "method": "sectar", "variant": "layout=uniform shaping=none sectar=paper"}) == "sectar"
     assert bench.label({**base, "method": "sectar", "variant": "layout=uniform shaping=none sectar=cpu"}) == "sectar_cpu"
+    assert (
+        bench.label({**base, "method": "sectar", "variant": "layout=uniform shaping=none sectar=cpu kl=0.2"})
+        == "sectar_cpu_kl0.2"
+    )
+    assert (
+        bench.label({**base, "method": "skills_ppo", "variant": "layout=uniform shaping=none sectar=paper kl=2"})
+        == "skills_ppo_kl2"
+    )
     assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=none K=256"}) == "mpc_k256"
     assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=none K=2048 stopped at 9 steps"}) == "mpc"
+
+
+def test_sectar_resumes_from_its_state_dir(tmp_path):
+    bench = load_bench("sectar")
+    args = bench.Args(envs="zspace/Waypoints-v0", methods="sectar", seeds=1, quick=True, kl_weight=0.5, state_dir=str(tmp_path))
+    (job,) = bench.jobs(args)
+    first = bench._run({**job, "budget": 700})[0]
+    (state,) = tmp_path.glob("*/train_state.pt")
+    assert "kl=0.5" in first["variant"] and "kl=0.5" in state.parent.name
+    n = len(first["env_steps"])
+    assert n >= 1 and len(first["extra"]["history"]) == first["extra"]["iterations"]
+    longer = bench._run({**job, "budget": 2000})[0]  # goes on from the saved iterations
+    assert longer["env_steps"][:n] == first["env_steps"] and longer["returns"][:n] == first["returns"]
+    assert (
+        len(longer["env_steps"]) > n and longer["extra"]["history"][: len(first["extra"]["history"])] == first["extra"]["history"]
+    )

@@ -11,7 +11,7 @@ import torch
 
 import zspace.rl.envs  # noqa: F401 - registers the ids
 from zspace.errors import ConfigError
-from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards
+from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards, segment_neg_elbo
 from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR, SectarConfig, consistency_error, sectar_loss
 
 TINY = SectarConfig(
@@ -146,6 +146,20 @@ def test_novelty_rewards_sum_to_the_negative_elbo_at_the_posterior_mean():
     expected = -model.state_log_prob(states[:, 0], mean, states[:, 1:]) + kl
     assert rewards.shape == (3, 4)
     torch.testing.assert_close(rewards.sum(1), expected.detach())
+
+
+def test_segment_neg_elbo_is_the_authors_per_step_nll_plus_kl_at_a_sampled_z():
+    """The authors' explorer reward (VAEBC.forward_batch): -log p(tau | z) / T + KL, z = mean + std * noise."""
+    model = tiny_model()
+    states = torch.randn(3, 5, 2)
+    rewards = segment_neg_elbo(model, states, torch.Generator().manual_seed(4))
+    posterior = model.encode(states)
+    mean, var = posterior.mean, posterior.variance
+    z = mean + var.sqrt() * torch.randn(mean.shape, generator=torch.Generator().manual_seed(4))
+    kl = 0.5 * (mean**2 + var - 1 - var.log()).sum(-1)
+    expected = -model.state_log_prob(states[:, 0], z, states[:, 1:]) / 4 + kl
+    torch.testing.assert_close(rewards, expected.detach())
+    assert not torch.allclose(rewards, segment_neg_elbo(model, states, torch.Generator().manual_seed(5)))
 
 
 def test_explorer_resets_when_its_entropy_collapses():

@@ -22,6 +22,7 @@ from zspace.rl.sectar_train import (
     load_sectar,
     plan_episode,
     save_sectar,
+    segment_end_rewards,
     train_sectar,
 )
 
@@ -71,6 +72,7 @@ def test_explorer_rewards_sit_at_segment_ends_or_on_each_step():
     step = explorer_rewards(neg_elbo, "per_step")
     torch.testing.assert_close(step[0, :5], torch.tensor([1.0, 2.0, 3.0, 4.0, 0.0]))
     assert step.sum() == neg_elbo.sum()
+    torch.testing.assert_close(segment_end_rewards(neg_elbo.sum(2), 4), end)
 
 
 def test_paper_defaults_are_the_authors_and_cpu_is_ours():
@@ -193,12 +195,32 @@ def test_mismatched_checkpoint_names_the_file(tmp_path):
         load_sectar(tmp_path / "nowhere")
 
 
+def test_checkpoint_from_before_the_mlp_decoder_head_loads_or_says_what_to_do(tmp_path):
+    """Old runs: config.json without model.decoder_hidden, weights decoder_head.weight/.bias of one nn.Linear."""
+    from safetensors.torch import load_file, save_file
+
+    linear = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, decoder_hidden=()))
+    model, _ = run(budget=24, config=linear)
+    save_sectar(tmp_path, model)
+    weights, config_file = tmp_path / "model.safetensors", tmp_path / "config.json"
+    save_file({k.replace("decoder_head.0.", "decoder_head."): v for k, v in load_file(str(weights)).items()}, str(weights))
+    data = json.loads(config_file.read_text())
+    del data["model"]["decoder_hidden"]
+    config_file.write_text(json.dumps(data))
+    loaded = load_sectar(tmp_path)
+    assert loaded.config.decoder_hidden == ()
+    s0, z = torch.randn(3, 2), torch.randn(3, 2)
+    torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))
+    data["model"]["hidden"] = 16  # weights that match no linear-head model of this config
+    config_file.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=r"model.safetensors predates SectarConfig.decoder_hidden.*retrain"):
+        load_sectar(tmp_path)
+
+
 def test_nan_reward_raises_with_the_iteration(monkeypatch):
     from zspace.rl import sectar_train as loop
 
-    monkeypatch.setattr(
-        loop, "novelty_rewards", lambda model, states: torch.full((len(states), states.shape[1] - 1), float("nan"))
-    )
+    monkeypatch.setattr(loop, "segment_neg_elbo", lambda model, states, generator: torch.full((len(states),), float("nan")))
     with pytest.raises(TrainingDivergedError, match="exploration reward .* iteration 2 "):
         run()  # the explorer is first rewarded on iteration 2
     monkeypatch.setattr(SeCTAR, "step_log_probs", lambda self, s0, z, states: torch.full(states.shape[:2], float("nan")))

@@ -8,13 +8,18 @@ the task needs. It is an :class:`~zspace.rl.policy.ActorCritic` without a latent
 (:mod:`zspace.rl.ppo`), and it is re-initialised when its entropy collapses (a near-deterministic
 explorer repeats one segment, which the model soon explains, and it stops learning).
 
-Reward placement: the negative ELBO of a segment is spread over its steps,
+Rewards, two placements (``SectarTrainConfig.explore_reward``):
 
-    r_t = -log p(s_t | s_0, z) + KL(q(z | tau) || N(0, I)) / T,   z = mean of q(z | tau),
+- the authors' (``"segment_end"``, :func:`segment_neg_elbo`): one reward per segment at its last
+  step, their ``neg_ll + kl`` (``vaepdentropy.py``, via ``VAEBC.forward_batch``): the NLL per step
+  (summed over state dims, averaged over the T steps), plus the KL summed over latent dims, at one
+  z sampled from q(z | tau): the same reductions as the training loss;
+- ours (``"per_step"``, :func:`novelty_rewards`): the negative ELBO spread over the segment's steps,
 
-so the rewards of a segment sum to -ELBO (with the posterior mean as the single sample), and
-each step is credited with how badly its own state is predicted: denser than one reward at the
-end, hence lower-variance advantages over the T-step segments.
+      r_t = -log p(s_t | s_0, z) + KL(q(z | tau) || N(0, I)) / T,   z = mean of q(z | tau),
+
+  so a segment's rewards sum to -ELBO (whole-trajectory NLL, with the posterior mean as the
+  single sample), and each step is credited with how badly its own state is predicted.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from zspace.rl.policy import ActorCritic
 from zspace.rl.ppo import PPOConfig, RolloutBatch, ppo_update
 from zspace.rl.sectar import SeCTAR
 
-__all__ = ["Explorer", "ExplorerConfig", "novelty_rewards"]
+__all__ = ["Explorer", "ExplorerConfig", "novelty_rewards", "segment_neg_elbo"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -65,6 +70,21 @@ def novelty_rewards(model: SeCTAR, states: Tensor) -> Tensor:
     normal = posterior.base_dist
     kl = kl_from_posterior(normal).sum(dim=-1)  # (N,)
     return nll + kl[:, None] / nll.shape[1]
+
+
+@torch.no_grad()
+def segment_neg_elbo(model: SeCTAR, states: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """The authors' explorer reward of each segment: states ``(N, T+1, S)`` -> ``(N,)`` nats.
+
+    ``-log p(s_1..T | s_0, z) / T + KL(q(z | tau) || N(0, I))`` at one ``z ~ q(z | tau)`` drawn
+    with ``generator`` (CPU): their ``neg_ll + kl`` of ``VAEBC.forward_batch``, unweighted.
+    """
+    posterior = model.encode(states)
+    normal = posterior.base_dist
+    noise = torch.randn(normal.loc.shape, generator=generator).to(normal.loc)
+    z = normal.loc + normal.scale * noise
+    nll_per_step = -model.state_log_prob(states[:, 0], z, states[:, 1:]) / (states.shape[1] - 1)
+    return nll_per_step + kl_from_posterior(posterior).sum(dim=-1)
 
 
 def max_entropy(action_space: gymnasium.spaces.Space) -> float | None:

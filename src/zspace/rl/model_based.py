@@ -42,7 +42,10 @@ from zspace.nn.mlp import MLP
 from zspace.rl.planner import SHAPINGS, random_shooting, score_states
 from zspace.rl.results import LearningCurve
 
-__all__ = ["MPC_TASKS", "DynamicsModel", "MPCConfig", "fit_dynamics", "model_simulator", "plan_actions", "state_mpc"]
+__all__ = [
+    "MPC_TASKS", "DynamicsModel", "MPCConfig", "MPCEpisode", "fit_dynamics", "model_simulator", "plan_actions", "run_mpc_episode", "sample_actions",
+    "state_mpc",
+]  # fmt: skip
 
 
 class DynamicsModel(nn.Module):
@@ -169,7 +172,7 @@ MPC_TASKS: dict[str, dict[str, int]] = {
 }  # fmt: skip
 
 
-def _sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+def sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     """Uniform random actions of ``shape`` (+ the action shape for a Box)."""
     if isinstance(space, spaces.Discrete):
         return torch.randint(int(space.n), shape, generator=generator) + int(space.start)
@@ -209,9 +212,60 @@ def plan_actions(
                               segment_len=config.plan_every, distance=env.unwrapped.distance_to_go)  # fmt: skip
         return torch.from_numpy(scores)
 
-    sample = lambda k: _sample_actions(env.action_space, (k, horizon), generator)
+    sample = lambda k: sample_actions(env.action_space, (k, horizon), generator)
     best, _ = random_shooting(score, sample, config.n_paths)
     return best.numpy()
+
+
+@dataclasses.dataclass
+class MPCEpisode:
+    """One episode of :func:`run_mpc_episode`: its return, steps taken, whether it ended, success and plan times."""
+
+    episode_return: float = 0.0
+    steps: int = 0
+    done: bool = False
+    success: float = 0.0
+    plan_s: list[float] = dataclasses.field(default_factory=list)
+
+
+def run_mpc_episode(
+    env,
+    obs: np.ndarray,
+    info: dict,
+    simulate: Simulate | None,
+    config: MPCConfig,
+    generator: torch.Generator,
+    *,
+    max_steps: int | None = None,
+    on_step: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+) -> MPCEpisode:
+    """Run ``env`` from its reset ``(obs, info)``: every ``config.plan_every`` steps, random shooting through ``simulate``
+    (:func:`plan_actions`; None: uniform random actions), the plan's first ``plan_every`` actions executed open-loop.
+
+    Shared by the state MPC (a learned ``simulate``) and the oracle (the true dynamics). Stops at the
+    episode's end or after ``max_steps`` steps (then ``done`` is False); ``on_step(obs, action, next_obs)``
+    sees every transition.
+    """
+    episode = MPCEpisode()
+    queue: list = []
+    while not episode.done and (max_steps is None or episode.steps < max_steps):
+        if not queue:
+            if simulate is not None:
+                tic = time.perf_counter()
+                horizon = min(config.horizon, env.unwrapped.max_episode_steps - episode.steps)
+                plan = plan_actions(simulate, env, obs, info["stage"], horizon, config, generator)
+                episode.plan_s.append(time.perf_counter() - tic)
+                queue = list(plan[: config.plan_every])
+            else:
+                queue = list(sample_actions(env.action_space, (config.plan_every,), generator).numpy())
+        action = queue.pop(0)
+        next_obs, reward, terminated, truncated, info = env.step(action)
+        if on_step is not None:
+            on_step(obs, np.asarray(action), next_obs)
+        obs, episode.episode_return, episode.done = next_obs, episode.episode_return + reward, terminated or truncated
+        episode.steps += 1
+    episode.success = float(info["is_success"])
+    return episode
 
 
 def state_mpc(
@@ -253,6 +307,10 @@ def state_mpc(
     data: dict[str, list[np.ndarray]] = {"states": [], "actions": [], "next_states": []}
     steps, episode, plan_s, model_loss = 0, 0, [], float("nan")
 
+    def record(*transition: np.ndarray) -> None:  # (obs, action, next_obs) joins the aggregated data
+        for key, value in zip(data, transition, strict=True):
+            data[key].append(value)
+
     stopped = False
     while steps < total_steps:
         if time_limit_s is not None and time.perf_counter() - start_time > time_limit_s:
@@ -268,25 +326,12 @@ def state_mpc(
             model_loss = fit_dynamics(model, optimizer, states, actions, next_states, epochs=config.epochs,
                                       batch_size=config.batch_size, generator=generator)  # fmt: skip
         obs, info = env.reset(seed=seed + episode)
-        episode_return, t, queue, done = 0.0, 0, [], False
-        while not done and steps < total_steps:
-            if not queue:
-                if use_model:
-                    tic = time.perf_counter()
-                    horizon = min(config.horizon, env.unwrapped.max_episode_steps - t)
-                    plan = plan_actions(model_simulator(model), env, obs, info["stage"], horizon, config, generator)
-                    plan_s.append(time.perf_counter() - tic)
-                    queue = list(plan[: config.plan_every])
-                else:
-                    queue = list(_sample_actions(env.action_space, (config.plan_every,), generator).numpy())
-            action = queue.pop(0)
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            for key, value in zip(data, (obs, np.asarray(action), next_obs), strict=True):
-                data[key].append(value)
-            obs, episode_return, done = next_obs, episode_return + reward, terminated or truncated
-            steps, t = steps + 1, t + 1
-        if done:
-            curve.record(steps, episode_return, float(info["is_success"]))
+        run = run_mpc_episode(env, obs, info, model_simulator(model) if use_model else None, config, generator,
+                              max_steps=total_steps - steps, on_step=record)  # fmt: skip
+        steps += run.steps
+        plan_s += run.plan_s
+        if run.done:
+            curve.record(steps, run.episode_return, run.success)
         episode += 1
     curve.extra.update(model_loss=model_loss, plan_s=float(np.mean(plan_s)) if plan_s else 0.0,
                        random_episodes=min(episode, config.random_episodes), stopped_early=stopped, env_steps=steps)  # fmt: skip

@@ -18,7 +18,7 @@ import torch
 
 import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
 from zspace.errors import ConfigError
-from zspace.rl.model_based import MPCConfig, plan_actions
+from zspace.rl.model_based import MPCConfig, run_mpc_episode
 from zspace.rl.results import LearningCurve
 
 __all__ = ["oracle_mpc"]
@@ -56,18 +56,10 @@ def oracle_mpc(
     try:
         for episode in range(episodes):
             obs, info = env.reset(seed=seed + episode)
-            episode_return, t, queue, done = 0.0, 0, [], False
-            while not done:
-                if not queue:
-                    tic = time.perf_counter()
-                    horizon = min(config.horizon, env.unwrapped.max_episode_steps - t)
-                    plan = plan_actions(simulate, env, obs, info["stage"], horizon, config, generator)
-                    plan_s.append(time.perf_counter() - tic)
-                    queue = list(plan[: config.plan_every])
-                obs, reward, terminated, truncated, info = env.step(queue.pop(0))
-                episode_return, done = episode_return + reward, terminated or truncated
-                steps, t = steps + 1, t + 1
-            curve.record(steps, episode_return, float(info["is_success"]))
+            run = run_mpc_episode(env, obs, info, simulate, config, generator)
+            steps += run.steps
+            plan_s += run.plan_s
+            curve.record(steps, run.episode_return, run.success)
     finally:
         env.close()
     curve.extra.update(plan_s=float(np.mean(plan_s)))

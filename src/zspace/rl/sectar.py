@@ -32,7 +32,7 @@ from torch.distributions import Independent
 
 from zspace.core.config import Registry
 from zspace.core.distributions import diagonal_gaussian, gaussian
-from zspace.core.objectives import kl_standard_normal
+from zspace.core.objectives import elbo_terms, kl_from_posterior
 from zspace.errors import ConfigError
 from zspace.nn.mlp import MLP
 from zspace.nn.recurrent import init_lstm_, lstm_cell
@@ -234,8 +234,11 @@ def sectar_loss(
     loss = E_q[-log p(s_1..T | s_0, z)] / T + kl_weight * KL(q(z | tau) || N(0, I))
            + bc_weight * mean_t[-log pi(a_t | s_t, z)],   z ~ q(z | tau) (one reparameterised sample)
 
-    The decoder NLL is summed over state dims and averaged over the T steps, the KL summed over
-    latent dims; every term is averaged over the batch.
+    The authors' reductions (``traj2vec/algos/vae_bc.py``: ``neg_ll = -log_likelihood / path_len``
+    with the log-likelihood summed over all T x S outputs, the KL summed over the latent dims, BC
+    averaged over steps): the ELBO of :func:`zspace.core.objectives.elbo_terms` (sum over event
+    dims, mean over the batch) with the per-step log-likelihood as its reconstruction term, so a
+    KL weight w prices one nat of KL at w T nats of trajectory NLL.
 
     Args:
         states: ``(B, T+1, S)`` raw s_0..s_T. actions: ``(B, T)`` (Discrete) or ``(B, T, A)``: a_0..a_{T-1}.
@@ -248,20 +251,19 @@ def sectar_loss(
     batch, horizon = states.shape[0], states.shape[1] - 1
     posterior = model.encode(states)
     z = posterior.rsample()  # (B, Z)
-    nll = -model.state_log_prob(states[:, 0], z, states[:, 1:]).mean() / horizon
-    normal = posterior.base_dist
-    kl = kl_standard_normal(normal.loc, 2 * normal.scale.log()).sum(dim=-1).mean()
+    log_likelihood_per_step = model.state_log_prob(states[:, 0], z, states[:, 1:]) / horizon  # (B,)
+    elbo = elbo_terms(log_likelihood_per_step, kl_from_posterior(posterior), beta=config.kl_weight)
     obs, cond = model.policy_inputs(states[:, :-1], z[:, None, :])  # (B, T, S), (B, T, Z)
     flat_actions = actions.reshape(batch * horizon, *actions.shape[2:])
     log_pi = model.policy.distribution(obs.reshape(batch * horizon, -1), cond.reshape(batch * horizon, -1)).log_prob(flat_actions)
     bc = -log_pi.mean()
-    loss = nll + config.kl_weight * kl + config.bc_weight * bc
+    loss = elbo.loss + config.bc_weight * bc
     metrics = {
         "loss": loss.detach(),
-        "nll_per_step": nll.detach(),
-        "kl": kl.detach(),
+        "nll_per_step": elbo.reconstruction.detach(),
+        "kl": elbo.kl.detach(),
         "bc": bc.detach(),
-        "elbo_per_step": -(nll + kl / horizon).detach(),
+        "elbo_per_step": -(elbo.reconstruction + elbo.kl / horizon).detach(),
     }
     return loss, metrics
 

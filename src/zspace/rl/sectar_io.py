@@ -15,7 +15,7 @@ import pickle
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from zspace.core.config import from_dict, to_dict
 from zspace.errors import CheckpointError, ConfigError
@@ -37,22 +37,47 @@ def save_sectar(run_dir: str | os.PathLike, model: SeCTAR, config: SectarTrainCo
     return run
 
 
+# Before the state decoder's head became an MLP (SectarConfig.decoder_hidden), it was one nn.Linear: its weights
+# were named decoder_head.weight / .bias, and config.json had no decoder_hidden.
+LEGACY_HEAD = {"decoder_head.weight": "decoder_head.0.weight", "decoder_head.bias": "decoder_head.0.bias"}
+
+
 def load_sectar(run_dir: str | os.PathLike) -> SeCTAR:
     """Rebuild the model from ``run_dir/config.json`` and load ``run_dir/model.safetensors`` into it.
 
+    A model saved before the decoder head became an MLP (no ``decoder_hidden`` in its config, a
+    linear ``decoder_head``) loads as what it was: ``decoder_hidden=()``, the same function.
+
     Raises:
-        CheckpointError: a file is missing, the config is invalid, or the weights do not match it.
+        CheckpointError: a file is missing, the config is invalid, or the weights do not match it
+            (the message names the file and what to do).
     """
     data = read_config(run_dir)
     file = Path(run_dir) / CONFIG
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         raise CheckpointError(f"{file} has no 'model' section: it was not written by save_sectar")
+    fields = dict(data["model"])
+    legacy = "decoder_hidden" not in fields
+    if legacy:
+        fields["decoder_hidden"] = []  # the linear head it was saved with
     try:
-        config = from_dict(SectarConfig, data["model"], where=f"{file}: model")
+        config = from_dict(SectarConfig, fields, where=f"{file}: model")
         model = SeCTAR(config)
     except ConfigError as err:
         raise CheckpointError(f"{file} does not describe a SeCTAR model: {err}") from err
-    return load_weights(model, run_dir).eval()
+    if not legacy:
+        return load_weights(model, run_dir).eval()
+    weights = Path(run_dir) / WEIGHTS
+    try:
+        state = {LEGACY_HEAD.get(k, k): v for k, v in load_file(str(weights)).items()}
+        model.load_state_dict(state, strict=True)
+    except Exception as err:  # missing or damaged file, or other names / shapes than a linear-head model's
+        raise CheckpointError(
+            f"{weights} predates SectarConfig.decoder_hidden (its config.json has no model.decoder_hidden) and does not "
+            f"load as a linear-head SeCTAR model either ({str(err).splitlines()[0][:200]}); retrain it with "
+            f"`zspace rl train sectar` (the current code cannot rebuild this model)"
+        ) from err
+    return model.eval()
 
 
 # --- the training state, for an exact resume at an iteration boundary ------------------------------

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from zspace.errors import ConfigError, TrainingDivergedError
-from zspace.rl.exploration import Explorer, novelty_rewards
+from zspace.rl.exploration import Explorer, novelty_rewards, segment_neg_elbo
 from zspace.rl.ppo import ppo_update
 from zspace.rl.results import LearningCurve
 from zspace.rl.sectar import SeCTAR, consistency_error, sectar_loss
@@ -48,8 +48,14 @@ from zspace.rl.sectar_plan import plan_episode, plan_episodes
 from zspace.rl.segments import SegmentBuffer, ppo_segments, rollout_segments
 
 __all__ = [
-    "SECTAR_TRAIN_PRESETS", "SectarTrainConfig", "SegmentBuffer", "explorer_rewards", "load_sectar", "plan_episode", "save_sectar", "train_sectar",
+    "SECTAR_TRAIN_PRESETS", "SectarTrainConfig", "SegmentBuffer", "explorer_rewards", "load_sectar", "plan_episode", "save_sectar", "segment_end_rewards",
+    "train_sectar",
 ]  # fmt: skip
+
+
+# Per-iteration metrics kept in ``curve.extra["history"]`` (saved with a resumable training state).
+HISTORY = ("sectar/kl", "sectar/nll_per_step", "sectar/bc", "consistency/error", "consistency/log_prob_per_step",
+           "explore/neg_elbo_segment_end", "explore/neg_elbo_per_step", "explore/entropy", "explore/resets")  # fmt: skip
 
 
 def _check_finite(what: str, value: Tensor | np.ndarray | float, iteration: int, env_steps: int) -> None:
@@ -139,22 +145,26 @@ def _plan_phase(run: _Run, curve: LearningCurve, seed: int) -> np.ndarray:
     return episodes.segment_starts
 
 
-def explorer_rewards(neg_elbo_steps: Tensor, placement: str) -> Tensor:
+def explorer_rewards(values: Tensor, placement: str) -> Tensor:
     """The explorer's rewards over a rollout of M segments of T steps joined by one unrewarded step each.
 
-    ``neg_elbo_steps (N, M, T)``: each segment's per-step negative ELBO (:func:`novelty_rewards`).
-    "segment_end" (the authors' ``rewidx``): segment m's total at step m (T + 1) + T, the last
-    segment's at the rollout's last step; "per_step" (ours): each step its own term. Returns
-    ``(N, M (T + 1) - 1)``.
+    ``values (N, M, T)``: "per_step" (ours) pays each step its own term; "segment_end" pays each
+    segment's sum over T at its last step (:func:`segment_end_rewards`). Returns ``(N, M (T + 1) - 1)``.
     """
-    n, m, seg = neg_elbo_steps.shape
-    length = m * (seg + 1) - 1
+    n, m, seg = values.shape
     if placement == "per_step":
-        padded = torch.cat([neg_elbo_steps, torch.zeros_like(neg_elbo_steps[:, :, :1])], dim=2)  # the joining step pays 0
-        return padded.reshape(n, -1)[:, :length]
-    rewards = torch.zeros(n, length, device=neg_elbo_steps.device, dtype=neg_elbo_steps.dtype)
-    ends = torch.clamp(torch.arange(m, device=neg_elbo_steps.device) * (seg + 1) + seg, max=length - 1)
-    rewards[:, ends] = neg_elbo_steps.sum(dim=2)
+        padded = torch.cat([values, torch.zeros_like(values[:, :, :1])], dim=2)  # the joining step pays 0
+        return padded.reshape(n, -1)[:, : m * (seg + 1) - 1]
+    return segment_end_rewards(values.sum(dim=2), seg)
+
+
+def segment_end_rewards(per_segment: Tensor, segment_len: int) -> Tensor:
+    """``per_segment (N, M)`` rewards paid at each segment's last step -> ``(N, M (T + 1) - 1)`` (zeros elsewhere)."""
+    n, m = per_segment.shape
+    length = m * (segment_len + 1) - 1
+    rewards = torch.zeros(n, length, device=per_segment.device, dtype=per_segment.dtype)
+    ends = torch.clamp(torch.arange(m, device=per_segment.device) * (segment_len + 1) + segment_len, max=length - 1)
+    rewards[:, ends] = per_segment
     return rewards
 
 
@@ -179,14 +189,18 @@ def _explore_phase(run: _Run, starts: np.ndarray) -> dict[str, float]:
     run.buffer.add(states[valid], actions[valid])
     if untrained:
         return {}
-    with torch.no_grad():
+    if c.explore_reward == "per_step":  # ours
         per_step = novelty_rewards(model, states.to(dev)).reshape(n, c.explore_segments, seg)  # (n, segments, T) nats
-    rewards = explorer_rewards(per_step, c.explore_reward) * c.explorer.reward_scale
+        rewards, neg_elbo = explorer_rewards(per_step, "per_step"), per_step.mean()
+    else:  # the authors': each segment's NLL per step + KL (one z ~ q), at its end
+        per_segment = segment_neg_elbo(model, states.to(dev), run.generator).reshape(n, c.explore_segments)
+        rewards, neg_elbo = segment_end_rewards(per_segment, seg), per_segment.mean()
+    rewards = rewards * c.explorer.reward_scale
     run.check("exploration reward", rewards)
     batch = ppo_segments(explorer.agent, model.normalize(roll["states"].to(dev)), roll["actions"].to(dev),
                          roll["logprobs"].to(dev), rewards, c.explorer.ppo)  # fmt: skip
     metrics = explorer.update(batch)
-    metrics["explore/neg_elbo_per_step"] = per_step.mean().item()
+    metrics[f"explore/neg_elbo_{c.explore_reward}"] = neg_elbo.item()
     return metrics
 
 
@@ -236,7 +250,8 @@ def train_sectar(
     each iteration; ``on_iteration(model, curve, env_steps)`` is called after it (e.g. to save a
     checkpoint; the model is in train mode and must not be changed).
 
-    ``state_dir``: after every iteration the whole training state is written there
+    ``curve.extra["history"]`` lists each iteration's env steps and its :data:`HISTORY` metrics (last
+    minibatch / step of the iteration). ``state_dir``: after every iteration the whole training state is written there
     (:func:`~zspace.rl.sectar_io.save_train_state`); if it already holds one (same task, seed and
     config), training resumes from it and continues exactly as the uninterrupted run would have
     (on CPU), up to ``total_env_steps`` (which may be raised to train longer). ``time_limit_s``
@@ -254,7 +269,7 @@ def train_sectar(
     config = SectarTrainConfig.for_task(env_id) if config is None else config
     kwargs = dict(env_kwargs or {})
     curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
-    start_time = time.perf_counter()
+    start_time, prior_wall_s = time.perf_counter(), 0.0
     with torch.random.fork_rng(devices=[]):
         run = _start(env_id, config, kwargs, seed, total_env_steps, device)
         try:
@@ -267,6 +282,7 @@ def train_sectar(
             metrics: dict[str, float] = {}
             if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
                 curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))
+            prior_wall_s = curve.wall_s  # a resumed run's wall time counts its earlier parts
             stopped, last_iteration_s = False, 0.0
             phase_s = {"plan": 0.0, "explore": 0.0, "fit": 0.0}  # wall seconds per phase, summed over iterations
             while run.afford(plan_cost):
@@ -284,9 +300,12 @@ def train_sectar(
                                        ("fit", time.perf_counter() - after_explore)):  # fmt: skip
                     phase_s[phase] += seconds
                 metrics.update({"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]})
+                history = {k: round(v, 5) for k, v in metrics.items() if k in HISTORY}  # what the diagnosis reads, per iteration
+                curve.extra.setdefault("history", []).append({"env_steps": run.env_steps, **history})
                 if log is not None:
                     log(run.env_steps, metrics)
                 if state_dir is not None:
+                    curve.wall_s = prior_wall_s + time.perf_counter() - start_time
                     save_train_state(state_dir, run, curve, env_id=env_id, seed=seed)
                 if on_iteration is not None:
                     on_iteration(run.model, curve, run.env_steps)
@@ -294,7 +313,7 @@ def train_sectar(
         finally:
             run.close()
         curve.extra.update({k: v for k, v in metrics.items() if k.startswith(("consistency/", "sectar/"))})
-    curve.wall_s = time.perf_counter() - start_time
+    curve.wall_s = prior_wall_s + time.perf_counter() - start_time
     curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
                        stopped_early=stopped, **{f"time_share/{k}": v / max(sum(phase_s.values()), 1e-9)
                                                for k, v in phase_s.items()})  # fmt: skip
