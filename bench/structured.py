@@ -285,13 +285,24 @@ def headline(problems: dict[str, Any]) -> dict[str, Any]:
     reached = {k: v for k, v in speed.items() if v is not None}
     best = max(reached, key=reached.get) if reached else min(sampled, key=lambda k: comparison[k]["final_objective"])
     gap = comparison[best]["error_gap_pts_at_exact_time"]["mean"]
+    exact_runs = problems[name]["curves"]["exact_oracle"]
+    # "the exact-oracle SGD's final objective" is only a target once that learner has converged:
+    # an epoch cap that stops it early makes any speed-up to its objective an artefact of the cap
+    exact_converged = sum(bool(run["converged"]) for run in exact_runs)
     return {
         "problem": name,
         "learner": best,
         "fair_speedup": reached.get(best),
         "fair_speedup_seeds_reached": comparison[best]["speedup_to_exact_objective"]["n_seeds"],
         "fair_error_gap_pts": gap,
-        "goal_met": bool(reached.get(best) and reached[best] >= 10 and gap is not None and gap <= 1),
+        "exact_oracle_converged_seeds": f"{exact_converged}/{len(exact_runs)}",
+        "goal_met": bool(
+            reached.get(best)
+            and reached[best] >= 10
+            and gap is not None
+            and gap <= 1
+            and exact_converged == len(exact_runs)
+        ),
     }
 
 
