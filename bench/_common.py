@@ -57,6 +57,25 @@ def emit_json(result: dict[str, Any]) -> None:
     print(json.dumps(result, sort_keys=True, allow_nan=False), flush=True)
 
 
+def write_json(path: str | os.PathLike | None, result: dict[str, Any], *, indent: int = 2) -> None:
+    """Write ``result`` to ``path`` as sorted, indented JSON (NaN refused), creating parent folders; None: nothing."""
+    if path is None:
+        return
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=indent, sort_keys=True, allow_nan=False) + "\n")
+
+
+def read_json_field(path: str | os.PathLike | None, key: str) -> dict[str, Any]:
+    """``result[key]`` of an earlier run's JSON at ``path`` ({} if there is none): runs made in parts merge into it."""
+    from pathlib import Path
+
+    if path is None or not Path(path).exists():
+        return {}
+    return json.loads(Path(path).read_text()).get(key, {})
+
+
 def last_json_line(text: str) -> dict[str, Any]:
     """The JSON object on the last non-empty line of ``text`` (a benchmark's or worker's stdout)."""
     lines = [line for line in text.splitlines() if line.strip()]

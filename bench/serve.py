@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
-from _common import command_line, emit_json, parse_args
+from _common import command_line, emit_json, parse_args, write_json
 
 
 @dataclass
@@ -220,9 +220,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{args.clients:>8} {result['requests']:>9} {result['requests_per_s']:>8} {result['p50_ms']:>8} "
         f"{result['p95_ms']:>8} {result['p99_ms']:>8} {result['failures']:>7} {result['loadavg_1min_before']:>6}"
     )
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    write_json(args.json_out, result)
     emit_json(result)
     return result
 

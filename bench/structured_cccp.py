@@ -11,7 +11,6 @@ shifts a non-latent SSVM (one window = the whole canvas) and logistic regression
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
-from _common import command_line, emit_json, parse_args
+from _common import command_line, emit_json, parse_args, write_json
 
 from zspace.structured import LatentMulticlass, fit_exact, fit_perturbed, make_shifted_digits, make_synthetic
 from zspace.structured.datasets import train_test_split
@@ -208,9 +207,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print_table(result)
     if args.figure:
         plot_time(result, args.figure)
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    write_json(args.json_out, result)
     emit_json(result)
     return result
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ._load import load_bench
 
 
@@ -46,3 +48,23 @@ def test_multiclass_problem_runs(tmp_path):
     problem = result["problems"]["multiclass_4x3"]
     assert problem["space_size"] == 12 and problem["n_train"] == 200
     assert set(problem["comparison"]) == {"exact_oracle", "sampled_n4"}
+
+
+def test_brightest_start_and_cccp_timing(tmp_path):
+    bench = load_bench("structured")
+    argv = ["--quick", "--seeds", "1", "--n-samples", "4", "--cache", "0", "--no-latent-sampled"]
+    result = bench.main([*argv, "--init", "brightest", "--cccp-seeds", "1"])
+    problem = result["problems"]["align_m1"]
+    assert problem["init"] == "brightest" and len(problem["cccp"]) == 1
+    run = problem["cccp"][0]
+    assert run["seconds"] > 0 and 0.0 <= run["test_error"] <= 1.0 and run["rounds"] >= 1
+    with pytest.raises(SystemExit, match="brightest"):  # multiclass has no windows
+        bench.main(["--quick", "--margins", "", "--multiclass", "4x3", "--multiclass-train", "200", "--init", "brightest"])
+
+
+def test_learning_rate_ties_go_to_the_lower_training_objective():
+    """The exact oracle gave lr 0.01 and 0.1 the same validation error; 0.01 won as the first, with f near f(0)."""
+    bench = load_bench("structured")
+    errors = {0.01: 0.48, 0.1: 0.48, 1.0: 0.70}
+    assert bench.pick_learning_rate(errors, {0.01: 0.98, 0.1: 0.79, 1.0: 0.5}) == 0.1
+    assert bench.pick_learning_rate({0.01: 0.2, 0.1: 0.3}, {0.01: 0.9, 0.1: 0.1}) == 0.01  # error first

@@ -242,3 +242,14 @@ def test_validate_accepts_good_data():
 def test_validate_raises_clear_data_errors(X, Y, message):
     with pytest.raises(DataError, match=message):
         ImageAlignment(3, (4, 4), (2, 2)).validate(X, Y)
+
+
+def test_brightest_window_holds_the_whole_digit():
+    data = make_shifted_digits(margin=3, n_samples=200, seed=1)
+    H = data.problem.brightest_window_latents(data.X)
+    assert H.shape == (200,) and H.dtype.kind == "i"
+    ink = data.problem.windows(data.X, H).sum(axis=(1, 2))
+    np.testing.assert_allclose(ink, data.X.sum(axis=(1, 2)))  # zero background: the window holds all of the digit
+    # ties go to the first shift in row-major order, as in every other argmax of the problem
+    problem = ImageAlignment(1, (3, 3), (2, 2))
+    assert problem.brightest_window_latents(np.zeros((1, 3, 3))).tolist() == [0]

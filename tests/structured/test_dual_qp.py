@@ -13,26 +13,35 @@ def _dual(K, b, a):
     return a @ b - 0.5 * a @ K @ a
 
 
-# Open bug (issue 15): on these cases the active-set solver's dual value is below projected gradient's.
-KNOWN_ACTIVE_SET_GAPS = {(2, 1000.0), (3, 1000.0)}
-
-
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("cap", [0.5, 4.0, 1000.0])
-def test_active_set_matches_projected_gradient(seed, cap, request):
-    if (seed, cap) in KNOWN_ACTIVE_SET_GAPS:
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="known bug: the active-set dual QP stops short of the optimum here")
-        )
+def test_active_set_matches_projected_gradient(seed, cap):
     rng = np.random.default_rng(seed)
     k, d = rng.integers(2, 30), rng.integers(3, 40)  # k > d: linearly dependent planes, K singular
     G = rng.standard_normal((k, d)) * 0.3
     K, b = G @ G.T, rng.uniform(0.0, 1.0, k)
     a = active_set_one_slack_dual(K, b, cap, np.zeros(k))
     assert a is not None and np.all(a >= 0) and a.sum() <= cap * (1 + 1e-9)
-    reference = _projected_gradient_dual(K, b, cap, np.zeros(k), tol=1e-10, max_iter=200000)
+    reference = _projected_gradient_dual(K, b, cap, np.zeros(k), tol=1e-10, max_iter=5000)  # a feasible lower bound
     assert _dual(K, b, a) >= _dual(K, b, reference) - 1e-7 * max(1.0, abs(_dual(K, b, reference)))
     assert _duality_gap(K, b, cap, a) <= 1e-6 * max(1.0, cap)
+
+
+def test_rank_deficient_planes_reach_the_optimum():
+    """More planes than features: on some supports the QP is unbounded along a zero-curvature ray.
+
+    The solver used to take the least-squares 'solution' of the singular KKT system for a minimiser
+    and stop short of the optimum (77 of these 300 cases); following the ray fixes it.
+    """
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        k = int(rng.integers(5, 40))
+        G = rng.standard_normal((k, int(rng.integers(1, k))))  # rank < k: K = G G^T singular
+        K, b, cap = G @ G.T, rng.uniform(0.0, 1.0, k), 10.0 ** rng.uniform(-1, 4)
+        a = active_set_one_slack_dual(K, b, cap, np.zeros(k))
+        assert a is not None, seed
+        assert np.all(a >= 0) and a.sum() <= cap * (1 + 1e-9), seed
+        assert _duality_gap(K, b, cap, a) <= 1e-6 * max(1.0, cap), seed
 
 
 def test_warm_start_from_the_previous_solution_agrees():

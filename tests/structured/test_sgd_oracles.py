@@ -191,3 +191,23 @@ def test_a_batch_without_violators_only_shrinks_w():
     data = make_shifted_digits(margin=1, n_samples=20, seed=0)
     empty = data.problem.joint_feature_sum(data.X[:0], data.Y[:0], data.H[:0])
     np.testing.assert_array_equal(empty, np.zeros(data.problem.n_features))
+
+
+def test_exact_oracle_learns_shifted_digits_from_the_brightest_window_start():
+    """Issue 15: from the centred window (mostly background at margin 6) the exact oracle's templates die.
+
+    Trained on centred windows, each template is pushed up by a mostly blank window and down by the
+    best-matching whole digit of a wrong class, turns negative, and every argmax then lands on a
+    blank window (no template subgradient): the learner stays at chance. Started on the brightest
+    window, the same learner with the same settings learns.
+    """
+    data = make_shifted_digits(margin=6, n_samples=600, seed=0)
+    problem, X, Y, X_test, Y_test = data.problem, data.X[:450], data.Y[:450], data.X[450:], data.Y[450:]
+    kwargs = {"oracle": "exact", "alpha": 1e-3, "learning_rate": 0.1, "max_epochs": 8, "batch_size": 32, "seed": 0}
+    errors = {}
+    for start in ("centre", "brightest"):
+        H0 = problem.initial_latents(X, Y, np.random.default_rng(0)) if start == "centre" else problem.brightest_window_latents(X)
+        w = fit_perturbed(problem, X, Y, H_init=H0, n_iter_no_change=8, **kwargs).w
+        errors[start] = np.mean(problem.batch_inference(w, X_test)[0] != Y_test)
+    assert errors["centre"] > 0.7  # chance is 0.9
+    assert errors["brightest"] < 0.35
