@@ -297,11 +297,7 @@ def headline(problems: dict[str, Any]) -> dict[str, Any]:
         "fair_error_gap_pts": gap,
         "exact_oracle_converged_seeds": f"{exact_converged}/{len(exact_runs)}",
         "goal_met": bool(
-            reached.get(best)
-            and reached[best] >= 10
-            and gap is not None
-            and gap <= 1
-            and exact_converged == len(exact_runs)
+            reached.get(best) and reached[best] >= 10 and gap is not None and gap <= 1 and exact_converged == len(exact_runs)
         ),
     }
 
