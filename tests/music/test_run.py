@@ -52,7 +52,7 @@ def test_config_json_round_trip_and_errors(data_path):
     config = MusicRunConfig.from_preset(PRESET, data=data_path, max_steps=3)
     assert MusicRunConfig.from_json(config.to_json()) == config
     assert config.to_json()["family"] == "music" and config.train.max_steps == 3
-    with pytest.raises(ConfigError, match="not a MusicVAE run"):
+    with pytest.raises(ConfigError, match="not a .music. run"):
         MusicRunConfig.from_json({**config.to_json(), "family": "vae"})
     with pytest.raises(ConfigError, match="valid presets"):
         MusicRunConfig.from_preset("cat-mel_2bar_huge", data=data_path)

@@ -154,7 +154,9 @@ def test_rollout_chains_segments_with_one_batched_predict_call_per_segment():
 
 @pytest.mark.parametrize("method", ["shooting", "cem"])
 def test_latent_mpc_heads_for_the_rewarded_waypoint(method):
-    mpc = LatentMPC(linear_predict, row_progress, z_size=2, horizon=2, n_candidates=512, method=method, seed=0, discount=1.0)
+    mpc = LatentMPC(
+        linear_predict, row_progress, z_size=2, horizon=2, n_candidates=512, method=method, seed=0, discount=1.0, shaping="stage"
+    )
     plan = mpc.plan(np.zeros(2), 0)
     assert isinstance(plan, Plan) and plan.z.shape == (2,) and plan.latents.shape == (2, 2)
     assert plan.predicted.shape == (2 * T, 2)

@@ -134,3 +134,12 @@ def test_config_json_that_is_not_an_object_is_damaged(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps([1, 2]))
     with pytest.raises(CheckpointError, match="damaged"):
         runs.load_run(tmp_path)
+
+
+def test_family_config_checks_the_stamp_and_strips_the_contract():
+    stamped = runs.stamp("music", {"model": {"z_size": 4}, "train": {}}, data_sha256="ab")
+    assert runs.family_config(stamped, "music", where="run/config.json") == {"model": {"z_size": 4}, "train": {}}
+    with pytest.raises(ConfigError, match="run/config.json: this run is a 'music' run, not a 'vae' run"):
+        runs.family_config(stamped, "vae", where="run/config.json")
+    with pytest.raises(CheckpointError, match="no 'family'/'model' entries.*; write it with save_run"):
+        runs.family_config({"model": {}}, "vae", where="run/config.json", missing_hint="write it with save_run")

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from zspace.core.latent import slerp
-from zspace.core.objectives import active_units, kl_standard_normal, nats_to_bits
+from zspace.core.objectives import active_units, kl_from_posterior, nats_to_bits
 from zspace.music.model import MusicVAE, sampler
 from zspace.music.paper_metrics import as_tokens, input_vectors, majority_accuracy, model_device, paper_metrics
 
@@ -93,9 +93,9 @@ def kl_and_active_units(
     kl, means = 0.0, []
     try:
         for start in range(0, len(targets_all), batch_size):
-            posterior = model.encode(input_vectors(model, targets_all[start : start + batch_size])).base_dist
-            kl += float(kl_standard_normal(posterior.loc, 2.0 * posterior.scale.log()).sum())
-            means.append(posterior.loc)
+            posterior = model.encode(input_vectors(model, targets_all[start : start + batch_size]))
+            kl += float(kl_from_posterior(posterior).sum())
+            means.append(posterior.base_dist.loc)
     finally:
         model.train(was_training)
     kl_nats = kl / len(targets_all)

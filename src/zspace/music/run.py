@@ -79,14 +79,7 @@ class MusicRunConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> MusicRunConfig:
-        family = data.get("family")
-        data = runs.strip_contract(data)
-        if family is None or "model" not in data:
-            raise CheckpointError(f"{where} has no 'family'/'model' entries, so the model cannot be rebuilt")
-        if family != FAMILY:
-            raise ConfigError(
-                f"{where}: this run is a {family!r} run, not a MusicVAE run; use `zspace eval|sample|explore RUN` for it"
-            )
+        data = runs.family_config(data, FAMILY, where=where)
         return from_dict(cls, data, where=where)
 
 

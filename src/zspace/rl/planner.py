@@ -13,7 +13,8 @@ Scoring (:func:`score_states`) is shared with the state-space MPC baseline
 most candidates score 0 and the authors' ``argmax`` then picks an arbitrary one; the ``shaping``
 option breaks such ties with information the task already exposes, too small to outweigh a reward:
 
-- ``"none"``: the task reward alone (the authors' scorer); ties go to the lowest candidate index.
+- ``"none"`` (the default, as everywhere in zspace): the task reward alone (the authors' scorer);
+  ties go to the lowest candidate index.
 - ``"stage"``: + 1e-3 per target completed within the plan (the progress function's new stage),
   discounted per segment like the reward, so plans reaching unrewarded intermediate waypoints
   (sooner) win ties.
@@ -116,7 +117,7 @@ def score_states(
     states: np.ndarray,
     stage: int | np.ndarray,
     *,
-    shaping: str = "stage",
+    shaping: str = "none",
     discount: float = 1.0,
     segment_len: int | None = None,
     distance: Distance | None = None,
@@ -203,7 +204,7 @@ class LatentMPC:
         cem_iters: int = 4,
         elite_frac: float = 0.1,
         seed: int = 0,
-        shaping: str = "stage",
+        shaping: str = "none",
         discount: float = 0.99,
         distance: Distance | None = None,
         device: str | torch.device = "cpu",

@@ -41,6 +41,7 @@ __all__ = [
     "check_output_dir",
     "check_output_file",
     "content_hash",
+    "family_config",
     "file_hash",
     "guard_run_dir",
     "load_run",
@@ -85,6 +86,23 @@ def stamp(family: str, config: dict[str, Any], *, data_sha256: str | None = None
 def strip_contract(config: dict[str, Any]) -> dict[str, Any]:
     """The family's own part of a config.json dict (the contract's keys removed)."""
     return {k: v for k, v in config.items() if k not in CONTRACT_KEYS}
+
+
+def family_config(data: dict[str, Any], family: str, *, where: str, missing_hint: str = "") -> dict[str, Any]:
+    """A stamped config.json's own entries, checked to be a ``family`` run with a ``model`` entry.
+
+    What every family's ``RunConfig.from_json`` does first; ``missing_hint`` is added to the error
+    for a config without the contract's entries (e.g. how to write one).
+    """
+    found = data.get("family")
+    if found is None or "model" not in data:
+        hint = f"; {missing_hint}" if missing_hint else ""
+        raise CheckpointError(f"{where} has no 'family'/'model' entries, so the model cannot be rebuilt{hint}")
+    if found != family:
+        raise ConfigError(
+            f"{where}: this run is a {found!r} run, not a {family!r} run; use `zspace eval|sample|explore RUN` for it"
+        )
+    return strip_contract(data)
 
 
 def load_run(run_dir: str | os.PathLike) -> RunInfo:

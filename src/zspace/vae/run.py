@@ -15,7 +15,6 @@ import torch
 
 from zspace.core.config import from_dict, to_dict
 from zspace.data.images import DataConfig, ImageDataset, load_images, validation_split
-from zspace.errors import CheckpointError, ConfigError
 from zspace.train import FitResult, TrainConfig, Trainer, runs
 from zspace.train import checkpoint as ckpt
 from zspace.train.runs import guard_run_dir
@@ -44,15 +43,8 @@ class VAERunConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> VAERunConfig:
-        family = data.get("family")
-        data = runs.strip_contract(data)
-        if family is None or "model" not in data:
-            raise CheckpointError(
-                f"{where} has no 'family'/'model' entries, so the model cannot be rebuilt; when calling Trainer "
-                "directly, pass run_config=VAERunConfig(...).to_json() (zspace.vae.train does this for you)"
-            )
-        if family != FAMILY:
-            raise ConfigError(f"{where}: this run is a {family!r} run, not a VAE")
+        hint = "when calling Trainer directly, pass run_config=VAERunConfig(...).to_json() (zspace.vae.train does this)"
+        data = runs.family_config(data, FAMILY, where=where, missing_hint=hint)
         return from_dict(cls, data, where=where)
 
 
