@@ -9,9 +9,12 @@ import torch
 
 gymnasium = pytest.importorskip("gymnasium")
 
+from zspace.core.config import from_dict
 from zspace.errors import ConfigError
 from zspace.rl.envs import waypoint_distance, waypoint_progress
+from zspace.rl.model_based import MPCConfig
 from zspace.rl.planner import LatentMPC, Plan, cem, random_shooting, score_states
+from zspace.rl.sectar_config import SectarTrainConfig
 
 T = 10  # steps per segment of the hand-made decoders
 
@@ -208,3 +211,10 @@ def test_latent_mpc_rejects_bad_settings(kwargs, match):
     settings = {"z_size": 2, "horizon": 2, **kwargs}
     with pytest.raises(ConfigError, match=match):
         LatentMPC(linear_predict, row_progress, **settings)
+
+
+def test_config_loader_refuses_an_unknown_shaping_and_names_the_choices():
+    for config, field in ((MPCConfig, "shaping"), (SectarTrainConfig, "plan_shaping")):
+        assert getattr(config(), field) == "none"  # one default everywhere: the authors' sparse scorer
+        with pytest.raises(ConfigError, match=r"'dense' is not one of \['none', 'stage', 'distance'\]"):
+            from_dict(config, {field: "dense"}, where="config.json")

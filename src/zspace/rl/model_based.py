@@ -39,7 +39,7 @@ from torch import Tensor, nn
 import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
 from zspace.errors import ConfigError
 from zspace.nn.mlp import MLP
-from zspace.rl.planner import SHAPINGS, random_shooting, score_states
+from zspace.rl.planner import SHAPINGS, Shaping, random_shooting, score_states
 from zspace.rl.results import LearningCurve
 
 __all__ = [
@@ -143,7 +143,7 @@ class MPCConfig:
     lr: float = 1e-3
     batch_size: int = 512
     epochs: int = 60  # per refit, over all aggregated data, warm-started (authors' dynamics_iters)
-    shaping: str = "none"  # the sparse task reward alone (authors); "distance" is our tie-break (zspace.rl.planner)
+    shaping: Shaping = "none"  # the sparse task reward alone (authors); "distance" is our tie-break (zspace.rl.planner)
     discount: float = 1.0  # authors' trajectory_cost_fn sums the rewards undiscounted
 
     @classmethod

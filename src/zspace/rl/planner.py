@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 import torch
@@ -36,12 +36,14 @@ from torch import Tensor
 
 from zspace.errors import ConfigError
 
-__all__ = ["PLAN_METHODS", "SHAPINGS", "LatentMPC", "Plan", "cem", "random_shooting", "score_states"]
+__all__ = ["PLAN_METHODS", "SHAPINGS", "LatentMPC", "Plan", "PlanMethod", "Shaping", "cem", "random_shooting", "score_states"]
 
 Progress = Callable[..., tuple[np.ndarray, np.ndarray]]  # (states (K, L, S), stage (K,)) -> (reward (K,), stage (K,))
 Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (states (K, S), stage (K,)) -> metres still to go (K,)
-SHAPINGS = ("none", "stage", "distance")
-PLAN_METHODS = ("shooting", "cem")
+Shaping = Literal["none", "stage", "distance"]
+PlanMethod = Literal["shooting", "cem"]
+SHAPINGS: tuple[str, ...] = get_args(Shaping)
+PLAN_METHODS: tuple[str, ...] = get_args(PlanMethod)
 STAGE_WEIGHT = 1e-3  # per target completed: < any reward step (1, or discount**t >= 0.15 for t < 190)
 DISTANCE_WEIGHT = 1e-4  # per metre: < 8 m to the next waypoint, so distance never outweighs one stage (Blocks pays each)
 
@@ -117,7 +119,7 @@ def score_states(
     states: np.ndarray,
     stage: int | np.ndarray,
     *,
-    shaping: str = "none",
+    shaping: Shaping = "none",
     discount: float = 1.0,
     segment_len: int | None = None,
     distance: Distance | None = None,
@@ -200,11 +202,11 @@ class LatentMPC:
         z_size: int,
         horizon: int,
         n_candidates: int = 2048,
-        method: str = "shooting",
+        method: PlanMethod = "shooting",
         cem_iters: int = 4,
         elite_frac: float = 0.1,
         seed: int = 0,
-        shaping: str = "none",
+        shaping: Shaping = "none",
         discount: float = 0.99,
         distance: Distance | None = None,
         device: str | torch.device = "cpu",

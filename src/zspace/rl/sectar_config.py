@@ -23,7 +23,7 @@ from typing import Any
 from zspace.core.config import Registry
 from zspace.errors import ConfigError
 from zspace.rl.exploration import ExplorerConfig
-from zspace.rl.planner import PLAN_METHODS, SHAPINGS
+from zspace.rl.planner import PLAN_METHODS, SHAPINGS, PlanMethod, Shaping
 from zspace.rl.ppo import PPOConfig
 from zspace.rl.sectar import SECTAR_PRESETS, SectarConfig
 
@@ -54,8 +54,8 @@ class SectarTrainConfig:
     plan_episodes: int = 40
     n_candidates: int = 2048
     plan_horizon: int = 10
-    plan_method: str = "shooting"  # LatentMPC only (plan_episode); the training loop shoots, as the authors
-    plan_shaping: str = "none"
+    plan_method: PlanMethod = "shooting"  # LatentMPC only (plan_episode); the training loop shoots, as the authors
+    plan_shaping: Shaping = "none"
     plan_discount: float = 0.99
     plan_greedy: bool = False  # execute sampled actions (the consistency step trains sampled ones)
     plan_chunk: int | None = None  # episodes per decoder call (None: all; the authors planned 5 at a time)
