@@ -170,24 +170,22 @@ def fit_perturbed(
         (exact loss-augmented inferences), ``completions`` (exact latent completions),
         ``sampled_scores`` (candidate pairs scored), all cumulative and counted per example.
     """
-    _check_choice("rescaling", rescaling, ("slack", "margin"))
-    _check_choice("latent", latent, ("exact", "sampled"))
-    for name, value in (
-        ("n_samples", n_samples),
-        ("n_latent_samples", n_latent_samples),
-        ("batch_size", batch_size),
-        ("max_epochs", max_epochs),
-        ("n_iter_no_change", n_iter_no_change),
-        ("monitor_size", monitor_size),
-    ):
-        check_positive_int(name, value)
-    if isinstance(violator_cache, bool) or not isinstance(violator_cache, (int, np.integer)) or violator_cache < 0:
-        raise ConfigError(f"violator_cache must be an int >= 0, got {violator_cache!r}")
-    if not alpha > 0:
-        raise ConfigError(f"alpha must be > 0, got {alpha!r}")
-    learning_rate = 0.1 / alpha if learning_rate is None else learning_rate
-    if not (learning_rate > 0 and sigma >= 0):
-        raise ConfigError(f"learning_rate must be > 0 and sigma >= 0, got {learning_rate=}, {sigma=}")
+    learning_rate = _checked_options(
+        alpha=alpha,
+        learning_rate=learning_rate,
+        sigma=sigma,
+        violator_cache=violator_cache,
+        rescaling=rescaling,
+        latent=latent,
+        counts={
+            "n_samples": n_samples,
+            "n_latent_samples": n_latent_samples,
+            "batch_size": batch_size,
+            "max_epochs": max_epochs,
+            "n_iter_no_change": n_iter_no_change,
+            "monitor_size": monitor_size,
+        },
+    )
     source = make_oracle(problem, oracle, n_samples, violator_cache, rescaling)
     problem.validate(X, Y)
     X, Y = np.asarray(X, dtype=float), np.asarray(Y)
@@ -220,21 +218,10 @@ def fit_perturbed(
                     H[batch] = _impute(problem, w_eval, Xb, Yb, H[batch], latent, n_latent_samples, rng)
                     completions += len(batch) if latent == "exact" else 0
                 Yc, Hc = source.candidates(w_eval, Xb, Yb, batch, rng)
-            Hb = H[batch]
-            values, distortion = _loss_values(problem, w_eval, Xb, Yb, Hb, Yc, Hc, rescaling)
-            source.remember(batch, Yc, Hc, values)
-            best_j = np.argmax(values, axis=1)
-            rows = np.arange(len(batch))
-            losses = values[rows, best_j]
-            coef = np.where(losses > 0, distortion[rows, best_j] if rescaling == "slack" else 1.0, 0.0)
             if latent == "sampled":
                 result.n_oracle_calls += len(batch) * (n_latent_samples + 1)
-            active = np.flatnonzero(coef > 0)
-            # subgradient of the mean loss: coef * (phi(x, y', h') - phi(x, y, h*)) over the active examples
-            violator = problem.joint_feature_sum(Xb[active], Yc[active, best_j[active]], Hc[active, best_j[active]], coef[active])
-            truth = problem.joint_feature_sum(Xb[active], Yb[active], Hb[active], coef[active])
             eta = learning_rate / (1.0 + learning_rate * alpha * step)
-            w = (1.0 - eta * alpha) * w - eta * (violator - truth) / len(batch)
+            w = _subgradient_step(problem, w, w_eval, Xb, Yb, H[batch], Yc, Hc, batch, source, rescaling, eta, alpha)
             step += 1
             tail.add(w)
         seconds += time.perf_counter() - started
@@ -267,3 +254,38 @@ def fit_perturbed(
     result.w = tail.value() if average else w
     result.H = H
     return result
+
+
+def _checked_options(*, alpha, learning_rate, sigma, violator_cache, rescaling, latent, counts: dict[str, int]) -> float:
+    """Refuse bad options of :func:`fit_perturbed` with a clear message; returns the learning rate to use."""
+    _check_choice("rescaling", rescaling, ("slack", "margin"))
+    _check_choice("latent", latent, ("exact", "sampled"))
+    for name, value in counts.items():
+        check_positive_int(name, value)
+    if isinstance(violator_cache, bool) or not isinstance(violator_cache, (int, np.integer)) or violator_cache < 0:
+        raise ConfigError(f"violator_cache must be an int >= 0, got {violator_cache!r}")
+    if not alpha > 0:
+        raise ConfigError(f"alpha must be > 0, got {alpha!r}")
+    learning_rate = 0.1 / alpha if learning_rate is None else learning_rate
+    if not (learning_rate > 0 and sigma >= 0):
+        raise ConfigError(f"learning_rate must be > 0 and sigma >= 0, got {learning_rate=}, {sigma=}")
+    return learning_rate
+
+
+def _subgradient_step(problem, w, w_eval, Xb, Yb, Hb, Yc, Hc, batch, source, rescaling, eta, alpha) -> np.ndarray:
+    """One SGD step on a batch: the max loss over each example's candidates (Yc, Hc: (B, n)), scored at w_eval.
+
+    Returns ``(1 - eta alpha) w - eta * mean subgradient``; the oracle ``source`` sees every
+    candidate's loss value (for its violator cache).
+    """
+    values, distortion = _loss_values(problem, w_eval, Xb, Yb, Hb, Yc, Hc, rescaling)
+    source.remember(batch, Yc, Hc, values)
+    best_j = np.argmax(values, axis=1)
+    rows = np.arange(len(batch))
+    losses = values[rows, best_j]
+    coef = np.where(losses > 0, distortion[rows, best_j] if rescaling == "slack" else 1.0, 0.0)
+    active = np.flatnonzero(coef > 0)
+    # subgradient of the mean loss: coef * (phi(x, y', h') - phi(x, y, h*)) over the active examples
+    violator = problem.joint_feature_sum(Xb[active], Yc[active, best_j[active]], Hc[active, best_j[active]], coef[active])
+    truth = problem.joint_feature_sum(Xb[active], Yb[active], Hb[active], coef[active])
+    return (1.0 - eta * alpha) * w - eta * (violator - truth) / len(batch)
