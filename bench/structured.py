@@ -274,11 +274,21 @@ def run_problem(title: str, problem, splits, args: Args) -> dict[str, Any]:
     }
 
 
+def headline_problem(problems: dict[str, Any]) -> str:
+    """The issue's headline problem: the largest *alignment* problem by |Y x H| (the largest problem if none is).
+
+    Other problems (multiclass 100 x 100 has |Y x H| = 10,000 > align_m10's 4410) are reported
+    beside it, never in its place: the issue defines fair_speedup "for the largest alignment problem".
+    """
+    aligned = [k for k in problems if k.startswith("align_")] or list(problems)
+    return max(aligned, key=lambda k: problems[k]["space_size"])
+
+
 def headline(problems: dict[str, Any]) -> dict[str, Any]:
-    """fair_speedup and fair_error_gap_pts on the largest problem, for the best paper-proposal learner."""
+    """fair_speedup and fair_error_gap_pts on :func:`headline_problem`, for the best paper-proposal learner."""
     if not problems:
         return {}
-    name = max(problems, key=lambda k: problems[k]["space_size"])
+    name = headline_problem(problems)
     comparison = problems[name]["comparison"]
     sampled = [k for k in comparison if k.startswith("sampled") and "cache" not in k and "latent" not in k]
     speed = {k: comparison[k]["speedup_to_exact_objective"]["mean"] for k in sampled}

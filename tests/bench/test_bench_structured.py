@@ -68,3 +68,25 @@ def test_learning_rate_ties_go_to_the_lower_training_objective():
     errors = {0.01: 0.48, 0.1: 0.48, 1.0: 0.70}
     assert bench.pick_learning_rate(errors, {0.01: 0.98, 0.1: 0.79, 1.0: 0.5}) == 0.1
     assert bench.pick_learning_rate({0.01: 0.2, 0.1: 0.3}, {0.01: 0.9, 0.1: 0.1}) == 0.01  # error first
+
+
+def _summary(speedup: float, gap: float) -> dict:
+    stat = lambda v: {"mean": v, "std": 0.0, "n_seeds": 1}
+    return {"speedup_to_exact_objective": stat(speedup), "error_gap_pts_at_exact_time": stat(gap), "final_objective": 0.5}
+
+
+def test_headline_stays_on_the_largest_alignment_problem():
+    """The issue defines fair_speedup on the largest alignment problem; a larger multiclass one is reported beside it."""
+    bench = load_bench("structured")
+    problems = {
+        name: {
+            "space_size": size,
+            "comparison": {"exact_oracle": _summary(1.0, 0.0), "sampled_n10": _summary(speedup, 0.5)},
+            "curves": {"exact_oracle": [{"converged": True}]},
+        }
+        for name, size, speedup in [("align_m2", 250, 2.0), ("align_m10", 4410, 3.0), ("multiclass_100x100", 10_000, 20.0)]
+    }
+    head = bench.headline(problems)
+    assert head["problem"] == "align_m10" and head["fair_speedup"] == 3.0 and not head["goal_met"]
+    del problems["align_m2"], problems["align_m10"]  # no alignment problem: the largest one
+    assert bench.headline(problems)["problem"] == "multiclass_100x100"
