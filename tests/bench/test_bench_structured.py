@@ -50,6 +50,18 @@ def test_multiclass_problem_runs(tmp_path):
     assert set(problem["comparison"]) == {"exact_oracle", "sampled_n4"}
 
 
+def test_sequence_problem_runs():
+    bench = load_bench("structured")
+    argv = ["--quick", "--margins", "", "--sequences", "5", "--sequences-train", "80", "--n-samples", "4"]
+    problem = bench.main([*argv, "--no-latent-sampled", "--cache", "0"])["problems"]["sequences_T5"]
+    assert problem["space_size"] == 8**5 and problem["n_train"] == 80  # (C L) ** T, C = 4, L = 2
+    assert set(problem["comparison"]) == {"exact_oracle", "sampled_n4"}
+    exact, sampled = problem["curves"]["exact_oracle"][0], problem["curves"]["sampled_n4"][0]
+    viterbi = 5 * 8 * 8  # T S^2 max-sum entries per exact call or completion; epoch 1 trains on the start latents
+    assert exact["scores"][:2] == [80 * viterbi, 80 * 3 * viterbi] and sampled["scores"][:2] == [80 * 4, 80 * (8 + viterbi)]
+    assert all(0.0 <= e <= 1.0 for e in exact["test_error"])  # mean Hamming loss
+
+
 def test_brightest_start_and_cccp_timing(tmp_path):
     bench = load_bench("structured")
     argv = ["--quick", "--seeds", "1", "--n-samples", "4", "--cache", "0", "--no-latent-sampled"]
