@@ -361,14 +361,15 @@ def plot_error_vs_time(problems: dict[str, Any], path: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(problems), figsize=(4.2 * len(problems), 3.4), squeeze=False)
+    names = sorted({name for p in problems.values() for name in p["curves"]})  # one colour per learner in every panel
     for ax, (pname, p) in zip(axes[0], problems.items()):
-        for k, (name, runs) in enumerate(p["curves"].items()):
+        for name, runs in p["curves"].items():
             for i, run in enumerate(runs):
-                ax.plot(run["seconds"], 100 * np.asarray(run["test_error"]), color=f"C{k}", alpha=0.6, lw=1,
-                        label=name if i == 0 else None)  # fmt: skip
+                ax.plot(run["seconds"], 100 * np.asarray(run["test_error"]), color=f"C{names.index(name)}", alpha=0.6,
+                        lw=1, label=name if i == 0 else None)  # fmt: skip
         size = f"{p['space_size']:{',' if p['space_size'] < 1e6 else '.2e'}}"  # sequences: (C L) ** T
         ax.set(xscale="log", xlabel="training seconds", ylabel="test error (%)", title=f"{pname} (|YxH|={size})")
-    axes[0][0].legend(fontsize=7)
+        ax.legend(fontsize=6)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
