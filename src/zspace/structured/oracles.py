@@ -6,10 +6,12 @@ This is what lets one optimiser run with every oracle, so a comparison varies th
 
 - ``ExactOracle``: k = 1, the exact loss-augmented argmax over the whole Y x H (margin rescaling;
   for slack rescaling only where the task loss is 0/1 and both coincide).
-- ``SampledOracle``: k = n pairs drawn from the problem's proposal (Bello & Honorio 2018, Sec. 5;
-  uniform over Y x H for multiclass and alignment), plus, with ``cache > 0``, the ``cache``
-  highest-loss pairs of the example's previous visit (a violator cache: our option, off by default,
-  since the paper's random sets are fresh draws from a proposal that depends on (x, w) only).
+- ``SampledOracle``: k = n pairs drawn independently from the problem's proposal (Bello & Honorio
+  2018: the max loss over random structures "sampled independently from some proposal
+  distribution"; uniform over Y x H for multiclass and alignment is our choice), plus, with
+  ``cache > 0``, the ``cache`` highest-loss pairs of the example's previous visit (a violator cache:
+  our option, off by default, since those pairs depend on earlier draws and weights and are not
+  independent draws; docs/BENCHMARKS.md says what of the paper's assumptions we could read).
 """
 
 from __future__ import annotations

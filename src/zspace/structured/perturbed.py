@@ -4,7 +4,7 @@ Exact learners maximise over the whole output x latent space for every example. 
 & Jaakkola (UAI 2016), Bello & Honorio replace that max by a max over a small set T_i of n pairs
 (y', h') drawn from a proposal distribution, which keeps a PAC-Bayes bound on the Gibbs decoder
 (weights perturbed as w + sigma * eps, eps ~ N(0, I)) up to statistical accuracy. Their loss is
-slack-rescaled with a latent margin (Sec. 4):
+slack-rescaled with a latent margin (our reading; the reviews call it that, the section was not readable to us):
 
     l_i(w) = max_{(y', h') in T_i} Delta(y_i, y') * max(0, 1 - [max_h w.phi(x_i, y_i, h) - w.phi(x_i, y', h')])
 

@@ -2,7 +2,7 @@
 
 A problem fixes the joint feature map phi(x, y, h), the task loss Delta(y, y'), the three
 argmax oracles over outputs y and latent values h, and a proposal sampler of (y', h') pairs for
-the randomized learner (Bello & Honorio, NeurIPS 2018, Sec. 4). Everything is numpy and
+the randomized learner (Bello & Honorio, NeurIPS 2018). Everything is numpy and
 batch-first, so learners never loop over examples or over the output space in Python:
 
     X  (N, *x_shape)     inputs
