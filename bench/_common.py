@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor, nn
 
+from zspace.core.io import atomic_write_text
+
 A = TypeVar("A")
 
 
@@ -58,13 +60,12 @@ def emit_json(result: dict[str, Any]) -> None:
 
 
 def write_json(path: str | os.PathLike | None, result: dict[str, Any], *, indent: int = 2) -> None:
-    """Write ``result`` to ``path`` as sorted, indented JSON (NaN refused), creating parent folders; None: nothing."""
-    if path is None:
-        return
-    from pathlib import Path
+    """Write ``result`` to ``path`` atomically as sorted, indented JSON (NaN refused), creating parent folders.
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(result, indent=indent, sort_keys=True, allow_nan=False) + "\n")
+    None: nothing. A run killed mid-write leaves the previous results file whole.
+    """
+    if path is not None:
+        atomic_write_text(path, json.dumps(result, indent=indent, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_json_field(path: str | os.PathLike | None, key: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from zspace.errors import ConfigError
 from zspace.structured.dual_qp import active_set_one_slack_dual
@@ -76,6 +77,9 @@ def _project_capped_simplex(v: np.ndarray, cap: float) -> np.ndarray:
     excess = np.cumsum(u) - cap
     k = np.flatnonzero(u - excess / np.arange(1, len(u) + 1) > 0)[-1]
     return np.maximum(v - excess[k] / (k + 1), 0.0)
+
+
+_THREADPOOLS = ThreadpoolController()  # built once: finding the loaded BLAS libraries is the slow part
 
 
 def _duality_gap(K: np.ndarray, b: np.ndarray, cap: float, a: np.ndarray) -> float:
@@ -228,7 +232,10 @@ def fit_exact(
     previous = np.inf
     for round_ in range(max_rounds):
         Phi_star = problem.joint_feature_sum(X, Y, H)
-        w_new, surrogate, passes, solved = _convex_step(problem, X, Y, Phi_star, w, alpha, tol, max_planes, planes)
+        # the convex step solves thousands of small dual QPs: a multi-threaded BLAS only adds hand-offs,
+        # and on a busy CPU its spinning threads made a fit over 10x slower
+        with _THREADPOOLS.limit(limits=1, user_api="blas"):
+            w_new, surrogate, passes, solved = _convex_step(problem, X, Y, Phi_star, w, alpha, tol, max_planes, planes)
         result.n_oracle_calls += passes * len(X)
         objective, H_new = _objective_and_latents(problem, w_new, X, Y, alpha)
         result.n_oracle_calls += len(X)
