@@ -87,3 +87,32 @@ def test_a_tempo_change_starts_a_new_section(tmp_path):
     assert [(w.section, w.start_bar) for w in windows] == [(0, 0), (1, 0)]
     assert windows[1].tag == "s1_l0_bar01" and windows[1].describe(2).startswith("section 1, line 0 (track 0), bars 1-2")
     assert abs(windows[0].qpm - 120.0) < 1e-6 and abs(windows[1].qpm - 90.0) < 1e-3
+
+
+def test_bars_follow_the_models_steps_per_bar(tmp_path):
+    """A 3/4 model (12-step bars) reads a 3/4 file bar by bar; a 4/4 model refuses it and says why."""
+    notes = [(60 + bar, 12 * bar + 4 * i, 12 * bar + 4 * i + 3) for bar in range(4) for i in range(3)]
+    path = write(tmp_path / "waltz.mid", [(0, notes)], meter=(3, 4))
+    rules = FileRules(steps_per_bar=12)
+    windows = midi_windows(path, MELODY, 24, rules)
+    assert [w.start_bar for w in windows] == [0, 1, 2] and windows[1].tokens[0, 0] == 61 - 19  # each window starts a bar
+    (whole,) = midi_windows(path, MELODY, 48, rules)  # 4 bars of 12 steps, not 3 bars of 16
+    assert whole.tokens.shape == (48, 1) and whole.tokens[36, 0] == 63 - 19
+    with pytest.raises(DataError, match="no section has 16-step bars, its meters are 3/4"):
+        midi_windows(path, MELODY, 32)
+    with pytest.raises(ConfigError, match="not whole 16-step bars"):
+        midi_windows(path, MELODY, 24)
+
+
+def test_an_empty_file_says_it_has_no_notes(tmp_path):
+    with pytest.raises(DataError, match="empty.mid: no notes"):
+        midi_windows(write(tmp_path / "empty.mid", [(0, [])]), MELODY, 32)
+
+
+def test_read_tokens_takes_the_earliest_window_not_the_lowest_track(tmp_path):
+    from zspace.music.generate import read_tokens
+
+    late = (0, [(72, 16 * 8 + 4 * i, 16 * 8 + 4 * i + 3) for i in range(8)])  # track 0 starts at bar 9
+    path = write(tmp_path / "late.mid", [late, walk(60, 2)])  # track 1 from bar 1
+    tokens, _ = read_tokens(path, MELODY, 32)
+    assert tokens[0, 0] == 60 - 19

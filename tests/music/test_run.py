@@ -148,6 +148,7 @@ def test_interpolation_end_points_are_the_reconstructions(trained, tmp_path):
     np.testing.assert_array_equal(path[0], recon[0])
     np.testing.assert_array_equal(path[-1], recon[1])
     assert torch.allclose(encode(model, a[None])[0], model.encode(torch.from_numpy(encoding.to_inputs(a[None]))).mean[0])
+    assert encode(model, a[:0][None][:0]).shape == (0, model.config.z_size)  # no windows: no codes, no crash
 
     seq = to_sequence(encoding, path, qpm=100.0)
     assert seq.total_steps == 5 * 32 and seq.qpm == 100.0

@@ -178,16 +178,19 @@ MelodyRuleOpt = Annotated[
     str,
     typer.Option("--melody", help="magenta: melodies per instrument (as the training data) | skyline: top voice of all tracks."),
 ]
-ProgramsOpt = Annotated[str, typer.Option(help="Melody programs: magenta (0-31 for 2-bar models, all for 16-bar) | 0-31 | all.")]
+ProgramsOpt = Annotated[str, typer.Option(help="Melody programs: magenta (0-31 for 2-bar models, all for longer) | 0-31 | all.")]
 FileMeterOpt = Annotated[
-    str, typer.Option(help="4/4: sections with 16-step bars only (Magenta) | any: 16-step bars of any meter.")
+    str,
+    typer.Option(
+        help="4/4: sections whose bars fit the model (16 steps: 4/4, 2/2; Magenta) | any: such bars cut from any meter."
+    ),
 ]
 
 
-def _rules(melody: str, programs: str, track: int | None, meter: str) -> Any:
+def _rules(melody: str, programs: str, track: int | None, meter: str, steps_per_bar: int) -> Any:
     from zspace.music.filewindows import FileRules
 
-    return FileRules(melody=melody, programs=programs, track=track, meter=meter)
+    return FileRules(melody=melody, programs=programs, track=track, meter=meter, steps_per_bar=steps_per_bar)
 
 
 def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
@@ -259,8 +262,8 @@ def interpolate_cmd(
 
     with user_errors():
         check_output_dir(out)
-        rules = _rules(melody, programs, track, meter)
         config, model = _load(run, checkpoint)
+        rules = _rules(melody, programs, track, meter, config.model.steps_per_bar)
         bars = config.model.n_steps // config.model.steps_per_bar
         (_, a_windows), (_, b_windows) = read_windows([a, b], config.encoding, config.model.n_steps, rules)
         start = pick_window(a, a_windows, window_a, bars, "--window-a")
@@ -300,8 +303,8 @@ def encode_cmd(
 
     with user_errors():
         check_output_file(out)
-        rules = _rules(melody, programs, track, meter)
         config, model = _load(run, checkpoint)
+        rules = _rules(melody, programs, track, meter, config.model.steps_per_bar)
         read = read_windows(files, config.encoding, config.model.n_steps, rules)
         windows = [(f, w) for f, file_windows in read for w in file_windows]
         z = encode(model, np.stack([w.tokens for _, w in windows]), encoding=config.encoding)
@@ -423,6 +426,7 @@ def _apply_attributes(
     from zspace.errors import ConfigError
     from zspace.music.attributes import apply_attributes, load_attribute_vectors, measure, parse_strengths
     from zspace.music.figures import piano_roll_grid
+    from zspace.music.filewindows import FileRules
     from zspace.music.generate import decode, encode, numbered, read_tokens
 
     fitted = load_attribute_vectors(vectors_dir)
@@ -430,7 +434,8 @@ def _apply_attributes(
         raise ConfigError(f"{vectors_dir} holds vectors of a {fitted.encoding} model; this run reads {config.encoding.name}")
     strengths = parse_strengths(specs, fitted.names)
     if inputs:
-        read = [read_tokens(f, config.encoding, config.model.n_steps) for f in inputs]
+        rules = FileRules(steps_per_bar=config.model.steps_per_bar)  # Magenta's rules, the model's bars
+        read = [read_tokens(f, config.encoding, config.model.n_steps, rules) for f in inputs]
         z, qpm = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding), [q for _, q in read]
     else:
         if n < 1:

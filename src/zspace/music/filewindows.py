@@ -1,12 +1,13 @@
 """The windows of one user's MIDI file, cut as the data pipeline cuts a song (Magenta's converters).
 
 ``zspace music encode`` / ``interpolate`` / ``attributes`` and the browser read user files
-through :func:`midi_windows`: the file is cut at its meter and tempo changes, only sections with
-16-step bars are used, melodies are extracted per instrument (programs 0..31 for 2-bar models,
-every program for 16-bar ones, as ``configs.py``), drums as one track, trios as
+through :func:`midi_windows`: the file is cut at its meter and tempo changes, only sections whose
+bars have the model's steps per bar (16: 4/4 and 2/2) are used, melodies are extracted per
+instrument (programs 0..31 for 2-bar models, every program for longer ones, as ``configs.py``), drums as one track, trios as
 ``TrioConverter`` has them (:mod:`zspace.music.extract`, :mod:`zspace.music.trio`, the code the
 prepared data came from). Windows slide by one bar over every melody / drum line; each window
-says where it came from (section, melody line, MIDI track, bar).
+says where it came from (section, melody line, MIDI track, bar). The line-cutting settings are
+Magenta's (a silence of a bar splits a line, at most 100 bars per line), as `music prepare`'s defaults.
 
 One departure for user files, so that a short file can still be encoded: a line shorter than one
 window is padded with silence to a window (Magenta drops it). ``melody="skyline"`` is the older
@@ -35,12 +36,15 @@ class FileRules:
     melody: str = "magenta"  # per-instrument melodies | "skyline": top voice of all tracks merged (melody models)
     programs: str = "magenta"  # melody programs: "magenta" (0..31 for 2-bar windows, all for longer) | "0-31" | "all"
     track: int | None = None  # only the notes of this MIDI track (0-based, as pretty_midi numbers them)
-    meter: str = "4/4"  # "4/4": sections with 16-step bars only | "any": 16-step bars cut from any meter
+    meter: str = "4/4"  # "4/4": sections whose bars have steps_per_bar steps only | "any": such bars cut from any meter
+    steps_per_bar: int = STEPS_PER_BAR  # the model's (MusicVAEConfig.steps_per_bar): 16 for 4/4, e.g. 12 for 3/4
 
     def __post_init__(self) -> None:
         for name, valid in (("melody", MELODY_RULES), ("programs", MELODY_PROGRAM_RULES), ("meter", METERS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"{name} {getattr(self, name)!r} is not one of {', '.join(valid)}")
+        if self.steps_per_bar < 1:
+            raise ConfigError(f"steps_per_bar must be >= 1, got {self.steps_per_bar}")
         if self.track is not None and self.track < 0:
             raise ConfigError(f"track must be a MIDI track number >= 0, got {self.track}")
 
@@ -84,20 +88,21 @@ def midi_windows(path: str | Path, encoding: Encoding, n_steps: int, rules: File
 
     Raises DataError naming the file when it gives none, with the rule that left it empty.
     """
-    if n_steps % STEPS_PER_BAR:
-        raise ConfigError(f"windows of {n_steps} steps are not whole {STEPS_PER_BAR}-step bars")
+    bar = rules.steps_per_bar
+    if n_steps % bar:
+        raise ConfigError(f"windows of {n_steps} steps are not whole {bar}-step bars")
     if rules.melody == "skyline":
         if encoding.name != "melody":
             raise ConfigError(f"melody 'skyline' applies to melody models; this one reads {encoding.name}")
-        return _skyline_windows(path, encoding, n_steps, rules.track)
+        return _skyline_windows(path, encoding, n_steps, rules.track, bar)
     sections = read_midi_sections(path, steps_per_quarter=STEPS_PER_QUARTER)
     windows: list[FileWindow] = []
     meters = set()
     for k, seq in enumerate(sections):
         meters.add(seq.time_signature)
-        if rules.meter == "any":
-            seq = replace(seq, time_signature=(STEPS_PER_BAR, 4 * STEPS_PER_QUARTER))
-        elif _bar_steps(seq) != STEPS_PER_BAR:
+        if rules.meter == "any":  # bar steps sixteenths long: a bar of `bar` steps whatever the meter
+            seq = replace(seq, time_signature=(bar, 4 * STEPS_PER_QUARTER))
+        elif _bar_steps(seq) != bar:
             continue
         if rules.track is not None:
             seq = replace(seq, notes=tuple(n for n in seq.notes if n.instrument == rules.track))
@@ -108,14 +113,13 @@ def midi_windows(path: str | Path, encoding: Encoding, n_steps: int, rules: File
 
 
 def _section_windows(seq: NoteSequence, section: int, kind: str, n_steps: int, rules: FileRules) -> list[FileWindow]:
+    bar = rules.steps_per_bar
     if kind == "trio":
-        tokens = trio_windows(seq, n_steps // STEPS_PER_BAR)
+        tokens = trio_windows(seq, n_steps // bar)
         return [
             FileWindow(tokens=t, qpm=seq.qpm, section=section, start_bar=None, line=i, track=None) for i, t in enumerate(tokens)
         ]
-    lines: list[Line] = (
-        melody_lines(seq, programs=rules.melody_programs(n_steps // STEPS_PER_BAR)) if kind == "melody" else drum_lines(seq)
-    )
+    lines: list[Line] = melody_lines(seq, programs=rules.melody_programs(n_steps // bar)) if kind == "melody" else drum_lines(seq)
     lines.sort(key=lambda line: (line.instrument or 0, line.start_step))  # track by track, in time
     out = []
     for k, line in enumerate(lines):
@@ -126,20 +130,20 @@ def _section_windows(seq: NoteSequence, section: int, kind: str, n_steps: int, r
             tokens = np.array(events, dtype=np.int64)
         elif padded:
             tokens = np.pad(tokens, (0, n_steps - len(tokens)))
-        for i, window in enumerate(slide(tokens, n_steps, STEPS_PER_BAR)):
+        for i, window in enumerate(slide(tokens, n_steps, bar)):
             out.append(FileWindow(tokens=window[:, None], qpm=seq.qpm, section=section, line=k, track=line.instrument,
-                                  start_bar=line.start_step // STEPS_PER_BAR + i, padded=padded))  # fmt: skip
+                                  start_bar=line.start_step // bar + i, padded=padded))  # fmt: skip
     return out
 
 
-def _skyline_windows(path: str | Path, encoding: Encoding, n_steps: int, track: int | None) -> list[FileWindow]:
+def _skyline_windows(path: str | Path, encoding: Encoding, n_steps: int, track: int | None, bar: int) -> list[FileWindow]:
     """The older rule: one sequence (first meter and tempo), the top voice of all (or ``track``'s)
     non-drum notes, windows from bar 1 sliding by a bar; windows with no event are left out."""
     seq = read_midi(path, steps_per_quarter=STEPS_PER_QUARTER)
     if track is not None:
         seq = replace(seq, notes=tuple(n for n in seq.notes if n.instrument == track))
     last_start = max(0, (seq.total_steps or 0) - n_steps)
-    windows = [encoding.encode(seq, start, n_steps) for start in range(0, last_start + 1, STEPS_PER_BAR)]
+    windows = [encoding.encode(seq, start, n_steps) for start in range(0, last_start + 1, bar)]
     out = [FileWindow(tokens=w, qpm=seq.qpm, section=0, start_bar=i, line=0, track=track) for i, w in enumerate(windows)]
     if not (out := [w for w in out if w.tokens.any()]):
         raise DataError(f"{path}: no melody notes (MIDI pitch 21..108, not drums){_of_track(track)}")
@@ -160,12 +164,14 @@ def _of_track(track: int | None) -> str:
 
 def _why_empty(sections: list[NoteSequence], meters: set, kind: str, n_steps: int, rules: FileRules) -> str:
     """Why a file gave no windows, and the option that would change it."""
-    if rules.meter == "4/4" and all(_bar_steps(s) != STEPS_PER_BAR for s in sections if s.notes):
+    track, bar = _of_track(rules.track), rules.steps_per_bar
+    if not any(s.notes for s in sections):
+        return "no notes"
+    if rules.meter == "4/4" and all(_bar_steps(s) != bar for s in sections if s.notes):
         found = ", ".join(f"{n}/{d}" for n, d in sorted(meters))
-        return f"no section has 16-step bars (4/4, 2/2), its meters are {found}; --meter any cuts 16-step bars anyway"
-    track = _of_track(rules.track)
+        return f"no section has {bar}-step bars, its meters are {found}; --meter any cuts {bar}-step bars anyway"
     if kind == "melody":
-        programs = rules.melody_programs(n_steps // STEPS_PER_BAR)
+        programs = rules.melody_programs(n_steps // bar)
         which = (
             "any program"
             if programs is None
@@ -175,7 +181,7 @@ def _why_empty(sections: list[NoteSequence], meters: set, kind: str, n_steps: in
     if kind == "drums":
         return f"no drum notes{track} of the 9 drum classes on the drum channel"
     return (
-        f"no {n_steps // STEPS_PER_BAR} bars{track} where a melody (programs 0..31), a bass (32..39) and a drum track "
+        f"no {n_steps // bar} bars{track} where a melody (programs 0..31), a bass (32..39) and a drum track "
         "all play (Magenta's trio rule)"
     )
 

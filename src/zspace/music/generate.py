@@ -64,6 +64,8 @@ def encode(model: MusicVAE, tokens: np.ndarray, *, encoding: Encoding | None = N
     encoding = model_encoding(model, encoding)
     tokens = np.asarray(tokens, dtype=np.int64)
     device = next(model.parameters()).device
+    if not len(tokens):
+        return torch.zeros(0, model.config.z_size, device=device)
     means = []
     for start in range(0, len(tokens), batch_size):
         inputs = torch.from_numpy(encoding.to_inputs(tokens[start : start + batch_size]))  # (b, T, input_depth)
@@ -110,14 +112,16 @@ def interpolate(
 
 # ---------------------------------------------------------------------------- MIDI
 def read_tokens(path: str | Path, encoding: Encoding, n_steps: int, rules: FileRules | None = None) -> tuple[np.ndarray, float]:
-    """The first window of a MIDI file as tokens ``(n_steps, n_tracks)``, and its tempo.
+    """The earliest window of a MIDI file as tokens ``(n_steps, n_tracks)``, and its tempo.
 
     Windows are cut as the training data was (:func:`zspace.music.filewindows.midi_windows`:
     Magenta's per-instrument melodies; a line shorter than a window is padded with silence); the
-    first is that of the first melody / drum line. A file that gives none is a DataError that
-    says why (e.g. a drum-only file for a melody model).
+    earliest is the first by (section, start bar, line). ``rules`` should carry the model's
+    ``steps_per_bar``. A file that gives none is a DataError that says why (e.g. a drum-only file
+    for a melody model).
     """
-    first = midi_windows(path, encoding, n_steps, rules or FileRules())[0]
+    windows = midi_windows(path, encoding, n_steps, rules or FileRules())
+    first = min(windows, key=lambda w: (w.section, w.start_bar or 0, w.line))
     return first.tokens, first.qpm
 
 

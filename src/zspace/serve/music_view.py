@@ -23,6 +23,7 @@ from zspace.core.latent import slerp
 from zspace.errors import ZspaceError
 from zspace.music.attributes import apply_attributes, load_attribute_vectors
 from zspace.music.encoding import DEFAULT_QPM, STEPS_PER_QUARTER
+from zspace.music.filewindows import FileRules
 from zspace.music.generate import decode, encode, read_tokens
 from zspace.music.midi import write_midi
 from zspace.music.run import load_model, load_run_config
@@ -117,11 +118,13 @@ class MusicView:
         return {"items": self._decode(moved, temperature, greedy, seed)}
 
     def encode_midi(self, content: bytes) -> dict[str, Any]:
-        """Posterior mean and tokens of the first ``n_steps`` of an uploaded MIDI file."""
+        """Posterior mean and tokens of the earliest window of an uploaded MIDI file (cut as the training data)."""
         require(content[: len(MIDI_MAGIC)] == MIDI_MAGIC, "not a MIDI file: it does not start with 'MThd'", status=415)
         with _scratch_file(content) as path:
             try:
-                tokens, qpm = read_tokens(path, self.encoding, self.n_steps)
+                tokens, qpm = read_tokens(
+                    path, self.encoding, self.n_steps, FileRules(steps_per_bar=self.model.config.steps_per_bar)
+                )
             except ZspaceError as err:  # the message names our scratch file: name the upload instead
                 raise RequestError(str(err).replace(str(path), "the uploaded file")) from err
         z = encode(self.model, tokens[None])[0]
