@@ -255,3 +255,7 @@ def test_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
         assert torch.equal(p, q), name
     with pytest.raises(CheckpointError, match="another seed"):
         train_sectar(ENV, total_env_steps=BUDGET, seed=6, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
+    torch.save(state | {"format": 1}, tmp_path / "train_state.pt")  # written before the explorer-reward fix
+    with pytest.raises(CheckpointError, match="has format 1, expected 2: .*start a new run directory"):
+        train_sectar(ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)

@@ -82,7 +82,9 @@ def load_sectar(run_dir: str | os.PathLike) -> SeCTAR:
 
 # --- the training state, for an exact resume at an iteration boundary ------------------------------
 TRAIN_STATE = "train_state.pt"
-TRAIN_STATE_FORMAT = 1
+# 2: the paper explorer reward became the authors' (NLL per step + KL at one z ~ q); a format-1 state
+# would continue under another reward and random stream, so it is refused instead of resumed
+TRAIN_STATE_FORMAT = 2
 
 
 def save_train_state(state_dir: str | os.PathLike, run, curve, *, env_id: str, seed: int) -> Path:
@@ -124,7 +126,11 @@ def load_train_state(state_dir: str | os.PathLike, run, *, env_id: str, seed: in
     except (OSError, RuntimeError, pickle.UnpicklingError) as err:
         raise CheckpointError(f"{file} cannot be read as a SeCTAR training state: {err}") from err
     if state.get("format") != TRAIN_STATE_FORMAT:
-        raise CheckpointError(f"{file} has format {state.get('format')}, expected {TRAIN_STATE_FORMAT}")
+        raise CheckpointError(
+            f"{file} has format {state.get('format')}, expected {TRAIN_STATE_FORMAT}: it was written by a zspace whose "
+            "training differs (format 1: the explorer reward before the authors' reduction), so it cannot continue "
+            "exactly; start a new run directory"
+        )
     mine = {"env_id": env_id, "seed": seed, "config": json.dumps(to_dict(run.config))}
     for key, value in mine.items():
         if state[key] != value:
