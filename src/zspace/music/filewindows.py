@@ -11,7 +11,8 @@ Magenta's (a silence of a bar splits a line, at most 100 bars per line), as `mus
 
 One departure for user files, so that a short file can still be encoded: a line shorter than one
 window is padded with silence to a window (Magenta drops it). ``melody="skyline"`` is the older
-rule, kept as an option: the top voice over all tracks merged, from the file's first bar.
+rule, kept as an option: the top voice over all tracks merged, section by section, split at
+silences and with all-silent windows left out, as ``music prepare --melody skyline`` cuts its data.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import numpy as np
 from zspace.errors import ConfigError, DataError
 from zspace.music.encoding import STEPS_PER_BAR, STEPS_PER_QUARTER, Encoding, NoteSequence
 from zspace.music.extract import MELODY_PROGRAMS, Line, drum_lines, melody_lines, set_melody_length, slide
-from zspace.music.midi import read_midi, read_midi_sections
+from zspace.music.midi import read_midi_sections
 from zspace.music.songs import MELODY_PROGRAM_RULES, MELODY_RULES, METERS
+from zspace.music.tokens import canonical_melody_tokens, extract_melodies
 from zspace.music.trio import trio_windows
 
 
@@ -91,10 +93,8 @@ def midi_windows(path: str | Path, encoding: Encoding, n_steps: int, rules: File
     bar = rules.steps_per_bar
     if n_steps % bar:
         raise ConfigError(f"windows of {n_steps} steps are not whole {bar}-step bars")
-    if rules.melody == "skyline":
-        if encoding.name != "melody":
-            raise ConfigError(f"melody 'skyline' applies to melody models; this one reads {encoding.name}")
-        return _skyline_windows(path, encoding, n_steps, rules.track, bar)
+    if rules.melody == "skyline" and encoding.name != "melody":
+        raise ConfigError(f"melody 'skyline' applies to melody models; this one reads {encoding.name}")
     sections = read_midi_sections(path, steps_per_quarter=STEPS_PER_QUARTER)
     windows: list[FileWindow] = []
     meters = set()
@@ -119,7 +119,13 @@ def _section_windows(seq: NoteSequence, section: int, kind: str, n_steps: int, r
         return [
             FileWindow(tokens=t, qpm=seq.qpm, section=section, start_bar=None, line=i, track=None) for i, t in enumerate(tokens)
         ]
-    lines: list[Line] = melody_lines(seq, programs=rules.melody_programs(n_steps // bar)) if kind == "melody" else drum_lines(seq)
+    skyline = kind == "melody" and rules.melody == "skyline"
+    if skyline:  # the top voice of every track, as songs._skyline_windows (programs: every one)
+        lines = [Line(tokens=m.tokens, start_step=m.start_step, instrument=rules.track) for m in extract_melodies(seq)]
+    elif kind == "melody":
+        lines = melody_lines(seq, programs=rules.melody_programs(n_steps // bar))
+    else:
+        lines = drum_lines(seq)
     lines.sort(key=lambda line: (line.instrument or 0, line.start_step))  # track by track, in time
     out = []
     for k, line in enumerate(lines):
@@ -131,22 +137,12 @@ def _section_windows(seq: NoteSequence, section: int, kind: str, n_steps: int, r
         elif padded:
             tokens = np.pad(tokens, (0, n_steps - len(tokens)))
         for i, window in enumerate(slide(tokens, n_steps, bar)):
+            if skyline:  # as the training data: canonical note offs, silent windows left out
+                window = canonical_melody_tokens(window)
+                if not window.any():
+                    continue
             out.append(FileWindow(tokens=window[:, None], qpm=seq.qpm, section=section, line=k, track=line.instrument,
                                   start_bar=line.start_step // bar + i, padded=padded))  # fmt: skip
-    return out
-
-
-def _skyline_windows(path: str | Path, encoding: Encoding, n_steps: int, track: int | None, bar: int) -> list[FileWindow]:
-    """The older rule: one sequence (first meter and tempo), the top voice of all (or ``track``'s)
-    non-drum notes, windows from bar 1 sliding by a bar; windows with no event are left out."""
-    seq = read_midi(path, steps_per_quarter=STEPS_PER_QUARTER)
-    if track is not None:
-        seq = replace(seq, notes=tuple(n for n in seq.notes if n.instrument == track))
-    last_start = max(0, (seq.total_steps or 0) - n_steps)
-    windows = [encoding.encode(seq, start, n_steps) for start in range(0, last_start + 1, bar)]
-    out = [FileWindow(tokens=w, qpm=seq.qpm, section=0, start_bar=i, line=0, track=track) for i, w in enumerate(windows)]
-    if not (out := [w for w in out if w.tokens.any()]):
-        raise DataError(f"{path}: no melody notes (MIDI pitch 21..108, not drums){_of_track(track)}")
     return out
 
 
@@ -170,6 +166,8 @@ def _why_empty(sections: list[NoteSequence], meters: set, kind: str, n_steps: in
     if rules.meter == "4/4" and all(_bar_steps(s) != bar for s in sections if s.notes):
         found = ", ".join(f"{n}/{d}" for n, d in sorted(meters))
         return f"no section has {bar}-step bars, its meters are {found}; --meter any cuts {bar}-step bars anyway"
+    if kind == "melody" and rules.melody == "skyline":
+        return f"no melody notes{track} in MIDI pitch 21..108 (the top voice of every program), or every window is silent"
     if kind == "melody":
         programs = rules.melody_programs(n_steps // bar)
         which = (
