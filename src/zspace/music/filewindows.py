@@ -100,7 +100,7 @@ def midi_windows(path: str | Path, encoding: Encoding, n_steps: int, rules: File
     meters = set()
     for k, seq in enumerate(sections):
         meters.add(seq.time_signature)
-        if rules.meter == "any":  # bar steps sixteenths long: a bar of `bar` steps whatever the meter
+        if rules.meter == "any":  # departure, as prepare --meter any: bars of `bar` sixteenths whatever the meter
             seq = replace(seq, time_signature=(bar, 4 * STEPS_PER_QUARTER))
         elif _bar_steps(seq) != bar:
             continue
