@@ -107,6 +107,9 @@ def test_attributes_fit_then_apply(trained):
     invoke("attributes", run, "--vectors", tmp / "vec", "--apply", "syncopation=2", "--input", tmp / "midi" / "song1.mid",
            "--no-png", "--out", tmp / "e2")  # fmt: skip
     assert names(tmp / "e2") == ["edited_00.mid", "original_00.mid"]
+    invoke("attributes", run, "--vectors", tmp / "vec", "--apply", "syncopation=2", "--input", tmp / "midi" / "song1.mid",
+           "--melody", "skyline", "--track", 0, "--no-png", "--out", tmp / "e3")  # the file rules of encode  # fmt: skip
+    assert names(tmp / "e3") == ["edited_00.mid", "original_00.mid"]
 
 
 @pytest.mark.parametrize(

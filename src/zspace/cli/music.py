@@ -365,10 +365,14 @@ def attributes_cmd(
     input: Annotated[
         list[Path] | None,
         typer.Option(
-            "--input", help="Apply: MIDI files to edit, the first window of each (repeat it); default: -n prior samples."
+            "--input", help="Apply: MIDI files to edit, the earliest window of each (repeat it); default: -n prior samples."
         ),
     ] = None,
     n: Annotated[int, typer.Option("-n", help="Apply without --input: codes drawn from the prior.")] = 1,
+    track: TrackOpt = None,
+    melody: MelodyRuleOpt = "magenta",
+    programs: ProgramsOpt = "magenta",
+    meter: FileMeterOpt = "4/4",
     greedy: DecodeGreedyOpt = True,
     temperature: TemperatureOpt = 1.0,
     seed: SeedOpt = 0,
@@ -393,8 +397,9 @@ def attributes_cmd(
         if data is not None:
             _fit_attributes(config, model, data, attribute, quantile, out)
         else:
-            _apply_attributes(config, model, vectors, apply or [], input or [], n=n, greedy=greedy, temperature=temperature,
-                              seed=seed, png=png, wav=wav, out=out)  # fmt: skip
+            rules = _rules(melody, programs, track, meter, config.model.steps_per_bar)
+            _apply_attributes(config, model, vectors, apply or [], input or [], rules, n=n, greedy=greedy,
+                              temperature=temperature, seed=seed, png=png, wav=wav, out=out)  # fmt: skip
 
 
 def _fit_attributes(config: Any, model: Any, data: Path, names: list[str] | None, quantile: float, out: Path) -> None:
@@ -417,7 +422,7 @@ def _fit_attributes(config: Any, model: Any, data: Path, names: list[str] | None
 
 
 def _apply_attributes(
-    config: Any, model: Any, vectors_dir: Path, specs: list[str], inputs: list[Path], *, n: int, greedy: bool,
+    config: Any, model: Any, vectors_dir: Path, specs: list[str], inputs: list[Path], rules: Any, *, n: int, greedy: bool,
     temperature: float, seed: int, png: bool, wav: bool, out: Path,
 ) -> None:  # fmt: skip
     import numpy as np
@@ -426,7 +431,6 @@ def _apply_attributes(
     from zspace.errors import ConfigError
     from zspace.music.attributes import apply_attributes, load_attribute_vectors, measure, parse_strengths
     from zspace.music.figures import piano_roll_grid
-    from zspace.music.filewindows import FileRules
     from zspace.music.generate import decode, encode, numbered, read_tokens
 
     fitted = load_attribute_vectors(vectors_dir)
@@ -434,7 +438,6 @@ def _apply_attributes(
         raise ConfigError(f"{vectors_dir} holds vectors of a {fitted.encoding} model; this run reads {config.encoding.name}")
     strengths = parse_strengths(specs, fitted.names)
     if inputs:
-        rules = FileRules(steps_per_bar=config.model.steps_per_bar)  # Magenta's rules, the model's bars
         read = [read_tokens(f, config.encoding, config.model.n_steps, rules) for f in inputs]
         z, qpm = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding), [q for _, q in read]
     else:
