@@ -50,6 +50,7 @@ from zspace.music.songs import (
     SongRef,
     SongWindows,
     WindowSpec,
+    every_program,
     list_songs,
     song_windows,
     stable_fraction,
@@ -125,9 +126,7 @@ class PrepareConfig:
     @property
     def all_programs(self) -> bool:
         """Whether melodies come from every GM program (else 0..31 only)."""
-        if self.melody_programs == "magenta":
-            return self.bars > 2  # configs.py: MEL_PROGRAMS for the 2-bar converters only
-        return self.melody_programs == "all"
+        return every_program(self.melody_programs, self.bars)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ from zspace.errors import ConfigError, DataError
 from zspace.music.encoding import STEPS_PER_BAR, STEPS_PER_QUARTER, Encoding, NoteSequence
 from zspace.music.extract import MELODY_PROGRAMS, Line, drum_lines, melody_lines, set_melody_length, slide
 from zspace.music.midi import read_midi_sections
-from zspace.music.songs import MELODY_PROGRAM_RULES, MELODY_RULES, METERS
+from zspace.music.songs import MELODY_PROGRAM_RULES, MELODY_RULES, METERS, every_program
 from zspace.music.tokens import canonical_melody_tokens, extract_melodies
 from zspace.music.trio import trio_windows
 
@@ -52,9 +52,7 @@ class FileRules:
 
     def melody_programs(self, bars: int) -> range | None:
         """The GM programs melodies come from (None: every program), for windows of ``bars`` bars."""
-        if self.programs == "magenta":
-            return None if bars > 2 else MELODY_PROGRAMS  # configs.py: MEL_PROGRAMS for the 2-bar converters only
-        return None if self.programs == "all" else MELODY_PROGRAMS
+        return None if every_program(self.programs, bars) else MELODY_PROGRAMS
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -49,6 +49,16 @@ KINDS = ("melody", "drums", "trio")
 METERS = ("4/4", "any")  # "4/4": only bars of steps_per_bar steps, as Magenta; "any": such "bars" cut from any meter
 MELODY_RULES = ("magenta", "skyline")
 MELODY_PROGRAM_RULES = ("magenta", "0-31", "all")
+
+
+def every_program(rule: str, bars: int) -> bool:
+    """Whether melodies of ``bars``-bar windows come from every GM program under a
+    ``MELODY_PROGRAM_RULES`` rule (else programs 0..31 only)."""
+    if rule == "magenta":
+        return bars > 2  # configs.py: MEL_PROGRAMS for the 2-bar converters only
+    return rule == "all"
+
+
 SPLITS = ("train", "valid", "test")
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 # music21 formats with notes; RomanText (.rntxt) analyses of the chorales are harmony, not music.
