@@ -62,6 +62,13 @@ def test_runs_end_to_end_within_the_budget():
         run(budget=23)
 
 
+def test_the_last_consistency_metrics_survive_an_iteration_without_budget_for_them():
+    _, curve = run(budget=92 + 24 + 36)  # the second iteration plans and explores, then has no steps left
+    assert curve.extra["iterations"] == 2 and curve.extra["env_steps"] == 92 + 24 + 36
+    assert "consistency/error" not in curve.extra["history"][1]
+    assert curve.extra["consistency/error"] == pytest.approx(curve.extra["history"][0]["consistency/error"], abs=1e-5)
+
+
 def test_explorer_rewards_sit_at_segment_ends_or_on_each_step():
     neg_elbo = torch.arange(1.0, 13.0).reshape(1, 3, 4)  # 3 segments of 4 steps
     end = explorer_rewards(neg_elbo, "segment_end")

@@ -250,8 +250,10 @@ def train_sectar(
     each iteration; ``on_iteration(model, curve, env_steps)`` is called after it (e.g. to save a
     checkpoint; the model is in train mode and must not be changed).
 
-    ``curve.extra["history"]`` lists each iteration's env steps and its :data:`HISTORY` metrics (last
-    minibatch / step of the iteration). ``state_dir``: after every iteration the whole training state is written there
+    ``curve.extra`` holds each ``sectar/*`` and ``consistency/*`` metric's last value (an iteration
+    without budget left for its consistency step keeps the one before), and ``curve.extra["history"]``
+    lists each iteration's env steps and its :data:`HISTORY` metrics (last minibatch / step of the
+    iteration). ``state_dir``: after every iteration the whole training state is written there
     (:func:`~zspace.rl.sectar_io.save_train_state`); if it already holds one (same task, seed and
     config), training resumes from it and continues exactly as the uninterrupted run would have
     (on CPU), up to ``total_env_steps`` (which may be raised to train longer). ``time_limit_s``
@@ -279,7 +281,7 @@ def train_sectar(
                     f"total_env_steps={total_env_steps} is less than one iteration's {config.plan_episodes} planning "
                     f"episodes of {env_id} ({plan_cost} steps); raise it or lower SectarTrainConfig.plan_episodes"
                 )
-            metrics: dict[str, float] = {}
+            latest: dict[str, float] = {}  # each metric's last value (an iteration short of budget skips a phase)
             if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
                 curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))
             prior_wall_s = curve.wall_s  # a resumed run's wall time counts its earlier parts
@@ -300,6 +302,7 @@ def train_sectar(
                                        ("fit", time.perf_counter() - after_explore)):  # fmt: skip
                     phase_s[phase] += seconds
                 metrics.update({"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]})
+                latest.update(metrics)
                 history = {k: round(v, 5) for k, v in metrics.items() if k in HISTORY}  # what the diagnosis reads, per iteration
                 curve.extra.setdefault("history", []).append({"env_steps": run.env_steps, **history})
                 if log is not None:
@@ -312,7 +315,7 @@ def train_sectar(
                 last_iteration_s = time.perf_counter() - tic
         finally:
             run.close()
-        curve.extra.update({k: v for k, v in metrics.items() if k.startswith(("consistency/", "sectar/"))})
+        curve.extra.update({k: v for k, v in latest.items() if k.startswith(("consistency/", "sectar/"))})
     curve.wall_s = prior_wall_s + time.perf_counter() - start_time
     curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
                        stopped_early=stopped, **{f"time_share/{k}": v / max(sum(phase_s.values()), 1e-9)
