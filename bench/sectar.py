@@ -45,6 +45,8 @@ from zspace.core.io import atomic_write_text
 
 METHODS = ("sectar", "mpc", "oracle", "ppo", "ppo_count", "skills_ppo")
 ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
+SHARES = ("time_share/", "activity_share/")  # SeCTAR's shares of its loop's wall time (train_sectar)
+ACTIVITIES = ("env", "decode", "score", "ppo", "vae", "other")
 
 
 @dataclass
@@ -236,8 +238,8 @@ def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
         entry["seeds"].append(curve["seed"])
         entry["variants"].add(curve.get("variant", "?"))
         entry["steps_per_s"].append(curve.get("env_steps_per_s", 0.0))
-        for key, value in curve.get("extra", {}).items():  # SeCTAR's shares of wall time per phase
-            if key.startswith("time_share/"):
+        for key, value in curve.get("extra", {}).items():  # SeCTAR's shares of wall time per phase and activity
+            if key.startswith(SHARES):
                 entry.setdefault(key, []).append(float(value))
         entry.setdefault("budget", curve.get("budget"))
     for methods in table.values():
@@ -247,7 +249,7 @@ def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
             entry["wall_s_mean"] = float(np.mean(entry["wall_s"]))
             entry["env_steps_per_s"] = float(np.mean(entry.pop("steps_per_s")))
             entry["wall_s_per_100k_steps"] = 1e5 / entry["env_steps_per_s"] if entry["env_steps_per_s"] > 0 else None
-            for key in [k for k in entry if k.startswith("time_share/")]:
+            for key in [k for k in entry if k.startswith(SHARES)]:
                 entry[key] = float(np.mean(entry[key]))
             entry["variant"] = " | ".join(sorted(entry.pop("variants")))
         baselines = [m["mean"] for k, m in methods.items() if not k.startswith(("sectar", "oracle"))]
@@ -268,6 +270,13 @@ def print_table(table: dict[str, Any]) -> None:
             extra = f"  x{ratio:.2f} best baseline" if isinstance(ratio, float) else ""
             print(f"{env:<22}{method:<12}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}"
                   f"{m['env_steps_per_s']:>9.0f}{len(m['seeds']):>7}  {m['variant']}{extra}")  # fmt: skip
+    timed = [(env, method, m) for env, methods in table.items() for method, m in methods.items() if "activity_share/other" in m]
+    if timed:
+        print("\nSeCTAR's wall time by activity (share of its loop; mean over seeds)")
+        print(f"{'env':<22}{'method':<18}" + "".join(f"{a:>8}" for a in ACTIVITIES) + f"{'s/100k':>9}")
+        for env, method, m in timed:
+            shares = "".join(f"{m.get(f'activity_share/{a}', 0.0):>8.2f}" for a in ACTIVITIES)
+            print(f"{env:<22}{method:<18}{shares}{m['wall_s_per_100k_steps'] or 0:>9.0f}")
 
 
 def plot_curves(curves: list[dict[str, Any]], path: str | Path) -> None:

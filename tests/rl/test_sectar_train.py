@@ -58,6 +58,10 @@ def test_runs_end_to_end_within_the_budget():
     assert logs[0][1]["charts/buffer_segments"] == 4 * 2  # the explorer's segments only (paper)
     shares = [curve.extra[f"time_share/{k}"] for k in ("plan", "explore", "fit")]
     assert min(shares) > 0 and sum(shares) == pytest.approx(1.0)
+    activities = {k.split("/")[1]: v for k, v in curve.extra.items() if k.startswith("activity_share/")}
+    assert set(activities) == {"env", "decode", "score", "ppo", "vae", "other"}
+    assert min(activities.values()) >= 0 and sum(activities.values()) == pytest.approx(1.0)
+    assert min(activities[k] for k in ("env", "decode", "ppo", "vae")) > 0
     with pytest.raises(ConfigError, match="less than one"):
         run(budget=23)
 

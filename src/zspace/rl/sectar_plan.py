@@ -26,6 +26,7 @@ from torch import Tensor
 from zspace.rl.planner import LatentMPC, Plan, score_states
 from zspace.rl.policy import sample_action
 from zspace.rl.sectar import SeCTAR
+from zspace.rl.timing import timed
 
 if TYPE_CHECKING:
     from zspace.rl.sectar_config import SectarTrainConfig
@@ -73,15 +74,17 @@ def plan_latents(
         start = torch.as_tensor(states[index], dtype=torch.float32, device=device).repeat_interleave(n_candidates, 0)
         segments = []
         for h in range(horizon):  # one decoder call per segment for all E x K candidates
-            segment = model.predict(start, latents[:, h])  # (E K, T, S)
+            with timed("decode"):
+                segment = model.predict(start, latents[:, h])  # (E K, T, S)
             segments.append(segment)
             start = segment[:, -1]
-        predicted = torch.cat(segments, dim=1).cpu().numpy()  # (E K, H T, S)
-        rows = np.repeat(index, n_candidates)
-        row_progress = functools.partial(progress, env_index=rows)
-        row_distance = None if distance is None else functools.partial(distance, env_index=rows)
-        scores = score_states(row_progress, predicted, np.repeat(stages[index], n_candidates), shaping=shaping,
-                              discount=discount, segment_len=seg, distance=row_distance)  # fmt: skip
+        with timed("score"):
+            predicted = torch.cat(segments, dim=1).cpu().numpy()  # (E K, H T, S)
+            rows = np.repeat(index, n_candidates)
+            row_progress = functools.partial(progress, env_index=rows)
+            row_distance = None if distance is None else functools.partial(distance, env_index=rows)
+            scores = score_states(row_progress, predicted, np.repeat(stages[index], n_candidates), shaping=shaping,
+                                  discount=discount, segment_len=seg, distance=row_distance)  # fmt: skip
         best = scores.reshape(e, n_candidates).argmax(axis=1)  # ties: the lowest index, as np.argmax in the authors'
         pick = torch.as_tensor(best, device=device)
         chosen.append(latents.reshape(e, n_candidates, horizon, z_size)[torch.arange(e, device=device), pick, 0])
@@ -113,7 +116,8 @@ def plan_episodes(
     device = next(model.parameters()).device
     seg, sim = model.config.segment_len, envs.unwrapped.sim
     n_segments = sim.max_episode_steps // seg
-    obs, info = envs.reset(seed=seed)
+    with timed("env"):
+        obs, info = envs.reset(seed=seed)
     n = envs.num_envs
     live, returns, env_steps = np.ones(n, dtype=bool), np.zeros(n), 0
     starts, seg_states, seg_actions = [], [], []
@@ -134,7 +138,8 @@ def plan_episodes(
             s = torch.as_tensor(obs, device=device)
             dist = model.policy.distribution(*model.policy_inputs(s, z))
             action = sample_action(dist, greedy=config.plan_greedy, generator=_cpu(generator, device)).cpu().numpy()
-            obs, reward, terminated, truncated, info = envs.step(action)
+            with timed("env"):
+                obs, reward, terminated, truncated, info = envs.step(action)
             returns += np.where(live, reward, 0.0)
             env_steps += int(live.sum())
             ended = live & (terminated | truncated)

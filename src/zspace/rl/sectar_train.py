@@ -46,6 +46,7 @@ from zspace.rl.sectar_config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
 from zspace.rl.sectar_io import TRAIN_STATE, load_sectar, load_train_state, save_sectar, save_train_state
 from zspace.rl.sectar_plan import plan_episode, plan_episodes
 from zspace.rl.segments import SegmentBuffer, ppo_segments, rollout_segments
+from zspace.rl.timing import Stopwatch, timed
 
 __all__ = [
     "SECTAR_TRAIN_PRESETS", "SectarTrainConfig", "SegmentBuffer", "explorer_rewards", "load_sectar", "plan_episode", "save_sectar", "segment_end_rewards",
@@ -189,17 +190,19 @@ def _explore_phase(run: _Run, starts: np.ndarray) -> dict[str, float]:
     run.buffer.add(states[valid], actions[valid])
     if untrained:
         return {}
-    if c.explore_reward == "per_step":  # ours
-        per_step = novelty_rewards(model, states.to(dev)).reshape(n, c.explore_segments, seg)  # (n, segments, T) nats
-        rewards, neg_elbo = explorer_rewards(per_step, "per_step"), per_step.mean()
-    else:  # the authors': each segment's NLL per step + KL (one z ~ q), at its end
-        per_segment = segment_neg_elbo(model, states.to(dev), run.generator).reshape(n, c.explore_segments)
-        rewards, neg_elbo = segment_end_rewards(per_segment, seg), per_segment.mean()
+    with timed("decode"):
+        if c.explore_reward == "per_step":  # ours
+            per_step = novelty_rewards(model, states.to(dev)).reshape(n, c.explore_segments, seg)  # (n, segments, T) nats
+            rewards, neg_elbo = explorer_rewards(per_step, "per_step"), per_step.mean()
+        else:  # the authors': each segment's NLL per step + KL (one z ~ q), at its end
+            per_segment = segment_neg_elbo(model, states.to(dev), run.generator).reshape(n, c.explore_segments)
+            rewards, neg_elbo = segment_end_rewards(per_segment, seg), per_segment.mean()
     rewards = rewards * c.explorer.reward_scale
     run.check("exploration reward", rewards)
-    batch = ppo_segments(explorer.agent, model.normalize(roll["states"].to(dev)), roll["actions"].to(dev),
-                         roll["logprobs"].to(dev), rewards, c.explorer.ppo)  # fmt: skip
-    metrics = explorer.update(batch)
+    with timed("ppo"):
+        batch = ppo_segments(explorer.agent, model.normalize(roll["states"].to(dev)), roll["actions"].to(dev),
+                             roll["logprobs"].to(dev), rewards, c.explorer.ppo)  # fmt: skip
+        metrics = explorer.update(batch)
     metrics[f"explore/neg_elbo_{c.explore_reward}"] = neg_elbo.item()
     return metrics
 
@@ -212,15 +215,16 @@ def _fit_phase(run: _Run) -> dict[str, float]:
         if run.buffer.size == 0:
             break
         for _ in range(c.vae_steps):
-            states, actions = (t.to(run.device) for t in run.buffer.sample(c.batch_size, run.generator))
-            loss, terms = sectar_loss(run.model, states, actions)
-            run.check("loss", loss)
-            run.vae_opt.zero_grad()
-            loss.backward()
-            if c.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(run.model.parameters(), c.grad_clip)
-            run.vae_opt.step()
-            metrics.update({f"sectar/{k}": v.item() for k, v in terms.items()})
+            with timed("vae"):
+                states, actions = (t.to(run.device) for t in run.buffer.sample(c.batch_size, run.generator))
+                loss, terms = sectar_loss(run.model, states, actions)
+                run.check("loss", loss)
+                run.vae_opt.zero_grad()
+                loss.backward()
+                if c.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(run.model.parameters(), c.grad_clip)
+                run.vae_opt.step()
+                metrics.update({f"sectar/{k}": v.item() for k, v in terms.items()})
         if run.afford(steps):
             metrics.update(_consistency_step(run))
             run.env_steps += steps
@@ -260,7 +264,11 @@ def train_sectar(
     stops before an iteration that would end past that many wall seconds, judged by the last one
     (``curve.extra["stopped_early"]``). ``curve.extra["time_share/plan|explore|fit"]`` is the share
     of the loop's wall time spent planning (decoder and environment), exploring and fitting
-    (VAE minibatches and the consistency PPO with its rollouts).
+    (VAE minibatches and the consistency PPO with its rollouts); ``activity_share/<activity>`` cuts
+    the same time by what it was spent on (:mod:`zspace.rl.timing`): ``env`` (environment steps),
+    ``decode`` (the SeCTAR model's passes for planning, rewards and the consistency error),
+    ``score`` (scoring the planned states), ``ppo`` (explorer and consistency updates), ``vae``
+    (VAE minibatches) and ``other`` (the policies' actions in rollouts, buffers, bookkeeping).
 
     Raises:
         ConfigError: the budget is less than one planning iteration.
@@ -287,17 +295,19 @@ def train_sectar(
             prior_wall_s = curve.wall_s  # a resumed run's wall time counts its earlier parts
             stopped, last_iteration_s = False, 0.0
             phase_s = {"plan": 0.0, "explore": 0.0, "fit": 0.0}  # wall seconds per phase, summed over iterations
+            clock = Stopwatch()  # and per activity (env steps, decoding, PPO, VAE minibatches, plan scoring)
             while run.afford(plan_cost):
                 tic = time.perf_counter()
                 if time_limit_s is not None and tic - start_time + last_iteration_s > time_limit_s:
                     stopped = True  # the next iteration would end past the limit (as long as the last one)
                     break
                 run.iteration += 1
-                starts = _plan_phase(run, curve, seed)
-                after_plan = time.perf_counter()
-                metrics = _explore_phase(run, starts)
-                after_explore = time.perf_counter()
-                metrics.update(_fit_phase(run))
+                with clock.recording():
+                    starts = _plan_phase(run, curve, seed)
+                    after_plan = time.perf_counter()
+                    metrics = _explore_phase(run, starts)
+                    after_explore = time.perf_counter()
+                    metrics.update(_fit_phase(run))
                 for phase, seconds in (("plan", after_plan - tic), ("explore", after_explore - after_plan),
                                        ("fit", time.perf_counter() - after_explore)):  # fmt: skip
                     phase_s[phase] += seconds
@@ -318,9 +328,15 @@ def train_sectar(
         curve.extra.update({k: v for k, v in latest.items() if k.startswith(("consistency/", "sectar/"))})
     curve.wall_s = prior_wall_s + time.perf_counter() - start_time
     curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
-                       stopped_early=stopped, **{f"time_share/{k}": v / max(sum(phase_s.values()), 1e-9)
-                                               for k, v in phase_s.items()})  # fmt: skip
+                       stopped_early=stopped, **_time_shares(phase_s, clock))  # fmt: skip
     return run.model.cpu(), curve
+
+
+def _time_shares(phase_s: dict[str, float], clock: Stopwatch) -> dict[str, float]:
+    """``time_share/<phase>`` and ``activity_share/<activity>`` (``other``: the rest) of the loop's wall time."""
+    total = sum(phase_s.values())
+    phases = {f"time_share/{k}": v / max(total, 1e-9) for k, v in phase_s.items()}
+    return phases | {f"activity_share/{k}": v for k, v in clock.shares(total).items()}
 
 
 def _consistency_step(run: _Run) -> dict[str, float]:
@@ -334,26 +350,29 @@ def _consistency_step(run: _Run) -> dict[str, float]:
     roll = rollout_segments(run.consistency_envs, starts.numpy(), mc.segment_len,
                             lambda s: model.policy.distribution(*model.policy_inputs(s.to(dev), z)))  # fmt: skip
     states, valid = roll["states"].to(dev), roll["valid"]
-    with torch.set_grad_enabled(config.decoder_consistency):  # the decoder's own step below reuses this pass
+    with timed("decode"), torch.set_grad_enabled(config.decoder_consistency):  # the decoder step below reuses this pass
         step_log_probs = model.step_log_probs(states[:, 0], z, states[:, 1:])  # (N, T)
     log_probs = step_log_probs.detach()
     run.check("consistency reward", log_probs)
     if config.buffer_consistency:
         run.buffer.add(roll["states"][valid], roll["actions"][valid])
-    batch = ppo_segments(
-        model.policy, model.normalize(states), roll["actions"].to(dev), roll["logprobs"].to(dev),
-        log_probs * config.consistency_reward_scale, config.consistency, cond=z,
-    )  # fmt: skip
-    metrics = ppo_update(model.policy, run.policy_opt, batch, config.consistency, generator=run.generator)
+    with timed("ppo"):
+        batch = ppo_segments(
+            model.policy, model.normalize(states), roll["actions"].to(dev), roll["logprobs"].to(dev),
+            log_probs * config.consistency_reward_scale, config.consistency, cond=z,
+        )  # fmt: skip
+        metrics = ppo_update(model.policy, run.policy_opt, batch, config.consistency, generator=run.generator)
     out = {f"consistency/{k.split('/')[-1]}": v for k, v in metrics.items()}
     out["consistency/log_prob_per_step"] = log_probs.mean().item()
-    out["consistency/error"] = consistency_error(model, states[:, 0], z, states[:, 1:]).mean().item()
+    with timed("decode"):
+        out["consistency/error"] = consistency_error(model, states[:, 0], z, states[:, 1:]).mean().item()
     if config.decoder_consistency and valid.any():
-        nll = -step_log_probs[valid.to(dev)].sum(dim=1).mean() / mc.segment_len
-        run.vae_opt.zero_grad()
-        nll.backward()  # reaches the state decoder (and its log-std) only
-        if config.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        run.vae_opt.step()
+        with timed("vae"):
+            nll = -step_log_probs[valid.to(dev)].sum(dim=1).mean() / mc.segment_len
+            run.vae_opt.zero_grad()
+            nll.backward()  # reaches the state decoder (and its log-std) only
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            run.vae_opt.step()
         out["consistency/decoder_nll_per_step"] = nll.item()
     return out

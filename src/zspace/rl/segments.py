@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from zspace.rl.ppo import PPOConfig, RolloutBatch, gae
+from zspace.rl.timing import timed
 
 __all__ = ["SegmentBuffer", "ppo_segments", "rollout_segments"]
 
@@ -47,13 +48,15 @@ def rollout_segments(
     is on the CPU: ``states (N, L+1, S)``, ``actions (N, L, ...)``, ``logprobs (N, L)`` and
     ``valid (N,)`` (False where an episode ended inside the rollout, whose states then mix two episodes).
     """
-    obs, _ = envs.reset(options={"state": starts})
+    with timed("env"):
+        obs, _ = envs.reset(options={"state": starts})
     states, actions, logprobs = [torch.as_tensor(obs)], [], []
     valid = np.ones(len(starts), dtype=bool)
     for t in range(horizon):
         dist = act(states[-1])
         action = dist.sample()
-        obs, _, terminated, truncated, _ = envs.step(action.cpu().numpy())
+        with timed("env"):
+            obs, _, terminated, truncated, _ = envs.step(action.cpu().numpy())
         if t < horizon - 1:
             valid &= ~(terminated | truncated)
         states.append(torch.as_tensor(obs)), actions.append(action.cpu()), logprobs.append(dist.log_prob(action).cpu())
