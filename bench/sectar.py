@@ -263,12 +263,12 @@ def summarize(curves: list[dict[str, Any]]) -> dict[str, Any]:
 
 def print_table(table: dict[str, Any]) -> None:
     print("\nreturn at each run's budget (mean +- std over seeds; the oracle: mean over its episodes)")
-    print(f"{'env':<22}{'method':<12}{'return':>16}{'success':>9}{'steps/s':>9}{'seeds':>7}  terms")
+    print(f"{'env':<22}{'method':<18}{'return':>16}{'success':>9}{'steps/s':>9}{'seeds':>7}  terms")
     for env, methods in table.items():
         for method, m in methods.items():
             ratio = m.get("ratio_vs_best_baseline", "")
             extra = f"  x{ratio:.2f} best baseline" if isinstance(ratio, float) else ""
-            print(f"{env:<22}{method:<12}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}"
+            print(f"{env:<22}{method:<18}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}"
                   f"{m['env_steps_per_s']:>9.0f}{len(m['seeds']):>7}  {m['variant']}{extra}")  # fmt: skip
     timed = [(env, method, m) for env, methods in table.items() for method, m in methods.items() if "activity_share/other" in m]
     if timed:
