@@ -302,16 +302,7 @@ def train_sectar(
                     stopped = True  # the next iteration would end past the limit (as long as the last one)
                     break
                 run.iteration += 1
-                with clock.recording():
-                    starts = _plan_phase(run, curve, seed)
-                    after_plan = time.perf_counter()
-                    metrics = _explore_phase(run, starts)
-                    after_explore = time.perf_counter()
-                    metrics.update(_fit_phase(run))
-                for phase, seconds in (("plan", after_plan - tic), ("explore", after_explore - after_plan),
-                                       ("fit", time.perf_counter() - after_explore)):  # fmt: skip
-                    phase_s[phase] += seconds
-                metrics.update({"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]})
+                metrics = _iteration(run, curve, seed, phase_s, clock)
                 latest.update(metrics)
                 history = {k: round(v, 5) for k, v in metrics.items() if k in HISTORY}  # what the diagnosis reads, per iteration
                 curve.extra.setdefault("history", []).append({"env_steps": run.env_steps, **history})
@@ -330,6 +321,21 @@ def train_sectar(
     curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
                        stopped_early=stopped, **_time_shares(phase_s, clock))  # fmt: skip
     return run.model.cpu(), curve
+
+
+def _iteration(run: _Run, curve: LearningCurve, seed: int, phase_s: dict[str, float], clock: Stopwatch) -> dict[str, float]:
+    """Plan, explore, fit; adds each phase's wall seconds to ``phase_s`` (and each activity's to ``clock``)."""
+    with clock.recording():
+        tic = time.perf_counter()
+        starts = _plan_phase(run, curve, seed)
+        after_plan = time.perf_counter()
+        metrics = _explore_phase(run, starts)
+        after_explore = time.perf_counter()
+        metrics.update(_fit_phase(run))
+    for phase, seconds in (("plan", after_plan - tic), ("explore", after_explore - after_plan),
+                           ("fit", time.perf_counter() - after_explore)):  # fmt: skip
+        phase_s[phase] += seconds
+    return metrics | {"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]}
 
 
 def _time_shares(phase_s: dict[str, float], clock: Stopwatch) -> dict[str, float]:
