@@ -9,6 +9,8 @@ Code marks its costly calls with ``with timed("env"):``; the marks cost nothing 
     clock.shares(total_s)  # {"env": 0.41, "decode": 0.33, ..., "other": 0.05}
 
 A mark inside another mark's block counts toward the outer one only, so the shares never sum past 1.
+Marks measure wall time on the host: on an accelerator, queued kernels are counted by the mark
+that waits for them (e.g. the one that copies their result to the CPU), not the one that queued them.
 """
 
 from __future__ import annotations
