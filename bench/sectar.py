@@ -46,7 +46,6 @@ from zspace.core.io import atomic_write_text
 METHODS = ("sectar", "mpc", "oracle", "ppo", "ppo_count", "skills_ppo")
 ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
 SHARES = ("time_share/", "activity_share/")  # SeCTAR's shares of its loop's wall time (train_sectar)
-ACTIVITIES = ("env", "decode", "score", "ppo", "vae", "other")
 
 
 @dataclass
@@ -270,12 +269,14 @@ def print_table(table: dict[str, Any]) -> None:
             extra = f"  x{ratio:.2f} best baseline" if isinstance(ratio, float) else ""
             print(f"{env:<22}{method:<18}{m['mean']:>9.2f} +- {m['std']:<4.2f}{m['success_mean']:>9.2f}"
                   f"{m['env_steps_per_s']:>9.0f}{len(m['seeds']):>7}  {m['variant']}{extra}")  # fmt: skip
-    timed = [(env, method, m) for env, methods in table.items() for method, m in methods.items() if "activity_share/other" in m]
-    if timed:
+    rows = [(env, method, m) for env, methods in table.items() for method, m in methods.items() if "activity_share/other" in m]
+    if rows:  # the activities train_sectar recorded, "other" (the rest) last
+        names = {k.split("/", 1)[1] for _, _, m in rows for k in m if k.startswith("activity_share/")}
+        activities = [*sorted(names - {"other"}), "other"]
         print("\nSeCTAR's wall time by activity (share of its loop; mean over seeds)")
-        print(f"{'env':<22}{'method':<18}" + "".join(f"{a:>8}" for a in ACTIVITIES) + f"{'s/100k':>9}")
-        for env, method, m in timed:
-            shares = "".join(f"{m.get(f'activity_share/{a}', 0.0):>8.2f}" for a in ACTIVITIES)
+        print(f"{'env':<22}{'method':<18}" + "".join(f"{a:>8}" for a in activities) + f"{'s/100k':>9}")
+        for env, method, m in rows:
+            shares = "".join(f"{m.get(f'activity_share/{a}', 0.0):>8.2f}" for a in activities)
             print(f"{env:<22}{method:<18}{shares}{m['wall_s_per_100k_steps'] or 0:>9.0f}")
 
 
