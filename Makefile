@@ -34,6 +34,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # The VAE throughput benchmark, with Pythae 0.1.2 installed beside our torch for comparison.
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""The ``zspace`` command: one typer app, one sub-app per family (STYLE: the CLI is thin)."""
+"""The ``zspace`` command: one typer app, one sub-app per family: parse, build a config, call the library."""
 
 from __future__ import annotations
 

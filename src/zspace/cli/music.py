@@ -28,7 +28,7 @@ from zspace.music.songs import SPLITS
 from zspace.train.runs import check_output_dir, check_output_file
 
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
-_DEFAULTS = PrepareConfig()  # CLI defaults are the config's (STYLE: defaults live in configs)
+_DEFAULTS = PrepareConfig()  # CLI defaults are the config's: defaults live in configs
 
 
 @app.callback()

@@ -11,7 +11,7 @@ from zspace.cli.common import OverwriteOpt, console, metrics_table, parse_sets, 
 from zspace.structured.run import default_params
 
 app = typer.Typer(help="Latent structural SVMs: exact (CCCP) or randomized (Bello & Honorio).", no_args_is_help=True)
-_DEFAULTS = default_params()  # CLI defaults are the estimator's (STYLE: defaults live in one place)
+_DEFAULTS = default_params()  # CLI defaults are the estimator's: defaults live in one place
 
 
 @app.callback()

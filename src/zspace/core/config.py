@@ -1,6 +1,6 @@
 """Frozen, keyword-only dataclass configs: JSON round trips, validated overrides, preset registries.
 
-Configs are plain frozen dataclasses (rule 4 of STYLE.md). This module turns them into JSON
+Configs are plain frozen, keyword-only dataclasses. This module turns them into JSON
 dicts and back, applies ``field=value`` overrides with errors that list the valid fields, and
 holds the small preset registry used by every family (as Magenta's ``configs.py``).
 """

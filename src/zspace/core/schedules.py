@@ -1,4 +1,4 @@
-"""Schedules as pure functions of the training step (STYLE rule 7).
+"""Schedules as pure functions of the training step.
 
 Nothing here keeps state: the trainer passes the global step, so a resumed run recomputes
 exactly the value the uninterrupted run would have used.

@@ -1,7 +1,7 @@
 """MusicVAE (Roberts et al. 2018): a bidirectional LSTM encoder q(z|x) and a flat or hierarchical
 autoregressive LSTM decoder p(x|z) over one or more instrument tracks.
 
-Modules only (STYLE rule 1); the loss lives in :mod:`zspace.music.objective`, the config in
+Modules only; the loss lives in :mod:`zspace.music.objective`, the config in
 :mod:`zspace.music.presets`. The model knows nothing of MIDI: it reads class indices per track
 and the encoding's input vectors, and returns logits per track.
 

@@ -5,7 +5,7 @@ Roberts et al. (2018), eq. 3-5, as Magenta's ``base_model._compute_model_loss``:
     loss = mean_b[ -log p(x_b | z_b) ] + beta(step) * mean_b[ max(KL_b - free_nats, 0) ]
 
 with the reconstruction summed over time steps and tracks, KL summed over latent dimensions,
-and beta = max_beta * (1 - beta_rate^step). One reduction convention (STYLE rule 2): sum over
+and beta = max_beta * (1 - beta_rate^step). One reduction convention: sum over
 event dimensions, mean over the batch. Everything here is a pure function of its arguments
 and the global step; the terms themselves come from :mod:`zspace.core.objectives`.
 """

@@ -1,6 +1,6 @@
 """Proximal Policy Optimization (Schulman et al. 2017), readable in the spirit of CleanRL's ``ppo.py``.
 
-Three layers, kept apart (STYLE rule 9):
+Three layers, kept apart:
 
 1. pure functions: :func:`gae` (advantages and returns) and :func:`ppo_loss` (clipped surrogate,
    clipped value loss, entropy bonus) on tensors;

@@ -1,4 +1,4 @@
-"""Image classification with a latent translation (problem (c) of the latent SSVM issue).
+"""Image classification with a latent translation.
 
 An example is a canvas x of shape image_shape = (Hc, Wc) holding an object somewhere; the
 latent h says where: it indexes the top-left corner (r, c) of a window of shape

@@ -178,7 +178,7 @@ def check_finite_inputs(X: Any, example_shape: tuple[int, ...], what: str) -> np
 
 @dataclass(frozen=True)
 class LatentMulticlass(StructuredProblem):
-    """Multiclass classification where each class has ``n_latent`` latent sub-classes (problem (a)).
+    """Multiclass classification where each class has ``n_latent`` latent sub-classes.
 
     Args:
         n_classes: number of output labels; y in {0, ..., n_classes - 1}.

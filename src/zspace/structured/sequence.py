@@ -1,4 +1,4 @@
-"""Sequence labelling with latent sub-states (problem (b) of the latent SSVM issue), exact by Viterbi.
+"""Sequence labelling with latent sub-states, exact by Viterbi.
 
 Every position t carries a label y_t in [0, C) and a latent sub-state h_t in [0, L); together
 they form the joint state s_t = y_t * L + h_t in [0, S), S = C * L (an HMM-like chain whose

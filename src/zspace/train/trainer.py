@@ -1,4 +1,4 @@
-"""One trainer for every family: it owns every side effect of training (STYLE rule 6).
+"""One trainer for every family: it owns every side effect of training.
 
 A family supplies a model and a step function ``loss_fn(model, batch, step) -> (loss,
 metrics)``; the trainer does the rest: device, seeding and CPU determinism, batching of

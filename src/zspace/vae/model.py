@@ -1,6 +1,6 @@
 """The AEVB variational autoencoder (Kingma & Welling 2014): recognition model q(z|x), generator p(x|z).
 
-Modules only (STYLE rule 1): no optimizer, files or data access here. The objective that
+Modules only: no optimizer, files or data access here. The objective that
 turns a :class:`VAEOutput` into a loss lives in :mod:`zspace.vae.objective`.
 """
 
