@@ -60,7 +60,7 @@ def test_prepare_from_music21(tmp_path):
         (["--corpus", "bach"], "is not music21:NAME"),
         (["--midi-dir", "no/such/dir"], "no such directory"),
         (["--midi-dir", ".", "--kind", "piano"], "kind 'piano' is not one of melody, drums, trio"),
-        (["--midi-dir", ".", "--bars", "0"], "bars must be a whole number >= 1"),
+        (["--midi-dir", ".", "--bars", "0"], "PrepareConfig.bars = 0: expected an integer in [1, 2^63)"),
         (["--midi-dir", ".", "--kind", "drums", "--transpose", "3"], "melodies only"),
     ],
 )

@@ -109,9 +109,9 @@ def test_the_recorded_command_reproduces_the_config(tmp_path):
     [
         (["--melody", "top"], "melody 'top' is not one of magenta, skyline"),
         (["--melody-programs", "some"], "melody_programs 'some' is not one of magenta, 0-31, all"),
-        (["--steps-per-bar", "0"], "steps_per_bar must be >= 1"),
+        (["--steps-per-bar", "0"], "steps_per_bar = 0: expected an integer in [1"),
         (["--max-bars", "1"], "max_bars (None: no limit) >= bars=2"),
-        (["--gap-bars", "0"], "gap_bars must be > 0"),
+        (["--gap-bars", "0"], "gap_bars = 0.0: expected a finite number in (0"),
     ],
 )
 def test_bad_values_exit_2_with_one_line(tmp_path, extra, message):

@@ -57,7 +57,7 @@ def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
         (["rl", "train", "sectar", "--env", "zspace/Nope-v0", "--out", "x"], "Nope"),
         (["rl", "train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
         (["rl", "plan", "missing-run"], "missing-run"),
-        (["rl", "train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping must be one of"),
+        (["rl", "train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping = 'dense': expected one of"),
         (["rl", "train", "sectar", "--save-every", "-1", "--out", "x"], "--save-every"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -12,19 +13,63 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+from zspace.core.constraints import FieldError, Interval, Positive, Seed, Size, check_value
 from zspace.errors import ConfigError, ZspaceError
 
 ResumeOpt = Annotated[
     bool, typer.Option("--resume", help="Continue the run in --out from its newest intact checkpoint (same data and model).")
 ]
+FileOverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the --out file if it exists (never a run's own files).")
+]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace the run already in --out (its files are deleted first).")
 ]
 
+
+def checked(hint: Any) -> Any:
+    """A typer option callback that holds the value to ``hint`` (a type from zspace.core.constraints).
+
+    For numbers that are no config field (``--temperature``, ``--seed`` of ``sample``): the same
+    declared constraints, refused as a parse error that names the flag.
+    """
+
+    def callback(value: Any) -> Any:
+        if value is not None:
+            try:
+                check_value(value, hint, "value")
+            except FieldError as err:
+                raise typer.BadParameter(f"got {value!r}, expected {err.expected}") from None
+        return value
+
+    return callback
+
+
+SeedOpt = Annotated[int, typer.Option(help="Random seed.", callback=checked(Seed))]
+TemperatureOpt = Annotated[
+    float, typer.Option(help="Softmax temperature when sampling: lower is safer, higher wilder.", callback=checked(Positive))
+]
+SizeCallback = checked(Size)
+MAX_SAMPLES = 4096  # samples decoded in one call (-n): all are held in memory at once
+
+
+def bounded(low: int, high: int) -> Any:
+    """A callback for a count that costs time or memory in proportion: an integer in [low, high]."""
+    return checked(Annotated[int, Interval(low, high)])
+
+
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 DEBUG = {"enabled": False}
+
+# Exit codes: 0 done, 1 interrupted, 2 a bad input or usage (ZspaceError, typer's parse errors),
+# 3 `zspace serve` on a busy port, 70 a zspace bug (sysexits' EX_SOFTWARE).
+USER_ERROR_EXIT = 2
+INTERNAL_ERROR_EXIT = 70
+# typer >= 0.20 vendors click, older versions use it: its base exception is found, not imported.
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -45,6 +90,54 @@ def setup_logging(verbose: bool = False) -> None:
     root.setLevel(level)
 
 
+def print_error(message: str) -> None:
+    """One red line on stderr, however long (no wrapping, no box)."""
+    err_console.print(f"[bold red]error:[/] {' '.join(message.split())}", highlight=False, soft_wrap=True, markup=True)
+
+
+class ErrorBoundary(TyperGroup):
+    """The one place a failing command becomes one line on stderr and an exit code.
+
+    A :class:`ZspaceError` (bad input) exits 2 with its message; a parse error exits 2 with
+    click's message and the command's ``--help``; anything else is a bug: one line naming its
+    type and message, exit 70. ``--debug`` shows the traceback instead.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except _CLICK_EXCEPTION as err:
+            if DEBUG["enabled"] or type(err).__name__ == "NoArgsIsHelpError":  # that one prints the help
+                raise
+            where = f" (see `{err.ctx.command_path} --help`)" if getattr(err, "ctx", None) is not None else ""
+            print_error(f"{_escape(err.format_message())}{where}")
+            raise typer.Exit(code=err.exit_code) from None
+        except ZspaceError as err:
+            if DEBUG["enabled"]:
+                raise
+            print_error(_escape(str(err)))
+            raise typer.Exit(code=USER_ERROR_EXIT) from None
+        except Exception as err:  # noqa: BLE001 - the boundary: anything left is a bug, said in one line
+            if DEBUG["enabled"]:
+                traceback.print_exc()  # click turns an EOFError into "Aborted!": print it before it can
+                raise typer.Exit(code=INTERNAL_ERROR_EXIT) from None
+            text = _escape(" ".join(str(err).split()) or "(no message)")
+            err_console.print(
+                f"[bold red]zspace: internal error:[/] {type(err).__name__}: {text}; rerun with --debug",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=INTERNAL_ERROR_EXIT) from None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Print a :class:`ZspaceError` as one red line and exit with code 2 (traceback with --debug)."""
@@ -53,8 +146,8 @@ def user_errors() -> Iterator[None]:
     except ZspaceError as err:
         if DEBUG["enabled"]:
             raise
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        print_error(_escape(str(err)))
+        raise typer.Exit(code=USER_ERROR_EXIT) from None
 
 
 def parse_sets(pairs: list[str] | None, flag: str = "--set") -> dict[str, str]:

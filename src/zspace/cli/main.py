@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from zspace.cli import common
-from zspace.cli.common import console, user_errors
+from zspace.cli.common import (
+    MAX_SAMPLES,
+    ErrorBoundary,
+    FileOverwriteOpt,
+    SeedOpt,
+    SizeCallback,
+    bounded,
+    checked,
+    console,
+    user_errors,
+)
 from zspace.cli.music import app as music_app
 from zspace.cli.music import sample_cmd as music_sample
 from zspace.cli.music import train_cmd as music_train
@@ -21,8 +31,9 @@ from zspace.cli.structured import app as structured_app
 from zspace.cli.structured import eval_structured
 from zspace.cli.structured import fit_cmd as structured_fit
 from zspace.cli.vae import eval_vae, sample_vae, train_vae
+from zspace.core.constraints import Positive, Seed
 from zspace.errors import ConfigError
-from zspace.train.runs import check_output_file
+from zspace.train.outputs import check_output_dir, check_output_file
 from zspace.vae.evaluate import DEFAULT_K as _EVAL_K
 
 app = typer.Typer(
@@ -30,6 +41,7 @@ app = typer.Typer(
     help="Latent-variable models to train, explore and plan with.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ErrorBoundary,
 )
 train_app = typer.Typer(help="Train a model family.", no_args_is_help=True)
 bench_app = typer.Typer(help="Run a benchmark script from bench/ (prints a table and a JSON line).", no_args_is_help=True)
@@ -72,19 +84,24 @@ def _not_for(run: Path, family: str, verb: str, instead: str) -> ConfigError:
 @app.command("eval")
 def eval_cmd(
     run: RunArg,
-    iw: Annotated[int, typer.Option("--iw", help="VAE: importance samples per example for log p(x) (k).")] = _EVAL_K,
+    iw: Annotated[
+        int, typer.Option("--iw", help="VAE: importance samples per example for log p(x) (k).", callback=bounded(1, 2**20))
+    ] = _EVAL_K,
     checkpoint: CheckpointOpt = "best",
-    batch_size: Annotated[int, typer.Option(help="VAE: examples per evaluation batch.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the importance samples (SeCTAR: of the episodes).")] = 0,
-    episodes: Annotated[int, typer.Option(help="SeCTAR: planning episodes to run.")] = 20,
+    batch_size: Annotated[int, typer.Option(help="VAE: examples per evaluation batch.", callback=bounded(1, 2**20))] = 100,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the importance samples (SeCTAR: of the episodes).", callback=checked(Seed))
+    ] = 0,
+    episodes: Annotated[int, typer.Option(help="SeCTAR: planning episodes to run.", callback=bounded(1, 100_000))] = 20,
     out: Annotated[Path | None, typer.Option(help="VAE: JSON output (default RUN/eval.json).")] = None,
+    overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Evaluate a run of any family: VAE test bounds, SeCTAR planning return, structured train/test error."""
     with user_errors():
+        if out is not None:
+            check_output_file(out, overwrite=overwrite, suffixes=(".json",))
         family = _family(run)
         if family == "vae":
-            if out is not None:
-                check_output_file(out)
             eval_vae(run, k=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, out=out)
         elif family == "structured":
             eval_structured(run)
@@ -97,22 +114,29 @@ def eval_cmd(
 @app.command("sample")
 def sample_cmd(
     run: RunArg,
-    n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 64,
-    temperature: Annotated[float, typer.Option(help="VAE: scale of the prior's std; music: softmax temperature.")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    n: Annotated[int, typer.Option("-n", help="Number of samples.", callback=bounded(1, MAX_SAMPLES))] = 64,
+    temperature: Annotated[
+        float, typer.Option(help="VAE: scale of the prior's std; music: softmax temperature.", callback=checked(Positive))
+    ] = 1.0,
+    seed: SeedOpt = 0,
     checkpoint: CheckpointOpt = "best",
     out: Annotated[
         Path | None, typer.Option(help="VAE: PNG path (default RUN/samples.png); music: folder (RUN/samples).")
     ] = None,
+    overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Decode samples from the prior: an image grid (VAE) or MIDI files (music)."""
     with user_errors():
         family = _family(run)
         if family == "vae":
             if out is not None:
-                check_output_file(out)
+                from zspace.explore.plots import IMAGE_SUFFIXES
+
+                check_output_file(out, overwrite=overwrite, suffixes=IMAGE_SUFFIXES)
+                check_output_file(out.with_suffix(".npy"), overwrite=overwrite)  # the raw samples beside the image
             sample_vae(run, n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out)
         elif family == "music":
+            check_output_dir(out or run / "samples")
             music_sample(run, out=out or run / "samples", n=n, temperature=temperature, seed=seed, checkpoint=checkpoint)
         else:
             instead = f"zspace rl render {run}" if family == "sectar" else f"zspace eval {run}"
@@ -125,8 +149,10 @@ def explore_cmd(
     ablation: Annotated[
         bool, typer.Option(help="VAE: also train reconstruction-only and KL-only models for the ablation figure.")
     ] = True,
-    ablation_epochs: Annotated[int | None, typer.Option(help="Epochs for the ablation models (default: the run's).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed of the figures.")] = 0,
+    ablation_epochs: Annotated[
+        int | None, typer.Option(help="Epochs for the ablation models (default: the run's).", callback=SizeCallback)
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the figures.", callback=checked(Seed))] = 0,
 ) -> None:
     """Figures: a VAE's HTML report in RUN/report/, or a SeCTAR episode GIF and skills in RUN/figures/."""
     with user_errors():

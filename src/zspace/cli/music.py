@@ -12,7 +12,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, user_errors
+from zspace.cli.common import (
+    MAX_SAMPLES,
+    FileOverwriteOpt,
+    OverwriteOpt,
+    ResumeOpt,
+    TemperatureOpt,
+    bounded,
+    checked,
+    console,
+    metrics_table,
+    user_errors,
+)
 from zspace.cli.music_files import (
     command_words,
     describe_windows,
@@ -22,11 +33,13 @@ from zspace.cli.music_files import (
     warn_if_silent,
     write_windows,
 )
+from zspace.core.constraints import NonNegativeInt, Seed
 from zspace.music.attributes import AttributeFit
 from zspace.music.corpus import PrepareConfig, prepare
 from zspace.music.songs import SPLITS
-from zspace.train.runs import check_output_dir, check_output_file
+from zspace.train.outputs import check_output_dir, check_output_file
 
+Track = NonNegativeInt | None
 app = typer.Typer(help="MusicVAE: melodies, drums and trios from MIDI files.", no_args_is_help=True)
 _DEFAULTS = PrepareConfig()  # CLI defaults are the config's: defaults live in configs
 
@@ -56,7 +69,7 @@ def prepare_cmd(
         _DEFAULTS.max_per_song or 0
     ),
     seed: Annotated[
-        int, typer.Option(help="Seed of the per-song choice (the split depends on song names only).")
+        int, typer.Option(help="Seed of the per-song choice (the split depends on song names only).", callback=checked(Seed))
     ] = _DEFAULTS.seed,
     valid_fraction: Annotated[float, typer.Option(help="Share of songs in the valid split.")] = _DEFAULTS.valid_fraction,
     test_fraction: Annotated[float, typer.Option(help="Share of songs in the test split.")] = _DEFAULTS.test_fraction,
@@ -84,14 +97,16 @@ def prepare_cmd(
     expand_repeats: Annotated[
         bool, typer.Option(help="music21 scores: write out repeats first (departure: more data from short tunes).")
     ] = _DEFAULTS.expand_repeats,
+    overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Cut MIDI files or a music21 collection into N-bar token windows: one .npz and a JSON manifest.
 
     Example: zspace music prepare --corpus music21:essenFolksong --kind melody --bars 2 --out data/mel2.npz
     """
-    given = {k: v for k, v in locals().items() if v is not None}
+    given = {k: v for k, v in locals().items() if v is not None and k != "overwrite"}
     with user_errors():
-        check_output_file(out)
+        check_output_file(out, overwrite=overwrite, suffixes=(".npz",))
+        check_output_file(out.with_suffix(".json"), "--out (its manifest)", overwrite=overwrite)
         config = PrepareConfig(
             kind=kind, bars=bars, meter=meter, max_per_song=max_per_song or None, seed=seed, limit=limit, workers=workers,
             valid_fraction=valid_fraction, test_fraction=test_fraction, transpose=transpose, melody=melody,
@@ -167,13 +182,12 @@ RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace
 CheckpointOpt = Annotated[str, typer.Option(help="best | last | step-NNNNNNNN")]
 PngOpt = Annotated[bool, typer.Option("--png/--no-png", help="Also draw a piano-roll PNG per MIDI file.")]
 WavOpt = Annotated[bool, typer.Option("--wav", help="Also write a synthesized WAV preview per MIDI file.")]
-TemperatureOpt = Annotated[float, typer.Option(help="Softmax temperature when sampling: lower is safer, higher wilder.")]
-SeedOpt = Annotated[int, typer.Option(help="Seed of z and of every draw: the same seed, the same music.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of z and of every draw: the same seed, the same music.", callback=checked(Seed))]
 DecodeGreedyOpt = Annotated[
     bool, typer.Option("--greedy/--no-greedy", help="Argmax decoding (default); --no-greedy samples at --temperature.")
 ]
 
-TrackOpt = Annotated[int | None, typer.Option(help="Read only this MIDI track (0-based) of each file.")]
+TrackOpt = Annotated[int | None, typer.Option(help="Read only this MIDI track (0-based) of each file.", callback=checked(Track))]
 MelodyRuleOpt = Annotated[
     str,
     typer.Option("--melody", help="magenta: melodies per instrument (as the training data) | skyline: top voice of all tracks."),
@@ -204,7 +218,7 @@ def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
 def sample_cmd(
     run: RunArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sample_XX.mid (+ .png, .wav) and samples.png.")],
-    n: Annotated[int, typer.Option("-n", help="Number of samples.")] = 8,
+    n: Annotated[int, typer.Option("-n", help="Number of samples.", callback=bounded(1, MAX_SAMPLES))] = 8,
     temperature: TemperatureOpt = 1.0,
     greedy: Annotated[
         bool, typer.Option("--greedy", help="Argmax decoding instead of sampling (ignores --temperature).")
@@ -238,7 +252,9 @@ def interpolate_cmd(
     a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window, or --window-a).")],
     b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window, or --window-b).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for interpolation.mid (+ .png, .wav).")],
-    steps: Annotated[int, typer.Option(help="Points on the path, both ends included.")] = 7,
+    steps: Annotated[
+        int, typer.Option(help="Points on the path, both ends included (at most 1024).", callback=bounded(2, 1024))
+    ] = 7,
     window_a: Annotated[int, typer.Option(help="Which window of A, numbered as `zspace music encode` lists them.")] = 0,
     window_b: Annotated[int, typer.Option(help="Which window of B.")] = 0,
     track: TrackOpt = None,
@@ -288,6 +304,7 @@ def encode_cmd(
     programs: ProgramsOpt = "magenta",
     meter: FileMeterOpt = "4/4",
     checkpoint: CheckpointOpt = "best",
+    overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Encode MIDI files to posterior mean codes: one row per window, every window of every file.
 
@@ -302,7 +319,7 @@ def encode_cmd(
     from zspace.music.generate import Codes, encode, save_codes
 
     with user_errors():
-        check_output_file(out)
+        check_output_file(out, overwrite=overwrite, suffixes=(".npz",), inputs=files)
         config, model = _load(run, checkpoint)
         rules = _rules(melody, programs, track, meter, config.model.steps_per_bar)
         read = read_windows(files, config.encoding, config.model.n_steps, rules)
@@ -368,7 +385,9 @@ def attributes_cmd(
             "--input", help="Apply: MIDI files to edit, the earliest window of each (repeat it); default: -n prior samples."
         ),
     ] = None,
-    n: Annotated[int, typer.Option("-n", help="Apply without --input: codes drawn from the prior.")] = 1,
+    n: Annotated[
+        int, typer.Option("-n", help="Apply without --input: codes drawn from the prior.", callback=bounded(1, MAX_SAMPLES))
+    ] = 1,
     track: TrackOpt = None,
     melody: MelodyRuleOpt = "magenta",
     programs: ProgramsOpt = "magenta",

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
-from zspace.cli.common import OverwriteOpt, console, metrics_table, user_errors
+from zspace.cli.common import OverwriteOpt, bounded, checked, console, metrics_table, user_errors
+from zspace.core.constraints import NonNegativeInt, Seed, Size
 from zspace.errors import ConfigError
-from zspace.train.runs import check_output_dir
+from zspace.train.outputs import check_output_dir
 
 app = typer.Typer(help="SeCTAR: trajectory VAEs for hierarchical RL with latent planning.", no_args_is_help=True)
 train_app = typer.Typer(help="Train an RL method.", no_args_is_help=True)
@@ -23,7 +24,7 @@ app.add_typer(train_app, name="train")
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train sectar`.")]
 # Small LSTMs and MLPs on batches of tens: one thread is fastest (two threads made the tiny
 # backward passes many times slower on a 2-core machine); more only help the paper-sized preset.
-ThreadsOpt = Annotated[int, typer.Option(help="torch threads (1 suits the small preset).")]
+ThreadsOpt = Annotated[int, typer.Option(help="torch threads (1 suits the small preset).", callback=checked(Size))]
 
 
 @contextmanager
@@ -70,10 +71,15 @@ def train_sectar_cmd(
     env: Annotated[str, typer.Option(help="zspace/Waypoints-v0 | zspace/Wheeled-v0 | zspace/Blocks-v0 | ...")] = (
         "zspace/Waypoints-v0"
     ),
-    steps: Annotated[int, typer.Option(help="Environment-step budget (planning, exploration and consistency).")] = 150_000,
-    seed: Annotated[int, typer.Option(help="Seed of weights, actions, latents and minibatches.")] = 0,
+    steps: Annotated[
+        int, typer.Option(help="Environment-step budget (planning, exploration and consistency).", callback=checked(Size))
+    ] = 150_000,
+    seed: Annotated[int, typer.Option(help="Seed of weights, actions, latents and minibatches.", callback=checked(Seed))] = 0,
     layout_seed: Annotated[
-        int | None, typer.Option(help="One fixed task layout (the authors' goal file); default: a new one per episode.")
+        int | None,
+        typer.Option(
+            help="One fixed task layout (the authors' goal file); default: a new one per episode.", callback=checked(Seed)
+        ),
     ] = None,
     layout: Annotated[
         str | None, typer.Option(help="Task layout: uniform (the authors', the envs' default) | walk (ours, easier).")
@@ -86,7 +92,11 @@ def train_sectar_cmd(
     method: Annotated[str | None, typer.Option(help="Planner: shooting | cem (default: the config's).")] = None,
     shaping: ShapingOpt = None,
     save_every: Annotated[
-        int, typer.Option(help="Also save the model and curve so far every this many env steps (0: only at the end).")
+        int,
+        typer.Option(
+            help="Also save the model and curve so far every this many env steps (0: only at the end).",
+            callback=checked(NonNegativeInt),
+        ),
     ] = 25_000,
     overwrite: OverwriteOpt = False,
     resume: Annotated[
@@ -169,8 +179,10 @@ def _load_run(run: Path) -> tuple[Any, dict[str, Any], Any]:
 @app.command("plan")
 def plan_cmd(
     run: RunArg,
-    episodes: Annotated[int, typer.Option(help="Planning episodes to run.")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed of the episodes' latents (and layouts, unless the run fixed one).")] = 1000,
+    episodes: Annotated[int, typer.Option(help="Planning episodes to run.", callback=bounded(1, 100_000))] = 20,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the episodes' latents (and layouts, unless the run fixed one).", callback=checked(Seed))
+    ] = 1000,
     candidates: Annotated[int | None, typer.Option(help="Latent sequences per plan (default: the run's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the run's).")] = None,
     method: Annotated[str | None, typer.Option(help="shooting | cem (default: the run's).")] = None,
@@ -206,8 +218,10 @@ def plan_cmd(
 def render_cmd(
     run: RunArg,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the figures (default: RUN/figures).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the rendered episode and of the drawn skills.")] = 0,
-    skills: Annotated[int, typer.Option(help="Latent skills drawn from z ~ N(0, I) in the skills figure.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed of the rendered episode and of the drawn skills.", callback=checked(Seed))] = 0,
+    skills: Annotated[
+        int, typer.Option(help="Latent skills drawn from z ~ N(0, I) in the skills figure.", callback=bounded(1, 256))
+    ] = 16,
 ) -> None:
     """A GIF of one planning episode (planned vs executed paths) and the skills decoded from one start.
 

@@ -7,14 +7,15 @@ from typing import Annotated
 
 import typer
 
-from zspace.cli.common import console, user_errors
+from zspace.cli.common import checked, console, user_errors
+from zspace.core.constraints import Seed
 
 
 def serve_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run directories of any family (VAE, MusicVAE, SeCTAR, latent SSVM).")],
     host: Annotated[str, typer.Option(help="Address to bind; the default serves this machine only.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    seed: Annotated[int, typer.Option(help="Seed of the map projection.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the map projection.", callback=checked(Seed))] = 0,
 ) -> None:
     """Serve an interactive page over trained runs: latent maps, live decoding, sliders, playback.
 

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
-from zspace.cli.common import OverwriteOpt, console, metrics_table, parse_sets, user_errors
+from zspace.cli.common import OverwriteOpt, checked, console, metrics_table, parse_sets, user_errors
+from zspace.core.constraints import Interval, Positive, Seed, Size
 from zspace.structured.run import default_params
 
 app = typer.Typer(help="Latent structural SVMs: exact (CCCP) or randomized (Bello & Honorio).", no_args_is_help=True)
+OpenFraction = Annotated[float, Interval(0, 1, open="both")]
 _DEFAULTS = default_params()  # CLI defaults are the estimator's: defaults live in one place
 
 
@@ -24,12 +26,14 @@ def fit_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory (config.json, model.json, weights.safetensors).")],
     problem: Annotated[str, typer.Option(help="synthetic-latent | sequences | digits-shift")] = "synthetic-latent",
     method: Annotated[str, typer.Option(help="exact (CCCP, Yu & Joachims) | perturbed (Bello & Honorio)")] = _DEFAULTS["method"],
-    alpha: Annotated[float, typer.Option(help="L2 regularisation strength.")] = _DEFAULTS["alpha"],
-    n_samples: Annotated[int, typer.Option(help="perturbed: sampled (y', h') pairs per example and step.")] = _DEFAULTS[
-        "n_samples"
-    ],
-    seed: Annotated[int, typer.Option(help="Seeds the data, the split and the learner.")] = 0,
-    test_fraction: Annotated[float, typer.Option(help="Share of examples held out for the test error.")] = 0.25,
+    alpha: Annotated[float, typer.Option(help="L2 regularisation strength.", callback=checked(Positive))] = _DEFAULTS["alpha"],
+    n_samples: Annotated[
+        int, typer.Option(help="perturbed: sampled (y', h') pairs per example and step.", callback=checked(Size))
+    ] = _DEFAULTS["n_samples"],
+    seed: Annotated[int, typer.Option(help="Seeds the data, the split and the learner.", callback=checked(Seed))] = 0,
+    test_fraction: Annotated[
+        float, typer.Option(help="Share of examples held out for the test error.", callback=checked(OpenFraction))
+    ] = 0.25,
     data_set: Annotated[list[str] | None, typer.Option("--data-set", help="Data setting NAME=VALUE, e.g. n_classes=20.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Learner parameter NAME=VALUE, e.g. max_epochs=50.")] = None,
     overwrite: OverwriteOpt = False,

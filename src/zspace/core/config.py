@@ -14,6 +14,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from zspace.core.constraints import FieldError
 from zspace.errors import ConfigError
 
 C = TypeVar("C")
@@ -171,6 +172,8 @@ def from_dict(cls: type[C], data: Mapping[str, Any], *, where: str | None = None
     kwargs = {name: _coerce(value, types_by_name[name], f"{where}.{name}") for name, value in data.items()}
     try:
         return cls(**kwargs)
+    except FieldError as err:
+        raise err.within(where) from None
     except (TypeError, ValueError) as err:
         if isinstance(err, ConfigError):
             raise
@@ -203,7 +206,10 @@ def override(config: C, overrides: Mapping[str, Any]) -> C:
                 f"{type(config).__name__}.{name} is {inner!r}, not a config with fields; "
                 f"set it as a whole ({name}=...) instead of {sorted(name + '.' + k for k in sub)}"
             )
-        changes[name] = override(inner, sub)
+        try:
+            changes[name] = override(inner, sub)
+        except FieldError as err:
+            raise err.within(f"{type(config).__name__}.{name}") from None
     try:
         return dataclasses.replace(config, **changes)
     except (TypeError, ValueError) as err:

@@ -7,9 +7,9 @@ exactly the value the uninterrupted run would have used.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Literal
 
+from zspace.core.constraints import NonNegativeInt, configclass
 from zspace.errors import ConfigError
 
 ScheduleKind = Literal["constant", "linear", "exponential-decay", "exponential-rise", "cosine"]
@@ -38,7 +38,7 @@ def cosine_decay(step: int, value: float, total_steps: int, min_value: float) ->
     return min_value + 0.5 * (value - min_value) * (1.0 + math.cos(math.pi * progress))
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class Schedule:
     """A named schedule of one scalar (learning rate, KL weight, sampling rate).
 
@@ -50,7 +50,7 @@ class Schedule:
     kind: ScheduleKind = "constant"
     value: float = 1.0  # the constant, the warm-up target, or the starting/peak value of a decay
     start: float = 0.0  # linear: value at step 0
-    warmup_steps: int = 0
+    warmup_steps: NonNegativeInt = 0
     rate: float = 0.9999  # exponential kinds: per-step factor (Magenta: 0.9999 lr, 0.99999 beta)
     min_value: float = 0.0  # decays: floor (Magenta lr: 1e-5)
 
@@ -95,7 +95,7 @@ def inverse_sigmoid(step: int, k: float) -> float:
     return 1.0 / (1.0 + k * math.exp(-step / k))
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class SamplingSchedule:
     """Probability of feeding the decoder its own sample instead of the true previous token.
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from zspace.core.constraints import Fraction, Seed, Size, configclass
+from zspace.core.files import read_npz
 from zspace.core.seeds import derive_seed
 from zspace.data import shapes as _shapes
 from zspace.errors import ConfigError, DataError
@@ -44,7 +46,7 @@ _IDX_ORIGIN = {
 _PATH_SOURCES = ("mnist", "fashion-mnist", "folder", "array")
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class DataConfig:
     """Where the images come from and how they are prepared."""
 
@@ -52,11 +54,11 @@ class DataConfig:
     path: str | None = None  # IDX directory, image folder, or .npy/.npz file
     binarize: str = "dynamic"  # the standard protocol for Bernoulli-decoder likelihoods
     test_fraction: float = 0.2  # only for sources without an official split
-    valid_fraction: float = 0.1  # share of the training split held out to pick the best checkpoint
-    image_size: int | None = None  # "folder": resize side (default: keep); "shapes": side (64)
-    n_samples: int = 20000  # "shapes": images generated before the split
-    limit: int | None = None  # cap on train and on test examples, for quick runs
-    seed: int = 0  # split, static binarization and shapes generation
+    valid_fraction: Fraction = 0.1  # share of the training split held out to pick the best checkpoint
+    image_size: Size | None = None  # "folder": resize side (default: keep); "shapes": side (64)
+    n_samples: Size = 20000  # "shapes": images generated before the split
+    limit: Size | None = None  # cap on train and on test examples, for quick runs
+    seed: Seed = 0  # split, static binarization and shapes generation
 
     def __post_init__(self) -> None:
         def require(ok: bool, message: str) -> None:
@@ -358,22 +360,18 @@ def _load_array(path: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     (N, H, W, C) when the last axis is 1 or 3. uint8 is divided by 255; floats must be in [0, 1].
     """
     accepted = "accepted shapes are (N, H, W), (N, C, H, W) or (N, H, W, C) with C in {1, 3}"
-    try:
-        loaded = np.load(path, allow_pickle=False)  # never unpickle a user's file
-    except (OSError, ValueError, EOFError) as err:
-        raise DataError(f"could not read '{path}' as .npy/.npz: {err}") from err
+    loaded = read_npz(path, what="a .npy/.npz image array file")  # never unpickles a user's file
     y = None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            x_key = next((k for k in ("x", "images") if k in keys), None)
-            if x_key is None:
-                raise DataError(f"'{path}' has no 'x' or 'images' array; it holds {keys}")
-            x = loaded[x_key]
-            y_key = next((k for k in ("y", "labels") if k in keys), None)
-            y = None if y_key is None else loaded[y_key]
+    if path.suffix == ".npy":
+        x = loaded["arr_0"]
     else:
-        x = loaded
+        keys = list(loaded)
+        x_key = next((k for k in ("x", "images") if k in keys), None)
+        if x_key is None:
+            raise DataError(f"'{path}' has no 'x' or 'images' array; it holds {keys}")
+        x = loaded[x_key]
+        y_key = next((k for k in ("y", "labels") if k in keys), None)
+        y = None if y_key is None else loaded[y_key]
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[1] not in (1, 3):

@@ -10,7 +10,6 @@ rcParams) and works headless.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from zspace.errors import DataError
 
 DPI = 110
 MOSAIC_MAX_PX = (640, 900)  # (width, height): mosaics are upscaled by the largest integer factor that fits
@@ -83,6 +84,15 @@ def _save(fig: Figure, path: str | Path) -> Path:
 
 
 # -- image figures ------------------------------------------------------------------------------
+def _image_suffixes() -> tuple[str, ...]:
+    from matplotlib.figure import Figure
+
+    return tuple(sorted(f".{name}" for name in Figure().canvas.get_supported_filetypes()))
+
+
+IMAGE_SUFFIXES = _image_suffixes()  # the formats savefig writes: .png, .pdf, .svg, ...
+
+
 def image_grid(images: Any, path: str | Path, *, nrow: int = 8, title: str | None = None) -> Path:
     """Tile images (N, C, H, W) with ``nrow`` images per row (torchvision's convention)."""
     fig, ax, _ = _mosaic_figure(_mosaic(_as_images(images), nrow))
@@ -329,8 +339,18 @@ _CURVES = (
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a metrics.jsonl file, in file order."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The records of a metrics.jsonl file, in file order: each with a numeric ``step`` and numbers.
+
+    A cut last line (a killed run) is dropped; any other damage is a DataError naming the line.
+    """
+    from zspace.core.files import read_jsonl
+
+    records = read_jsonl(path, error=DataError)
+    for number, record in enumerate(records, start=1):
+        bad = [k for k, v in record.items() if k != "split" and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+        if "step" not in record or bad:
+            raise DataError(f"{path}: record {number} needs a numeric 'step' and numeric metrics, got {record}"[:300])
+    return records
 
 
 def training_curves(metrics_path: str | Path, path: str | Path, *, title: str | None = None) -> Path:
@@ -338,7 +358,7 @@ def training_curves(metrics_path: str | Path, path: str | Path, *, title: str | 
     records = read_metrics(metrics_path)
     present = [(k, name) for k, name in _CURVES if any(k in r for r in records)]
     if not present:
-        raise ValueError(f"{metrics_path}: no records with any of {[k for k, _ in _CURVES]}")
+        raise DataError(f"{metrics_path}: no records with any of {[k for k, _ in _CURVES]}")
     ncols = 2 if len(present) > 1 else 1
     nrows = -(-len(present) // ncols)
     fig = Figure(figsize=(5.0 * ncols, 3.3 * nrows), dpi=DPI, layout="constrained")

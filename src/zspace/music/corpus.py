@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import time
-import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from zspace import __version__
+from zspace.core.constraints import Positive, Seed, Size, configclass
+from zspace.core.files import read_npz
 from zspace.core.io import atomic_write_text
 from zspace.core.workers import worker_pool
 from zspace.errors import ConfigError, DataError
@@ -64,23 +65,23 @@ FORMAT_VERSION = 1
 WARNINGS_PER_REASON = 3  # a Lakh folder has thousands of bad files: warn about a few, count all
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class PrepareConfig:
     """What ``prepare`` makes of a source. The split is fixed by song ids, never by ``seed``."""
 
     kind: str = "melody"  # melody | drums | trio
-    bars: int = 2  # window length; windows slide by one bar (MusicVAE: 2 or 16)
+    bars: Size = 2  # window length; windows slide by one bar (MusicVAE: 2 or 16)
     meter: str = "4/4"  # "4/4": songs with 16-step bars only (Magenta); "any": 16-step windows of any meter
-    max_per_song: int | None = 50  # distinct windows kept per song (seeded choice); None keeps all
-    seed: int = 0  # picks the capped windows
-    limit: int | None = None  # read only this many songs: a fixed hash-spread sample, nested as it grows
-    workers: int | None = None  # parsing processes; None: os.cpu_count(); 1: in this process
+    max_per_song: Size | None = 50  # distinct windows kept per song (seeded choice); None keeps all
+    seed: Seed = 0  # picks the capped windows
+    limit: Size | None = None  # read only this many songs: a fixed hash-spread sample, nested as it grows
+    workers: Size | None = None  # parsing processes; None: os.cpu_count(); 1: in this process
     valid_fraction: float = 0.05
     test_fraction: float = 0.05
     transpose: int = 0  # melody only: add train copies shifted by every -k..+k semitones that fits (Magenta: 5)
-    gap_bars: float = 1.0  # melody, drums: a silence this long splits a line (Magenta)
-    steps_per_bar: int = STEPS_PER_BAR  # 16 (Magenta); e.g. 12 keeps 3/4 sections instead, n_steps = bars * 12
-    max_bars: int | None = MAX_BARS  # each melody / drum track is truncated to this many bars (Magenta: 100)
+    gap_bars: Positive = 1.0  # melody, drums: a silence this long splits a line (Magenta)
+    steps_per_bar: Size = STEPS_PER_BAR  # 16 (Magenta); e.g. 12 keeps 3/4 sections instead, n_steps = bars * 12
+    max_bars: Size | None = MAX_BARS  # each melody / drum track is truncated to this many bars (Magenta: 100)
     # Departures from Magenta's converters, off by default (docs/BENCHMARKS.md, "Data"):
     split_time_changes: bool = True  # False: ignore meter/tempo changes after the first
     melody: str = "magenta"  # "skyline": merge all tracks and keep the top voice
@@ -309,11 +310,7 @@ def load_prepared(path: str | Path, *, kind: str | None = None, bars: int | None
     fix = _fix(path, kind, bars)
     if not path.is_file():
         raise DataError(f"{path}: no such prepared data file; {fix}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(f"{path}: not a readable prepared .npz ({type(err).__name__}: {err}); {fix}") from err
+    arrays = read_npz(path, what="a prepared .npz", fix=fix)
     if "manifest" not in arrays:
         raise DataError(f"{path}: has no 'manifest' field, so it was not written by `zspace music prepare`; {fix}")
     try:

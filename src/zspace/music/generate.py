@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from zspace.core.files import read_npz
 from zspace.core.io import atomic_write
 from zspace.core.latent import slerp
 from zspace.errors import ConfigError, DataError
@@ -202,19 +203,39 @@ def save_codes(path: str | Path, codes: Codes) -> Path:
 def load_codes(path: str | Path) -> Codes:
     """Read a file written by :func:`save_codes` (``zspace music encode``)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such codes file {path}; write one with `zspace music encode RUN a.mid ... --out {path}`")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            z, names, qpm = f["z"], f["names"], f["qpm"]
-            encoding, n_steps = str(f["encoding"]), int(f["n_steps"])
-            tags = tuple(str(t) for t in f["tags"]) if "tags" in f.files else ()
-    except (KeyError, ValueError, OSError) as err:
-        raise DataError(f"{path} is not a codes file of `zspace music encode` ({err})") from err
-    if z.ndim != 2 or len(names) != len(z) or len(qpm) != len(z) or len(tags) not in (0, len(z)):
+    fix = f"write one with `zspace music encode RUN a.mid ... --out {path}`"
+    f = read_npz(path, what="a codes file of `zspace music encode`", fix=fix)
+    kinds = {"z": "f", "qpm": "fiu", "names": "U", "tags": "U", "encoding": "U", "n_steps": "iu"}
+    missing = [k for k in kinds if k not in f and k != "tags"]
+    if missing:
+        raise DataError(f"{path} is not a codes file of `zspace music encode`: no {', '.join(missing)} array(s); {fix}")
+    for key, kind in kinds.items():
+        if key in f and f[key].dtype.kind not in kind:
+            raise DataError(f"{path}: {key} has dtype {f[key].dtype}, expected {_KIND_NAMES[kind]}; {fix}")
+    z, names, qpm, tags = f["z"], f["names"], f["qpm"], f.get("tags", np.array([], dtype=str))
+    if f["encoding"].ndim or f["n_steps"].ndim:
+        raise DataError(f"{path}: encoding and n_steps must be scalars, got shapes {f['encoding'].shape}, {f['n_steps'].shape}")
+    n_steps = int(f["n_steps"])
+    if not 1 <= n_steps <= MAX_CODE_STEPS:
+        raise DataError(f"{path}: n_steps {n_steps} is outside [1, {MAX_CODE_STEPS}]; {fix}")
+    if (
+        z.ndim != 2
+        or names.ndim != 1
+        or qpm.ndim != 1
+        or len(names) != len(z)
+        or len(qpm) != len(z)
+        or len(tags) not in (0, len(z))
+    ):
         raise DataError(f"{path}: z must be (n, z_size) with n names and tempi, got {z.shape}, {names.shape}, {qpm.shape}")
-    return Codes(z=torch.from_numpy(z), names=tuple(str(n) for n in names), qpm=qpm, encoding=encoding, n_steps=n_steps,
-                 tags=tags)  # fmt: skip
+    if not (np.isfinite(qpm).all() and (qpm > 0).all()):
+        raise DataError(f"{path}: qpm (tempi) must be finite and > 0; {fix}")
+    return Codes(z=torch.from_numpy(z), names=tuple(str(n) for n in names), qpm=qpm.astype(np.float64),
+                 encoding=str(f["encoding"]), n_steps=n_steps, tags=tuple(str(t) for t in tags))  # fmt: skip
+
+
+# A codes file decodes windows of at most this many steps (Magenta's longest, 16 bars, is 256).
+MAX_CODE_STEPS = 4096
+_KIND_NAMES = {"f": "floats", "fiu": "numbers", "U": "strings", "iu": "an integer"}
 
 
 __all__ = [

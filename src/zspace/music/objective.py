@@ -13,24 +13,25 @@ and the global step; the terms themselves come from :mod:`zspace.core.objectives
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Independent
 
+from zspace.core.constraints import NonNegative, configclass
 from zspace.core.objectives import bits_to_nats, elbo_terms, kl_from_posterior, nats_to_bits
 from zspace.core.schedules import SamplingSchedule, Schedule, inverse_sigmoid
 from zspace.errors import ConfigError
 from zspace.train.config import LossFn
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class MusicObjective:
     """What a MusicVAE minimizes. Defaults: Magenta's default hparams (beta 1, no free bits, teacher forcing)."""
 
-    free_bits: float = 0.0  # per-example KL budget, bits (Magenta's free_bits): no KL pressure below it
+    free_bits: NonNegative = 0.0  # per-example KL budget, bits (Magenta's free_bits): no KL pressure below it
     beta: Schedule = field(default_factory=lambda: Schedule(kind="constant", value=1.0))  # KL weight by step
     sampling: SamplingSchedule = field(default_factory=SamplingSchedule)
 

@@ -10,12 +10,13 @@ variants keep the structure and objective at CPU size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Literal
 
 import torch
 
 from zspace.core.config import Registry
+from zspace.core.constraints import Size, Sizes, configclass
 from zspace.core.schedules import Schedule
 from zspace.errors import ConfigError
 from zspace.music.corpus import PrepareConfig
@@ -30,7 +31,7 @@ TRACKS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class MusicVAEConfig:
     """Architecture of a MusicVAE and the encoding it reads. Defaults: Magenta's cat-mel_2bar_small.
 
@@ -42,16 +43,16 @@ class MusicVAEConfig:
     """
 
     encoding: Literal["melody", "drums", "trio"] = "melody"
-    output_depths: tuple[int, ...] = (90,)  # classes per track: no-event, note-off, MIDI 21..108
-    input_depth: int = 90  # encoder input width per step (the encoding's input vector)
-    decoder_token_depths: tuple[int, ...] | None = None  # per-track fed-back vector width; None: one-hot
-    n_steps: int = 32  # 2 bars of 16 steps: Magenta's max_seq_len
-    steps_per_bar: int = 16  # 4 steps per quarter in 4/4, Magenta's quantization
-    z_size: int = 256
-    encoder_sizes: tuple[int, ...] = (512,)  # units per direction of each bidirectional layer
-    decoder_sizes: tuple[int, ...] = (256, 256)  # decoder LSTM layers; the conductor uses the same (Magenta)
+    output_depths: Sizes = (90,)  # classes per track: no-event, note-off, MIDI 21..108
+    input_depth: Size = 90  # encoder input width per step (the encoding's input vector)
+    decoder_token_depths: Sizes | None = None  # per-track fed-back vector width; None: one-hot
+    n_steps: Size = 32  # 2 bars of 16 steps: Magenta's max_seq_len
+    steps_per_bar: Size = 16  # 4 steps per quarter in 4/4, Magenta's quantization
+    z_size: Size = 256
+    encoder_sizes: Sizes = (512,)  # units per direction of each bidirectional layer
+    decoder_sizes: Sizes = (256, 256)  # decoder LSTM layers; the conductor uses the same (Magenta)
     decoder: Literal["flat", "hierarchical"] = "flat"
-    segment_length: int = 16  # hierarchical: steps per conductor embedding (one bar, Magenta's [16, 16])
+    segment_length: Size = 16  # hierarchical: steps per conductor embedding (one bar, Magenta's [16, 16])
     # How whole-sequence LSTM passes multiply: "float32" calls nn.LSTM's fused kernels (oneDNN,
     # cuDNN; exact). "bfloat16" runs zspace.nn.recurrent.lstm_scan, a Python loop over time with
     # bf16 matmuls (~2.5x MKL's float32 GEMMs on an AVX512-BF16 CPU) and float32 gates, state
@@ -131,7 +132,7 @@ MAGENTA_TRAIN = TrainConfig(
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class MusicPreset:
     """Everything a named preset fixes: model, objective and training recipe."""
 

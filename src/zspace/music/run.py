@@ -16,7 +16,7 @@ one-hot inputs for the whole set instead would cost 90 floats per melody step: ~
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from zspace.core.config import from_dict, to_dict
+from zspace.core.constraints import configclass
+from zspace.core.memory import check_model_fits
 from zspace.errors import CheckpointError, ConfigError
 from zspace.music.corpus import PreparedData, load_prepared
 from zspace.music.encoding import Encoding, get_encoding
@@ -37,7 +39,7 @@ from zspace.train import checkpoint as ckpt
 FAMILY = "music"
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class MusicRunConfig:
     """Everything that defines a MusicVAE run; saved as config.json beside every checkpoint.
 
@@ -134,6 +136,7 @@ def train(
     (:func:`zspace.train.runs.open_run_dir`): a directory that holds a run needs ``resume`` or
     ``overwrite``. ``config.data`` is stored absolute, with the file's sha256 for ``--resume``.
     """
+    check_model_fits(lambda: build_model(config), f"the MusicVAE of {config.preset or 'this config'}")
     with runs.guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY):
         config = replace(config, data=str(Path(config.data).expanduser().absolute())) if config.data else config
         data = load_prepared(config.data)
@@ -167,6 +170,7 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best") -> MusicVAE:
     """
     path = ckpt.resolve_checkpoint(run_dir, checkpoint)
     config = MusicRunConfig.from_json(ckpt.read_config(path), where=str(path / ckpt.CONFIG))
+    check_model_fits(lambda: build_model(config), f"the MusicVAE of {path / ckpt.CONFIG}")
     model = build_model(config)
     ckpt.load_weights(model, path)
     return model.eval()

@@ -31,6 +31,7 @@ import gymnasium
 import torch
 from torch import Tensor
 
+from zspace.core.constraints import Sizes, configclass
 from zspace.core.objectives import kl_from_posterior
 from zspace.errors import ConfigError
 from zspace.rl.policy import ActorCritic
@@ -40,11 +41,11 @@ from zspace.rl.sectar import SeCTAR
 __all__ = ["Explorer", "ExplorerConfig", "novelty_rewards", "segment_neg_elbo"]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class ExplorerConfig:
     """The explorer policy and its PPO; a small net: it only has to be different, not skilful."""
 
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: Sizes = (64, 64)
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)  # CleanRL's defaults
     reset_entropy_frac: float = 0.1  # reset when mean entropy < this share of the uniform policy's
     # An absolute threshold in nats instead (the authors' reset_ent: Waypoints 1.34, Blocks 1.6, Wheeled 0 = never).

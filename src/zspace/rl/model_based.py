@@ -37,6 +37,7 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
+from zspace.core.constraints import Positive, Sizes, configclass
 from zspace.errors import ConfigError
 from zspace.nn.mlp import MLP
 from zspace.rl.planner import SHAPINGS, Shaping, random_shooting, score_states
@@ -130,7 +131,7 @@ def fit_dynamics(
     return mean_loss
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class MPCConfig:
     """The state-space MPC baseline; defaults are the authors' Waypoints run (:meth:`for_task` for the others)."""
 
@@ -139,8 +140,8 @@ class MPCConfig:
     plan_every: int = 19  # actions executed open-loop per plan (authors' plan_every)
     random_episodes: int = 40  # random-action episodes before the first fit (authors' num_paths_random)
     episodes_per_iter: int = 100  # MPC episodes between refits (authors' num_paths_dagger)
-    hidden: tuple[int, ...] = (200, 200, 200)  # authors: n_layers 3, size 200, ReLU
-    lr: float = 1e-3
+    hidden: Sizes = (200, 200, 200)  # authors: n_layers 3, size 200, ReLU
+    lr: Positive = 1e-3
     batch_size: int = 512
     epochs: int = 60  # per refit, over all aggregated data, warm-started (authors' dynamics_iters)
     shaping: Shaping = "none"  # the sparse task reward alone (authors); "distance" is our tie-break (zspace.rl.planner)

@@ -13,7 +13,6 @@ SeCTAR's self-consistency update reuses 1 and 2 with its own rollouts and reward
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -22,6 +21,7 @@ import torch
 from gymnasium.vector import VectorEnv
 from torch import Tensor
 
+from zspace.core.constraints import configclass
 from zspace.errors import ConfigError, TrainingDivergedError
 from zspace.rl.policy import ActorCritic
 from zspace.rl.results import LearningCurve
@@ -30,7 +30,7 @@ from zspace.rl.rollout import RewardFn, RolloutBatch, collect_rollout, make_envs
 __all__ = ["PPOConfig", "RolloutBatch", "gae", "ppo_loss", "ppo_update", "train_ppo"]  # RolloutBatch: from rollout
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class PPOConfig:
     """PPO hyper-parameters; CleanRL's defaults (after Andrychowicz et al. 2021, "What matters in on-policy RL")."""
 

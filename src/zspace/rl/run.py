@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from zspace.core.config import from_dict, to_dict
+from zspace.core.constraints import Seed, check_value
 from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
 from zspace.rl import sectar_train
@@ -70,11 +71,32 @@ def load_run(run: str | Path) -> SectarRun:
     missing = [k for k in ("env_id", "env_kwargs", "seed", "train") if k not in config]
     if missing:
         raise CheckpointError(f"{where} lacks {missing}: it was not written by `zspace train sectar`")
+    check_env_entries(config, where)
     model = sectar_train.load_sectar(run)
     run_file = run / RUN_FILE
     curve = runs.read_json(run_file).get("curve", {}) if run_file.is_file() else {}
     train = from_dict(SectarTrainConfig, config["train"], where=f"{where}: train")
     return SectarRun(model, config["env_id"], dict(config["env_kwargs"]), int(config["seed"]), train, curve)
+
+
+# What `zspace train sectar` records of the task: gymnasium.make keyword arguments of zspace's envs.
+ENV_KWARGS: dict[str, Any] = {"layout_seed": Seed | None, "layout": Literal["uniform", "walk"] | None}
+
+
+def check_env_entries(config: dict[str, Any], where: Path) -> None:
+    """A run's ``env_id``, ``env_kwargs`` and ``seed`` entries, checked before any env is built from them."""
+    from zspace.rl.envs import check_env_id
+
+    try:
+        check_env_id(config["env_id"] if isinstance(config["env_id"], str) else repr(config["env_id"]))
+        check_value(config["seed"], Seed, "seed")
+        kwargs = config["env_kwargs"]
+        if not isinstance(kwargs, dict) or set(kwargs) - set(ENV_KWARGS):
+            raise ConfigError(f"env_kwargs must be an object with keys among {sorted(ENV_KWARGS)}, got {kwargs!r}"[:300])
+        for name, value in kwargs.items():
+            check_value(value, ENV_KWARGS[name], f"env_kwargs.{name}")
+    except ConfigError as err:
+        raise CheckpointError(f"{where} is damaged: {err}") from None
 
 
 def train_run(

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from torch.distributions import Independent
 
 from zspace.core.config import Registry
+from zspace.core.constraints import NonNegative, NonNegativeInt, Size, Sizes, configclass
 from zspace.core.distributions import diagonal_gaussian, gaussian
 from zspace.core.objectives import elbo_terms, kl_from_posterior
 from zspace.errors import ConfigError
@@ -41,7 +42,7 @@ from zspace.rl.policy import ActorCritic
 __all__ = ["SECTAR_PRESETS", "SeCTAR", "SectarConfig", "consistency_error", "sectar_loss"]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class SectarConfig:
     """The model and its loss weights; the environment fields are set by :meth:`for_env`.
 
@@ -56,25 +57,25 @@ class SectarConfig:
     """
 
     # --- the environment (from its spaces; see for_env) --------------------------------------
-    state_dim: int = 0  # 0 = not bound to an environment yet
+    state_dim: NonNegativeInt = 0  # 0 = not bound to an environment yet
     state_low: tuple[float, ...] = ()  # observation-space bounds: the fixed normalisation map
     state_high: tuple[float, ...] = ()
-    n_actions: int = 0  # Discrete(n_actions); 0 for a Box action space
+    n_actions: NonNegativeInt = 0  # Discrete(n_actions); 0 for a Box action space
     action_low: tuple[float, ...] = ()  # Box bounds; empty for a Discrete action space
     action_high: tuple[float, ...] = ()
-    segment_len: int = 19  # T, steps per latent (authors' path_len)
+    segment_len: Size = 19  # T, steps per latent (authors' path_len)
     # --- the model -------------------------------------------------------------------------
-    z_size: int = 8  # latent per segment
-    hidden: int = 256  # encoder and state-decoder LSTM units
-    encoder_layers: int = 2  # bidirectional LSTM layers
-    decoder_hidden: tuple[int, ...] = (128, 128, 128)  # MLP head LSTM -> state step (authors' decoder_hidden_sizes); () = linear
-    policy_hidden: tuple[int, ...] = (400, 300, 200)  # pi(a | s, z) (and its PPO critic)
+    z_size: Size = 8  # latent per segment
+    hidden: Size = 256  # encoder and state-decoder LSTM units
+    encoder_layers: Size = 2  # bidirectional LSTM layers
+    decoder_hidden: tuple[Size, ...] = (128, 128, 128)  # MLP head LSTM -> state step (authors' decoder_hidden_sizes); () = linear
+    policy_hidden: Sizes = (400, 300, 200)  # pi(a | s, z) (and its PPO critic)
     min_log_std: float = -5.0  # floor of the decoder's learned log-std (normalised units): no collapse to 0
     # --- the loss --------------------------------------------------------------------------
     # The authors' kl_weight 2 in every experiment, against the NLL averaged per step (their loss_type "ll" divides
     # by path_len). The "small" preset's 0.02 is our departure (docs/BENCHMARKS.md has the runs behind it).
-    kl_weight: float = 2.0
-    bc_weight: float = 100.0  # authors' value; BC is averaged per step, so it is O(1) nats
+    kl_weight: NonNegative = 2.0
+    bc_weight: NonNegative = 100.0  # authors' value; BC is averaged per step, so it is O(1) nats
 
     def __post_init__(self) -> None:
         for name in ("segment_len", "z_size", "hidden", "encoder_layers"):

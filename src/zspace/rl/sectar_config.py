@@ -18,9 +18,10 @@ thread; each of its departures is a named field, off in ``"paper"``:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 from zspace.core.config import Registry
+from zspace.core.constraints import Interval, NonNegativeInt, Positive, Size, configclass
 from zspace.errors import ConfigError
 from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.planner import PLAN_METHODS, SHAPINGS, PlanMethod, Shaping
@@ -30,6 +31,9 @@ from zspace.rl.sectar import SECTAR_PRESETS, SectarConfig
 __all__ = ["EXPLORE_REWARDS", "PAPER_TASKS", "SECTAR_TRAIN_PRESETS", "SectarTrainConfig"]
 
 EXPLORE_REWARDS = ("segment_end", "per_step")
+# Every candidate's latent sequence and decoded rollout are held at once (K x H segments of
+# T states): 2^16 is 32x the authors' 2048 and still fits; 10^8 would need terabytes.
+Candidates = Annotated[int, Interval(1, 2**16)]
 
 
 def _paper_explorer() -> ExplorerConfig:
@@ -38,7 +42,7 @@ def _paper_explorer() -> ExplorerConfig:
                           reward_scale=0.1, reset_entropy=1.34)  # fmt: skip
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class SectarTrainConfig:
     """The outer loop; defaults are the authors' Waypoints experiment (``exps/waypoint/waypoint_discrete_exp.py``)."""
 
@@ -49,30 +53,30 @@ class SectarTrainConfig:
         default_factory=lambda: PPOConfig(update_epochs=10, n_minibatches=2, clip_vloss=False, ent_coef=0.0)
     )
     consistency_reward_scale: float = 0.1  # nats -> reward units for our critic (advantages are normalised anyway)
-    consistency_rollouts: int = 20  # segments per consistency step (authors' train_pd_match_sd(dataset, 20))
+    consistency_rollouts: Size = 20  # segments per consistency step (authors' train_pd_match_sd(dataset, 20))
     # planning (authors: mpc_batch 40, mpc_explore 2048, mpc_plan 10, discount_factor 0.99, sparse reward)
-    plan_episodes: int = 40
-    n_candidates: int = 2048
-    plan_horizon: int = 10
+    plan_episodes: Size = 40
+    n_candidates: Candidates = 2048
+    plan_horizon: Size = 10
     plan_method: PlanMethod = "shooting"  # LatentMPC only (plan_episode); the training loop shoots, as the authors
     plan_shaping: Shaping = "none"
     plan_discount: float = 0.99
     plan_greedy: bool = False  # execute sampled actions (the consistency step trains sampled ones)
-    plan_chunk: int | None = None  # episodes per decoder call (None: all; the authors planned 5 at a time)
+    plan_chunk: Size | None = None  # episodes per decoder call (None: all; the authors planned 5 at a time)
     # exploration (authors: mpc_explore_step 400 starts, mpc_explore_len 5 segments, reward at each segment's end)
-    explore_starts: int = 400
-    explore_segments: int = 5
+    explore_starts: NonNegativeInt = 400
+    explore_segments: Size = 5
     explore_reward: str = "segment_end"
     # data and optimisation (authors: batch_size 300, vae_train_steps 30, train_vae_after_add 10, Adam 1e-3)
-    buffer_segments: int = 36_000  # the oldest are overwritten beyond this (authors' Waypoints: 1800 x 20)
+    buffer_segments: Size = 36_000  # the oldest are overwritten beyond this (authors' Waypoints: 1800 x 20)
     buffer_planning: bool = False  # ours: the planning episodes' segments join the data too
     buffer_consistency: bool = False  # ours: the consistency rollouts join the data too
     decoder_consistency: bool = False  # ours: also fit the state decoder to the policy's rollouts for the same z
-    batch_size: int = 300
-    lr: float = 1e-3
-    grad_clip: float | None = None  # the authors do not clip
-    rounds: int = 10  # (vae_steps minibatches + one consistency step) per iteration
-    vae_steps: int = 30
+    batch_size: Size = 300
+    lr: Positive = 1e-3
+    grad_clip: Positive | None = None  # the authors do not clip
+    rounds: Size = 10  # (vae_steps minibatches + one consistency step) per iteration
+    vae_steps: NonNegativeInt = 30
 
     def __post_init__(self) -> None:
         names = ("consistency_rollouts", "plan_episodes", "n_candidates", "plan_horizon", "explore_segments",

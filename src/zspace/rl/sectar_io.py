@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from zspace.core.config import from_dict, to_dict
+from zspace.core.files import read_torch_state
 from zspace.errors import CheckpointError, ConfigError
 from zspace.rl.sectar import SeCTAR, SectarConfig
 from zspace.rl.sectar_config import SectarTrainConfig
@@ -121,10 +121,9 @@ def load_train_state(state_dir: str | os.PathLike, run, *, env_id: str, seed: in
         CheckpointError: the file is unreadable, or was written for another task, seed or training config.
     """
     file = Path(state_dir) / TRAIN_STATE
-    try:
-        state = torch.load(file, weights_only=True, map_location="cpu")
-    except (OSError, RuntimeError, pickle.UnpicklingError) as err:
-        raise CheckpointError(f"{file} cannot be read as a SeCTAR training state: {err}") from err
+    state = read_torch_state(file, what="SeCTAR training state", fix="start a new run directory, or drop --resume")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{file} is damaged: expected a dict of training state, got {type(state).__name__}")
     if state.get("format") != TRAIN_STATE_FORMAT:
         raise CheckpointError(
             f"{file} has format {state.get('format')}, expected {TRAIN_STATE_FORMAT}: it was written by a zspace whose "

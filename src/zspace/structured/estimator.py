@@ -9,13 +9,14 @@ problem's structured outputs (sequences, aligned images, ...) and ``score`` is 1
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from zspace.core.constraints import NonNegative, NonNegativeInt, Positive, Seed, Size, check_params
 from zspace.errors import ConfigError
 from zspace.structured.exact import fit_exact
 from zspace.structured.perturbed import fit_perturbed
@@ -44,6 +45,26 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
     ``history_``, ``fit_seconds_``, ``n_oracle_calls_``, ``converged_``; in classifier mode
     also ``classes_`` and ``n_features_in_``.
     """
+
+    # Checked by fit (scikit-learn's _parameter_constraints, with zspace.core.constraints' types).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "problem": StructuredProblem | None,
+        "method": Literal["exact", "perturbed"],
+        "n_latent": Size,
+        "alpha": Positive,
+        "tol": NonNegative,
+        "max_rounds": Size,
+        "oracle": str,
+        "n_samples": Size,
+        "violator_cache": NonNegativeInt,
+        "rescaling": str,
+        "latent": str,
+        "sigma": NonNegative,
+        "batch_size": Size,
+        "max_epochs": NonNegativeInt,
+        "learning_rate": Positive | None,
+        "random_state": Seed | np.random.RandomState | None,
+    }
 
     def __init__(
         self,
@@ -82,6 +103,12 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.random_state = random_state
 
+    def validate_params(self) -> None:
+        """Every parameter against :attr:`_parameter_constraints`: a ConfigError names it, its value and the range."""
+        if self.method not in METHODS:
+            raise ConfigError(f"method must be one of {list(METHODS)}, got {self.method!r}")
+        check_params(self._parameter_constraints, self.get_params(deep=False), "LatentSSVM")
+
     # --- data handling ---------------------------------------------------------------------
     def _encode_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         if self.problem is not None:
@@ -102,8 +129,7 @@ class LatentSSVM(ClassifierMixin, BaseEstimator):
     # --- the estimator API -------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> LatentSSVM:
         """Learn w from inputs X and outputs y; returns self."""
-        if self.method not in METHODS:
-            raise ConfigError(f"method must be one of {list(METHODS)}, got {self.method!r}")
+        self.validate_params()
         X, Y = self._encode_fit(X, y)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         start = time.perf_counter()

@@ -69,6 +69,7 @@ def fit_run(
     valid = set(default_params()) - {"problem"}
     if set(params) - valid:
         raise ConfigError(f"unknown learner parameter {sorted(set(params) - valid)}; valid: {sorted(valid)}")
+    LatentSSVM(**params).validate_params()  # before the run directory is touched
     with runs.open_run_dir(out, overwrite=overwrite, family=FAMILY, can_resume=False):
         data = load_dataset(problem, seed=seed, **data_args)
         (X, Y), (X_test, Y_test) = train_test_split(data, test_fraction, seed)

@@ -27,6 +27,7 @@ import torch
 from safetensors.torch import load_file, save
 from torch import nn
 
+from zspace.core.files import read_json_file, read_torch_state
 from zspace.core.io import atomic_write, atomic_write_json, current_umask, fsync_dir
 from zspace.errors import CheckpointError
 
@@ -168,10 +169,12 @@ def best_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     pointer = Path(run_dir) / CHECKPOINTS / BEST
     if not pointer.is_file():
         return None
-    try:
-        name = json.loads(pointer.read_text())["checkpoint"]
-    except (json.JSONDecodeError, KeyError) as err:
-        raise CheckpointError(f"{pointer} is not a valid best-checkpoint pointer: {err}") from err
+    name = read_json_file(pointer).get("checkpoint")
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+        raise CheckpointError(
+            f"{pointer} is not a valid best-checkpoint pointer: 'checkpoint' must name a folder of {pointer.parent}, "
+            f"got {name!r}; delete it to fall back to the newest checkpoint"
+        )
     path = pointer.parent / name
     return path if path.is_dir() else None
 
@@ -231,11 +234,10 @@ def load_trainer_state(checkpoint: str | os.PathLike) -> dict[str, Any]:
     file = Path(checkpoint) / STATE
     if not file.is_file():
         raise CheckpointError(f"{file} is missing")
-    try:
-        return torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # UnpicklingError, EOFError, RuntimeError (bad zip): a truncated or overwritten file
-        # torch's own text suggests weights_only=False, i.e. unpickling a damaged file: never do that.
-        raise CheckpointError(f"{file} is damaged and cannot be read ({type(err).__name__}){_OTHERS}") from err
+    state = read_torch_state(file, what="trainer state", fix=_OTHERS)
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{file} is damaged: expected a dict of trainer state, got {type(state).__name__}{_OTHERS}")
+    return state
 
 
 def _first_line(err: BaseException) -> str:

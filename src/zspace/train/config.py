@@ -13,6 +13,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from zspace.core.constraints import NonNegative, Positive, Seed, Size, configclass
 from zspace.core.schedules import Schedule
 from zspace.errors import ConfigError
 
@@ -20,26 +21,26 @@ Batch = Tensor | tuple[Tensor, ...]
 LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, Tensor]]]
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class TrainConfig:
     """How to train; the defaults are the AEVB/PyTorch-example recipe (Adam 1e-3, batch 100)."""
 
     optimizer: Literal["adam", "adagrad", "sgd"] = "adam"
     lr: Schedule = field(default_factory=lambda: Schedule(kind="constant", value=1e-3))
-    weight_decay: float = 0.0
-    momentum: float = 0.9  # sgd only
-    grad_clip_norm: float | None = None  # clip the global gradient norm (Magenta: 1.0)
-    batch_size: int = 100  # global batch: split evenly across data-parallel ranks
-    epochs: int = 10
-    max_steps: int | None = None  # stop earlier than ``epochs`` when set
-    seed: int = 0
-    checkpoint_every: int | None = None  # steps between checkpoints; None = every epoch
-    keep_last: int = 3  # checkpoints kept besides the best
-    log_every: int = 50  # steps between metric records
+    weight_decay: NonNegative = 0.0
+    momentum: NonNegative = 0.9  # sgd only
+    grad_clip_norm: Positive | None = None  # clip the global gradient norm (Magenta: 1.0)
+    batch_size: Size = 100  # global batch: split evenly across data-parallel ranks
+    epochs: Size = 10
+    max_steps: Size | None = None  # stop earlier than ``epochs`` when set
+    seed: Seed = 0
+    checkpoint_every: Size | None = None  # steps between checkpoints; None = every epoch
+    keep_last: Size = 3  # checkpoints kept besides the best
+    log_every: Size = 50  # steps between metric records
     tensorboard: bool = True
     deterministic: bool = True  # torch.use_deterministic_algorithms during fit
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = None  # torch intra-op threads; None leaves torch's default
+    threads: Size | None = None  # torch intra-op threads; None leaves torch's default
     fused_optimizer: bool = True  # torch's fused optimizer kernels (CPU and CUDA) where available
     # Mixed precision of the training step (torch.autocast): "bfloat16" runs matmuls and LSTMs in bf16
     # while weights, optimizer state and the reductions torch keeps in float32 stay float32. About 1.6x

@@ -26,12 +26,14 @@ def truncate_metrics(run_dir: Path, after_step: int) -> None:
     if not path.is_file():
         return
     kept = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         try:
-            if json.loads(line).get("step", 0) <= after_step:
-                kept.append(line)
+            record = json.loads(line)
         except json.JSONDecodeError:  # a line cut short by a kill
             continue
+        step = record.get("step", 0) if isinstance(record, dict) else None
+        if isinstance(step, (int, float)) and step <= after_step:
+            kept.append(line)
     atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 

@@ -31,6 +31,8 @@ import numpy as np
 
 from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
+from zspace.train.outputs import check_creatable_dir as _check_creatable_dir
+from zspace.train.outputs import check_names, check_output_dir, check_output_file
 
 __all__ = [
     "CONFIG",
@@ -124,7 +126,9 @@ def load_run(run_dir: str | os.PathLike) -> RunInfo:
     if family not in FAMILIES:
         raise CheckpointError(f"{file}: unknown family {family!r}; valid families are {list(FAMILIES)}")
     version = config.get("format_version", FORMAT_VERSION)  # runs written before the field existed are version 1
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(f"{file} is damaged: format_version must be an integer >= 1, got {version!r}")
+    if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{file}: format_version {version!r} is newer than this zspace reads ({FORMAT_VERSION}); upgrade zspace"
         )
@@ -175,34 +179,6 @@ def file_hash(path: str | os.PathLike) -> str:
 
 
 # --- the output guard ----------------------------------------------------------------------------
-def check_output_file(path: str | os.PathLike, flag: str = "--out") -> Path:
-    """Validate a file to be written later: not a directory, its folder creatable and writable."""
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{flag} {path} is a directory; name a file inside it, e.g. {flag} {path / 'out'}")
-    _check_creatable_dir(path.parent, flag, path)
-    return path
-
-
-def check_output_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
-    """Validate a folder to be written later: not a file, creatable and writable."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{flag} {path} is a file, not a folder; choose a folder path")
-    _check_creatable_dir(path, flag, path)
-    return path
-
-
-def _check_creatable_dir(directory: Path, flag: str, shown: Path) -> None:
-    existing = directory.absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"{flag} {shown}: {existing} is a file, so the directory cannot be created; choose another {flag}")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {shown}: {existing} is not writable by this user; choose another {flag}")
-
-
 def _holds_files(run: Path) -> bool:
     return any(p.name != LOCK_FILE for p in run.iterdir())
 
@@ -229,6 +205,7 @@ def open_run_dir(
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other: pass one of them")
     run = Path(out)
+    check_names(run, "--out")
     if run.exists() and not run.is_dir():
         raise ConfigError(f"--out {run} is a file, not a directory; choose a directory path for the run")
     _check_creatable_dir(run, "--out", run)

@@ -6,13 +6,13 @@ turns a :class:`VAEOutput` into a loss lives in :mod:`zspace.vae.objective`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch.distributions import Independent
 
+from zspace.core.constraints import Positive, Size, Sizes, configclass
 from zspace.core.distributions import bernoulli, diagonal_gaussian, gaussian, standard_normal
 from zspace.core.objectives import kl_standard_normal
 from zspace.errors import ConfigError
@@ -20,19 +20,19 @@ from zspace.nn import ACTIVATIONS, MLP, ConvDecoder, ConvEncoder
 from zspace.nn.conv import flat_size
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class VAEConfig:
     """Architecture of a VAE. Defaults: the PyTorch example's 784-400-20 Bernoulli MLP."""
 
-    input_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) of one image, or (D,) for flat vectors
-    latent_dim: int = 20
+    input_shape: Sizes = (1, 28, 28)  # (C, H, W) of one image, or (D,) for flat vectors
+    latent_dim: Size = 20
     architecture: Literal["mlp", "conv"] = "mlp"
-    hidden: tuple[int, ...] = (400,)  # MLP widths of the encoder; the decoder mirrors them
-    channels: tuple[int, ...] = (32, 64)  # conv: one stride-2 block per entry
-    conv_hidden: int = 256  # conv: width of the dense layer between conv stack and latent
+    hidden: tuple[Size, ...] = (400,)  # MLP widths of the encoder; the decoder mirrors them
+    channels: tuple[Size, ...] = (32, 64)  # conv: one stride-2 block per entry
+    conv_hidden: Size = 256  # conv: width of the dense layer between conv stack and latent
     activation: str = "relu"
     likelihood: Literal["bernoulli", "gaussian", "gaussian-learned"] = "bernoulli"
-    decoder_std: float = 1.0  # gaussian: fixed std; gaussian-learned: initial std (per output dim)
+    decoder_std: Positive = 1.0  # gaussian: fixed std; gaussian-learned: initial std (per output dim)
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
+from zspace.core.constraints import NonNegative, Size, configclass
 from zspace.core.objectives import elbo_terms, iwae_bound
 from zspace.core.schedules import Schedule
 from zspace.data.images import binarize_batch
@@ -15,7 +16,7 @@ from zspace.errors import ConfigError
 from zspace.train.config import LossFn
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class VAEObjective:
     """What the VAE minimizes. Defaults: the plain ELBO with one sample (AEVB, L = 1).
 
@@ -26,9 +27,9 @@ class VAEObjective:
 
     loss: Literal["elbo", "iwae", "reconstruction", "kl"] = "elbo"
     beta: Schedule = field(default_factory=lambda: Schedule(kind="constant", value=1.0))
-    free_nats: float = 0.0  # total KL budget per example (Magenta's free bits, in nats)
-    free_nats_per_dim: float = 0.0  # per-dimension budget (Kingma et al. 2016), nats
-    n_samples: int = 1  # L in AEVB eq. 7; k for the IWAE loss
+    free_nats: NonNegative = 0.0  # total KL budget per example (Magenta's free bits, in nats)
+    free_nats_per_dim: NonNegative = 0.0  # per-dimension budget (Kingma et al. 2016), nats
+    n_samples: Size = 1  # L in AEVB eq. 7; k for the IWAE loss
 
     def __post_init__(self) -> None:
         if self.n_samples < 1:

@@ -7,13 +7,15 @@ This is the library behind ``zspace train vae`` (the CLI only parses flags into 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from zspace.core.config import from_dict, to_dict
+from zspace.core.constraints import configclass
+from zspace.core.memory import check_model_fits
 from zspace.data.images import DataConfig, ImageDataset, load_images, validation_split
 from zspace.train import FitResult, TrainConfig, Trainer, runs
 from zspace.train import checkpoint as ckpt
@@ -28,7 +30,7 @@ FAMILY = "vae"
 VAE_TRAIN = TrainConfig(best_metric="elbo", best_mode="max")
 
 
-@dataclass(frozen=True, kw_only=True)
+@configclass
 class VAERunConfig:
     """Everything that defines a VAE run; saved as config.json beside every checkpoint."""
 
@@ -65,6 +67,8 @@ def train(
     locked before the data is read (:func:`zspace.train.runs.open_run_dir`): a directory that
     holds a run needs ``resume`` or ``overwrite``.
     """
+    sizes = ", ".join(f"model.{k}={getattr(config.model, k)}" for k in ("latent_dim", "hidden", "channels", "conv_hidden"))
+    check_model_fits(lambda: VAE(config.model), f"the VAE of {sizes}")
     with guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY):
         config = absolute_data_path(config)
         data = load_images(config.data)
@@ -111,6 +115,7 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best") -> VAE:
     """Rebuild a trained VAE from ``run_dir``: ``best`` (default), ``last`` or a ``step-*`` name."""
     path = ckpt.resolve_checkpoint(run_dir, checkpoint)
     config = VAERunConfig.from_json(ckpt.read_config(path), where=str(path / ckpt.CONFIG))
+    check_model_fits(lambda: VAE(config.model), f"the VAE of {path / ckpt.CONFIG}")
     model = VAE(config.model)
     ckpt.load_weights(model, path)
     return model.eval()

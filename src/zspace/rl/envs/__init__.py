@@ -74,9 +74,13 @@ ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 
 
 def check_env_id(env_id: str) -> str:
-    """``env_id`` if gymnasium knows it, else a ConfigError listing zspace's ids."""
-    if env_id not in gymnasium.registry:
-        raise ConfigError(f"unknown environment id {env_id!r}; zspace's are {list(ENV_IDS)}")
+    """``env_id`` if it is one of zspace's, else a ConfigError listing them.
+
+    Other gymnasium ids are refused too: SeCTAR, its planner and the baselines read the task's
+    config, stages and rewards, which only zspace's environments have.
+    """
+    if env_id not in ENV_IDS:
+        raise ConfigError(f"unknown environment id {env_id!r}; the supported ids are {', '.join(ENV_IDS)}")
     return env_id
 
 

@@ -24,11 +24,10 @@ Actions: ``Discrete(6)``: 0..3 move +x, +y, -x, -y (as Waypoints); 4 grasp; 5 dr
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from gymnasium import spaces
 
+from zspace.core.constraints import configclass
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
 from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped, check_layout
@@ -41,7 +40,7 @@ GRASP, DROP = 4, 5
 EMPTY = -1  # value of `held` for an empty hand
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class BlocksConfig:
     """The ordered pick-and-place task; lengths in metres. ``BlocksConfig.for_layout("walk")`` is our variant."""
 

@@ -16,7 +16,6 @@ Actions: ``Box(-1, 1, (2,))`` joint torques, as Swimmer-v5.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -25,6 +24,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
+from zspace.core.constraints import configclass
 from zspace.errors import ConfigError, ZspaceError
 from zspace.rl.envs import render as draw
 from zspace.rl.envs.base import METADATA, StageOption, capped, check_layout, stage_bounds, stage_features, stage_mode
@@ -37,7 +37,7 @@ class MissingDependencyError(ZspaceError, ImportError):
     """An optional dependency of an environment (MuJoCo) is not installed."""
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class SwimmerWaypointsConfig:
     """The swimmer waypoint task; lengths in metres. v0 keeps our "walk" layout; v1 is the authors' (uniform)."""
 

@@ -24,11 +24,10 @@ Actions: ``Discrete(4)``: 0 = +x (right), 1 = +y (up), 2 = -x (left), 3 = -y (do
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from gymnasium import spaces
 
+from zspace.core.constraints import configclass
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
 from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped, check_layout
@@ -39,7 +38,7 @@ __all__ = ["MOVES", "WaypointsConfig", "WaypointsEnv", "WaypointsSim", "Waypoint
 MOVES = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # unit moves of actions 0..3
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class WaypointsConfig:
     """The point-navigation task; lengths in metres. ``WaypointsConfig.for_layout("walk")`` is our easier task."""
 

@@ -29,11 +29,10 @@ Actions: ``Box(-1, 1, (2,))``: left and right wheel speed commands as fractions 
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from gymnasium import spaces
 
+from zspace.core.constraints import configclass
 from zspace.errors import ConfigError
 from zspace.rl.envs import render as draw
 from zspace.rl.envs.base import BatchedSim, SingleEnv, StageOption, VecEnv, capped, check_layout
@@ -42,7 +41,7 @@ from zspace.rl.envs.tasks import sample_waypoints, waypoint_progress
 __all__ = ["WheeledConfig", "WheeledEnv", "WheeledSim", "WheeledVec", "drive"]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@configclass
 class WheeledConfig:
     """The wheeled-robot task; metres, seconds, radians. ``WheeledConfig.for_layout("walk")`` is our easier task."""
 
