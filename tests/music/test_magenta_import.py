@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from zspace.cli.main import app
 from zspace.core.latent import slerp
 from zspace.errors import CheckpointError
+from zspace.music.encoding import get_encoding
 from zspace.music.magenta import expected_shapes, import_run, load_checkpoint, to_state_dict
 from zspace.music.presets import PRESETS, MusicVAEConfig
 from zspace.music.run import load_model, load_run_config
@@ -74,6 +75,8 @@ def test_outputs_match_magenta(name: str) -> None:
     assert max(diffs.values()) <= TOLERANCE, diffs
     assert np.array_equal(ours["greedy"], expected["greedy"])
     assert np.array_equal(ours["slerp"], expected["slerp"])
+    encoding = get_encoding(PRESETS[CASES[name]["preset"]].model.encoding)  # Magenta's inputs are our encoding's
+    assert np.array_equal(encoding.to_inputs(expected["targets"].astype(np.int64)), expected["inputs"])
 
 
 def _swap_gates(state: dict, key: str) -> None:

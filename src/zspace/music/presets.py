@@ -36,7 +36,7 @@ class MusicVAEConfig:
 
     The encoding contract: ``output_depths`` classes per track (melody 90, drums 512, trio
     90/90/512), ``input_depth`` the width of one step of the encoder's input (melody 90, drums
-    10, trio 190). The decoder feeds back each track's previous class as a vector: one-hot over
+    10, trio 692: Magenta's). The decoder feeds back each track's previous class as a vector: one-hot over
     its classes by default (Magenta feeds back the output one-hot), or the rows of a table the
     caller passes, of widths ``decoder_token_depths``.
     """
@@ -144,7 +144,7 @@ PRESETS: Registry[MusicPreset] = Registry("music")
 
 MELODY = MusicVAEConfig(encoding="melody", output_depths=(90,), input_depth=90)
 DRUMS = MusicVAEConfig(encoding="drums", output_depths=(512,), input_depth=10)
-TRIO = MusicVAEConfig(encoding="trio", output_depths=(90, 90, 512), input_depth=190)
+TRIO = MusicVAEConfig(encoding="trio", output_depths=(90, 90, 512), input_depth=692)
 
 
 def _magenta_objective(*, free_bits: float, max_beta: float, beta_rate: float, sampling_rate: float) -> MusicObjective:
