@@ -58,6 +58,12 @@ class MusicVAEConfig:
     # and accumulation: it pays only for wide LSTMs (~1.4x on a 512-unit BiLSTM alone), and ties
     # at cat-mel_2bar_small's size (bench/musicvae.py), so float32 stays the default.
     lstm_matmuls: Literal["float32", "bfloat16"] = "float32"
+    # Where training starts. "magenta": TF's defaults as Magenta uses them, glorot-uniform LSTM
+    # and output kernels (one [input + hidden, 4H] kernel per LSTM), zero biases plus the forget
+    # bias 1.0 of LSTMBlockCell, N(0, 0.001) for mu, sigma and the state-from-z layers.
+    # "pytorch" (ours before): nn.LSTM's and nn.Linear's own uniform(+-1/sqrt(fan_in)) weights and
+    # output bias, with Magenta's zero LSTM biases, forget bias and N(0, 0.001) layers.
+    init: Literal["magenta", "pytorch"] = "magenta"
 
     def __post_init__(self) -> None:
         def fail(field_name: str, message: str) -> None:
@@ -76,6 +82,8 @@ class MusicVAEConfig:
             )
         if self.lstm_matmuls not in ("float32", "bfloat16"):
             fail("lstm_matmuls", f"{self.lstm_matmuls!r} is not one of ['bfloat16', 'float32']")
+        if self.init not in ("magenta", "pytorch"):
+            fail("init", f"{self.init!r} is not one of ['magenta', 'pytorch']")
         if self.decoder not in ("flat", "hierarchical"):
             fail("decoder", f"{self.decoder!r} is not one of ['flat', 'hierarchical']")
         for name in ("input_depth", "n_steps", "steps_per_bar", "z_size", "segment_length"):
