@@ -173,6 +173,9 @@ def test_import_magenta_writes_a_run_the_other_commands_read(tmp_path: Path) -> 
     result = runner.invoke(app, ["music", "sample", str(run), "-n", "2", "--no-png", "--out", str(tmp_path / "s")])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "s").glob("*.mid"))) == 2
+    from zspace.serve.music_view import MusicView  # the browser explorer reads it as a trained run
+
+    assert MusicView.from_run(run).info()["z_size"] == 32
     again = runner.invoke(
         app, ["music", "import-magenta", str(prefix), "--config", "cat-drums_2bar_tiny", "--out", str(tmp_path / "d")]
     )
