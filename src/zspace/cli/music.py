@@ -1,4 +1,4 @@
-"""``zspace music ...``: MusicVAE's commands: ``prepare`` data, ``train`` a preset; with a trained run,
+"""``zspace music ...``: MusicVAE's commands: ``prepare`` data, ``train`` a preset or ``import-magenta`` one; with a run,
 ``sample``, ``interpolate``, ``encode`` / ``decode`` MIDI files and edit them with ``attributes``.
 Each parses flags, builds a config and calls the library; outputs are MIDI, piano-roll PNGs and
 (with ``--wav``) a synthesized audio preview."""
@@ -176,6 +176,28 @@ def train_cmd(
     if not len(prepared.valid):
         console.print("[yellow]note:[/] the data has no valid windows, so the best checkpoint is simply the last one")
     console.print(f"checkpoints in {out / 'checkpoints'}; best: {result.best_checkpoint}")
+
+
+@app.command("import-magenta")
+def import_magenta_cmd(
+    checkpoint: Annotated[
+        Path, typer.Argument(help="Magenta's TF checkpoint: its prefix (model.ckpt), .index file, folder, or the .tar.")
+    ],
+    config: Annotated[str, typer.Option("--config", help="The Magenta config it was trained with, e.g. cat-mel_2bar_big.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write (config.json + one checkpoint).")],
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Import one of Magenta's trained MusicVAE checkpoints as a zspace run (no TensorFlow needed).
+
+    The run then works with sample, encode, decode, interpolate, attributes and `zspace serve`.
+
+    Example: zspace music import-magenta cat-mel_2bar_big.tar --config cat-mel_2bar_big --out runs/mel2big
+    """
+    from zspace.music.magenta import import_run
+
+    with user_errors():
+        written = import_run(checkpoint, config, out, overwrite=overwrite)
+    console.print(f"imported {checkpoint} as {config} into {out} (checkpoint {written.name})")
 
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace music train`.")]

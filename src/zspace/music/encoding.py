@@ -52,6 +52,8 @@ from zspace.music.tokens import (
     transpose_melody_tokens,
 )
 
+TRIO_MELODY_PROGRAMS = range(32)  # MusicVAE's MEL_PROGRAMS, which TrioConverter types as melody
+
 
 @dataclass(frozen=True)
 class _Track:
@@ -73,13 +75,14 @@ def _shared(make_table: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
 
 
 _MELODY = _Track(MELODY_DEPTH, _shared(melody_input_table), lambda n: not n.is_drum, melody_to_tokens, tokens_to_melody)
-_TRIO_MELODY = replace(_MELODY, takes=lambda n: not n.is_drum and n.program not in BASS_PROGRAMS)
+_TRIO_MELODY = replace(_MELODY, takes=lambda n: not n.is_drum and n.program in TRIO_MELODY_PROGRAMS)
 _TRIO_BASS = replace(
     _MELODY,
     takes=lambda n: not n.is_drum and n.program in BASS_PROGRAMS,
     to_notes=partial(tokens_to_melody, program=ELECTRIC_BASS_PROGRAM),
 )
 _DRUMS = _Track(DRUM_DEPTH, _shared(drum_input_table), lambda n: n.is_drum, drums_to_tokens, tokens_to_drums)
+_TRIO_DRUMS = replace(_DRUMS, table=_shared(partial(np.eye, DRUM_DEPTH, dtype=np.float32)))  # TrioConverter: one-hot
 
 
 class Encoding(Protocol):
@@ -172,12 +175,13 @@ class DrumsEncoding(_TrackEncoding):
 
 @dataclass(frozen=True)
 class TrioEncoding(_TrackEncoding):
-    """Melody (non-drum, non-bass programs), bass (GM programs 32..39) and drums: depths
-    (90, 90, 512), inputs 90 + 90 + 10. Magenta takes melody programs 0..31 only; here any
-    non-bass program counts. Decoded bass uses program 33 (electric bass, finger)."""
+    """Magenta's ``TrioConverter``: melody (programs 0..31), bass (GM programs 32..39) and drums,
+    depths (90, 90, 512); every track's input is the one-hot of its class, 90 + 90 + 512 = 692
+    (the drums as one of 512 patterns, not the 10-wide roll of the drums encoding), so Magenta's
+    trio checkpoints load. Decoded bass uses program 33 (electric bass, finger)."""
 
     name: ClassVar[str] = "trio"
-    _tracks: ClassVar[tuple[_Track, ...]] = (_TRIO_MELODY, _TRIO_BASS, _DRUMS)
+    _tracks: ClassVar[tuple[_Track, ...]] = (_TRIO_MELODY, _TRIO_BASS, _TRIO_DRUMS)
 
 
 ENCODINGS: Mapping[str, Encoding] = MappingProxyType({e.name: e for e in (MelodyEncoding(), DrumsEncoding(), TrioEncoding())})
@@ -195,7 +199,8 @@ __all__ = [
     "BASS_PROGRAMS", "DEFAULT_QPM", "DEFAULT_VELOCITY", "DRUM_CANONICAL_PITCHES", "DRUM_CLASS_NAMES", "DRUM_DEPTH",
     "DRUM_INPUT_DEPTH", "DRUM_PITCH_CLASSES", "ELECTRIC_BASS_PROGRAM", "ENCODINGS", "MELODY_DEPTH", "MELODY_MAX_PITCH",
     "MELODY_MIN_PITCH", "MELODY_NOTE_OFF", "MELODY_NO_EVENT", "N_DRUM_CLASSES", "STEPS_PER_BAR", "STEPS_PER_QUARTER",
-    "DrumsEncoding", "Encoding", "MelodyEncoding", "MelodySegment", "Note", "NoteSequence", "TrioEncoding",
+    "TRIO_MELODY_PROGRAMS", "DrumsEncoding", "Encoding", "MelodyEncoding", "MelodySegment", "Note", "NoteSequence",
+    "TrioEncoding",
     "canonical_melody_tokens", "drum_classes_to_tokens", "drum_input_table", "drum_tokens_to_classes", "drums_to_tokens",
     "extract_melodies", "get_encoding", "melody_input_table", "melody_to_tokens", "melody_transpositions", "skyline",
     "tokens_to_drums", "tokens_to_melody", "transpose_melody_tokens",

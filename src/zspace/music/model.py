@@ -38,7 +38,7 @@ from zspace.core.config import override
 from zspace.core.distributions import standard_normal
 from zspace.errors import ConfigError
 from zspace.music.presets import PRESETS, MusicVAEConfig
-from zspace.nn.recurrent import BidirectionalLSTMEncoder, Conductor, LSTMDecoderCore
+from zspace.nn.recurrent import BidirectionalLSTMEncoder, Conductor, LSTMDecoderCore, glorot_lstm_
 
 Pick = Callable[[Sequence[Tensor]], Tensor]  # per-track logits [(N, D_k)] -> classes (N, K)
 
@@ -275,6 +275,19 @@ class MusicVAE(nn.Module):
         tables = self._check_tables(config, input_tables)
         self.encoder = MusicEncoder(config.input_depth, config.encoder_sizes, config.z_size, matmul_dtype=config.matmul_dtype)
         self.decoder = MusicDecoder(config, tables)
+        if config.init == "magenta":
+            self._magenta_init()
+
+    def _magenta_init(self) -> None:
+        """TF's defaults where Magenta relies on them: glorot-uniform LSTM kernels and output
+        projections, zero output biases (``tf.layers.Dense``); the LSTM biases, forget bias and
+        N(0, 0.001) layers are already Magenta's in every init."""
+        for module in self.modules():
+            if isinstance(module, nn.LSTM):
+                glorot_lstm_(module)
+        for core in self.decoder.cores:
+            nn.init.xavier_uniform_(core.output.weight)
+            nn.init.zeros_(core.output.bias)
 
     @staticmethod
     def _check_tables(config: MusicVAEConfig, input_tables: Sequence[Tensor] | None) -> list[Tensor]:

@@ -37,7 +37,7 @@ class MusicVAEConfig:
 
     The encoding contract: ``output_depths`` classes per track (melody 90, drums 512, trio
     90/90/512), ``input_depth`` the width of one step of the encoder's input (melody 90, drums
-    10, trio 190). The decoder feeds back each track's previous class as a vector: one-hot over
+    10, trio 692: Magenta's). The decoder feeds back each track's previous class as a vector: one-hot over
     its classes by default (Magenta feeds back the output one-hot), or the rows of a table the
     caller passes, of widths ``decoder_token_depths``.
     """
@@ -59,6 +59,12 @@ class MusicVAEConfig:
     # and accumulation: it pays only for wide LSTMs (~1.4x on a 512-unit BiLSTM alone), and ties
     # at cat-mel_2bar_small's size (bench/musicvae.py), so float32 stays the default.
     lstm_matmuls: Literal["float32", "bfloat16"] = "float32"
+    # Where training starts. "magenta": TF's defaults as Magenta uses them, glorot-uniform LSTM
+    # and output kernels (one [input + hidden, 4H] kernel per LSTM), zero biases plus the forget
+    # bias 1.0 of LSTMBlockCell, N(0, 0.001) for mu, sigma and the state-from-z layers.
+    # "pytorch" (ours before): nn.LSTM's and nn.Linear's own uniform(+-1/sqrt(fan_in)) weights and
+    # output bias, with Magenta's zero LSTM biases, forget bias and N(0, 0.001) layers.
+    init: Literal["magenta", "pytorch"] = "magenta"
 
     def __post_init__(self) -> None:
         def fail(field_name: str, message: str) -> None:
@@ -77,6 +83,8 @@ class MusicVAEConfig:
             )
         if self.lstm_matmuls not in ("float32", "bfloat16"):
             fail("lstm_matmuls", f"{self.lstm_matmuls!r} is not one of ['bfloat16', 'float32']")
+        if self.init not in ("magenta", "pytorch"):
+            fail("init", f"{self.init!r} is not one of ['magenta', 'pytorch']")
         if self.decoder not in ("flat", "hierarchical"):
             fail("decoder", f"{self.decoder!r} is not one of ['flat', 'hierarchical']")
         for name in ("input_depth", "n_steps", "steps_per_bar", "z_size", "segment_length"):
@@ -145,7 +153,7 @@ PRESETS: Registry[MusicPreset] = Registry("music")
 
 MELODY = MusicVAEConfig(encoding="melody", output_depths=(90,), input_depth=90)
 DRUMS = MusicVAEConfig(encoding="drums", output_depths=(512,), input_depth=10)
-TRIO = MusicVAEConfig(encoding="trio", output_depths=(90, 90, 512), input_depth=190)
+TRIO = MusicVAEConfig(encoding="trio", output_depths=(90, 90, 512), input_depth=692)
 
 
 def _magenta_objective(*, free_bits: float, max_beta: float, beta_rate: float, sampling_rate: float) -> MusicObjective:

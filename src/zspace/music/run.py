@@ -28,7 +28,7 @@ from zspace.core.config import from_dict, to_dict
 from zspace.core.constraints import configclass
 from zspace.core.memory import check_model_fits
 from zspace.errors import CheckpointError, ConfigError
-from zspace.music.corpus import PreparedData, load_prepared
+from zspace.music.corpus import PrepareConfig, PreparedData, load_prepared
 from zspace.music.encoding import Encoding, get_encoding
 from zspace.music.model import MusicVAE
 from zspace.music.objective import LossFn, MusicObjective, make_loss_fn
@@ -45,6 +45,8 @@ class MusicRunConfig:
 
     ``preset`` records where model/objective/train came from (informational: the three
     configs are what the run uses). ``data`` is the prepared ``.npz`` path, as given.
+    ``prepare``: the data converter the model's windows follow, for a run without a data file
+    (one imported from Magenta's checkpoints: the preset's converter, as Magenta's configs.py).
     """
 
     preset: str | None = None
@@ -52,6 +54,7 @@ class MusicRunConfig:
     model: MusicVAEConfig = field(default_factory=MusicVAEConfig)
     objective: MusicObjective = field(default_factory=MusicObjective)
     train: TrainConfig = MAGENTA_TRAIN
+    prepare: PrepareConfig | None = None
 
     def __post_init__(self) -> None:
         encoding = get_encoding(self.model.encoding)

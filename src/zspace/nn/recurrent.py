@@ -16,7 +16,8 @@ cell state and accumulation. On an AVX512-BF16 CPU bf16 matmuls are ~2.5x faster
 float32 ones, which makes the scan ~1.4x faster than oneDNN's float32 LSTM in training.
 
 Initialisation follows Magenta's MusicVAE (TF ``LSTMBlockCell``): zero biases plus a forget-gate
-bias of 1, and dense-to-state layers with N(0, 0.001) kernels so every state starts near zero.
+bias of 1, and dense-to-state layers with N(0, 0.001) kernels so every state starts near zero;
+:func:`glorot_lstm_` gives the weights TF's glorot-uniform start (MusicVAE's default init).
 """
 
 from __future__ import annotations
@@ -53,6 +54,23 @@ def init_lstm_(lstm: nn.LSTM, forget_bias: float = 1.0) -> nn.LSTM:
                 param.zero_()
                 if name.startswith("bias_ih"):
                     param[h : 2 * h].fill_(forget_bias)  # gate order i, f, g, o
+    return lstm
+
+
+def glorot_lstm_(lstm: nn.LSTM) -> nn.LSTM:
+    """TF's glorot-uniform initialisation of an LSTMBlockCell kernel, on nn.LSTM's weights.
+
+    TF keeps one kernel ``[input + hidden, 4H]`` per LSTM (and direction), so its bound
+    sqrt(6 / (fan_in + fan_out)) counts input + hidden in and 4H out; ``weight_ih`` and
+    ``weight_hh`` are the two halves of that kernel and share the bound. Biases are left alone.
+    """
+    with torch.no_grad():
+        for suffix in ("", "_reverse") if lstm.bidirectional else ("",):
+            for layer in range(lstm.num_layers):
+                w_ih, w_hh = getattr(lstm, f"weight_ih_l{layer}{suffix}"), getattr(lstm, f"weight_hh_l{layer}{suffix}")
+                bound = (6.0 / (w_ih.shape[1] + w_hh.shape[1] + w_ih.shape[0])) ** 0.5
+                w_ih.uniform_(-bound, bound)
+                w_hh.uniform_(-bound, bound)
     return lstm
 
 
@@ -354,6 +372,7 @@ __all__ = [
     "LSTMStack",
     "LSTMState",
     "StateFromEmbedding",
+    "glorot_lstm_",
     "init_lstm_",
     "linear",
     "lstm_cell",
