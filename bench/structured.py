@@ -1,4 +1,9 @@
-"""Latent SSVM, a fair speed comparison: one SGD learner, the oracle is the only thing that varies.
+"""Latent SSVM: the randomized learner against exact CCCP (the paper's comparison), then one SGD learner, oracle varied.
+
+The paper's comparison (``versus_cccp``, with --cccp-seeds): each SGD learner against Yu & Joachims'
+exact CCCP latent SSVM on the same split, alpha and starting latents, paired per seed. It varies the
+optimiser together with the oracle. The controlled comparison (``headline``, the rest of this
+docstring) holds the optimiser fixed.
 
 The claim under test (Bello & Honorio, NeurIPS 2018): the max loss over a small random set of
 (y', h') from a proposal can replace exact loss-augmented inference. Every learner here is
@@ -25,7 +30,6 @@ the test error of the weights the learner would return.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -352,6 +356,12 @@ def print_table(problems: dict[str, Any]) -> None:
             print(
                 f"{pname:<12}{'cccp (exact)':<22}{'':>6}{100 * run['test_error']:8.2f}{run['objective']:8.4f}{run['seconds']:8.2f}"
             )
+    for pname, versus in versus_cccp(problems).items():
+        print(f"\n{pname}: each learner vs exact CCCP, paired per seed (error gap in points; CCCP seconds / learner's)")
+        for name, v in versus["learners"].items():
+            gaps = ", ".join(f"{g:+.2f}" for g in v["error_gap_pts"])
+            ratios = ", ".join(f"{r:.0f}x" for r in v["cccp_seconds_over_learner"])
+            print(f"  {name:<22}gap {gaps:<18}speed {ratios}")
 
 
 def plot_error_vs_time(problems: dict[str, Any], path: str) -> None:
@@ -398,28 +408,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return result
 
 
-LEGACY = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "structured_cccp.json"
+def versus_cccp(problems: dict[str, Any]) -> dict[str, Any]:
+    """The paper's own comparison: each SGD learner against the exact CCCP latent SSVM, paired per seed.
 
-
-def legacy_fields() -> dict[str, Any]:
-    """The old headline, kept with what it compares (an optimiser comparison, not a sampling one)."""
-    if not LEGACY.exists():
-        return {}
-    old = json.loads(LEGACY.read_text())
-    return {
-        "speedup": old["speedup"],
-        "error_gap_pts": old["error_gap_pts"],
-        "speedup_compares": (
-            f"LEGACY ({LEGACY.name}): exact CCCP with 1-slack cutting planes (a pure-Python dual QP loop) vs the "
-            f"sampled SGD learner before this issue's fixes, on {old['best']['setting']} with {old['best']['method']}: "
-            "it compares two optimisers, not exact vs sampled inference; fair_speedup is the oracle comparison."
-        ),
-    }
+    For every problem with CCCP runs (``--cccp-seeds``) and every learner: per seed, the test error gap
+    in points (learner minus CCCP) and CCCP's training seconds over the learner's. It varies the
+    optimiser together with the oracle (cutting planes with exact inference vs SGD with sampled
+    violators), as the paper's comparison with "traditional" learning does; the one-oracle comparison
+    is :func:`headline`'s.
+    """
+    result: dict[str, Any] = {}
+    for name, problem in problems.items():
+        cccp = problem.get("cccp", [])
+        if not cccp:
+            continue
+        learners_vs = {}
+        for learner, runs in problem["curves"].items():
+            paired = list(zip(runs, cccp))  # CCCP ran on the first len(cccp) seeds
+            learners_vs[learner] = {
+                "seeds": len(paired),
+                "error_gap_pts": [100 * (run["test_error"][-1] - exact["test_error"]) for run, exact in paired],
+                "cccp_seconds_over_learner": [exact["seconds"] / run["seconds"][-1] for run, exact in paired],
+            }
+        result[name] = {
+            "cccp_test_error": [run["test_error"] for run in cccp],
+            "cccp_seconds": [run["seconds"] for run in cccp],
+            "learners": learners_vs,
+        }
+    return result
 
 
 def _write(args: Args, problems: dict[str, Any], argv) -> dict[str, Any]:
     result = {"benchmark": "structured", "command": command_line(__file__, argv), "alpha": args.alpha, "problems": problems}
-    result |= headline(problems) | (legacy_fields() if args.json_out else {})
+    result |= headline(problems) | {"versus_cccp": versus_cccp(problems)}
     write_json(args.json_out, result, indent=1)
     return result
 

@@ -102,3 +102,18 @@ def test_headline_stays_on_the_largest_alignment_problem():
     assert head["problem"] == "align_m10" and head["fair_speedup"] == 3.0 and not head["goal_met"]
     del problems["align_m2"], problems["align_m10"]  # no alignment problem: the largest one
     assert bench.headline(problems)["problem"] == "multiclass_100x100"
+
+
+def test_versus_cccp_pairs_each_learner_with_cccp_per_seed():
+    """The paper's comparison: error gaps in points and CCCP's seconds over the learner's, on the seeds CCCP ran."""
+    bench = load_bench("structured")
+    run = {"test_error": [0.30, 0.10], "seconds": [0.5, 2.0]}
+    problems = {
+        "align_m2": {"cccp": [{"test_error": 0.08, "seconds": 400.0}], "curves": {"sampled_n40": [run, run]}},
+        "align_m10": {"cccp": [], "curves": {"sampled_n40": [run]}},
+    }
+    versus = bench.versus_cccp(problems)
+    assert list(versus) == ["align_m2"]  # no CCCP runs, no comparison
+    learner = versus["align_m2"]["learners"]["sampled_n40"]
+    assert learner["seeds"] == 1
+    assert learner["error_gap_pts"] == pytest.approx([2.0]) and learner["cccp_seconds_over_learner"] == pytest.approx([200.0])
