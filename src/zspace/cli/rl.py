@@ -108,12 +108,12 @@ def train_sectar_cmd(
 
     Example: zspace train sectar --env zspace/Waypoints-v0 --layout-seed 0 --steps 150000 --out runs/nav
     """
-    from zspace.rl.envs import check_env_id
+    from zspace.rl.envs import ENV_IDS, check_env_id
     from zspace.rl.run import train_run
     from zspace.rl.sectar_config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
 
     with user_errors(), _threads(threads):
-        check_env_id(env)
+        check_env_id(env, ENV_IDS)
         name = "cpu" if preset == "small" else preset
         if name not in SECTAR_TRAIN_PRESETS:
             raise ConfigError(

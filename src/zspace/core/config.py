@@ -57,7 +57,10 @@ def _coerce_config(value: Any, annotation: type, where: str) -> Any:
         return from_dict(annotation, value, where=where)
     from_scalar = getattr(annotation, "from_scalar", None)
     if from_scalar is not None and not isinstance(value, (list, tuple, bool)):
-        return from_scalar(_coerce(value, float, where))
+        try:
+            return from_scalar(_coerce(value, float, where))
+        except FieldError as err:
+            raise err.within(where) from None
     fields = sorted(f.name for f in dataclasses.fields(annotation))
     raise ConfigError(
         f"{where}: expected {annotation.__name__} fields, got {value!r}; set one of them as {where}.FIELD=VALUE ({fields})"

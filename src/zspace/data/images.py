@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -272,8 +273,8 @@ def _read_idx(path: Path, *, images: bool) -> np.ndarray:
     """Parse one unsigned-byte IDX file: images (N, H, W) uint8 or labels (N,) uint8."""
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as err:
-        raise DataError(f"'{path}' could not be read or decompressed: {err}") from err
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"'{path}' could not be read or decompressed ({type(err).__name__}: {err})") from err
     magic, ndim = (2051, 3) if images else (2049, 1)
     kind = "images" if images else "labels"
     if len(raw) < 4 + 4 * ndim:

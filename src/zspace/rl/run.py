@@ -85,10 +85,10 @@ ENV_KWARGS: dict[str, Any] = {"layout_seed": Seed | None, "layout": Literal["uni
 
 def check_env_entries(config: dict[str, Any], where: Path) -> None:
     """A run's ``env_id``, ``env_kwargs`` and ``seed`` entries, checked before any env is built from them."""
-    from zspace.rl.envs import check_env_id
+    from zspace.rl.envs import ENV_IDS, check_env_id
 
     try:
-        check_env_id(config["env_id"] if isinstance(config["env_id"], str) else repr(config["env_id"]))
+        check_env_id(config["env_id"] if isinstance(config["env_id"], str) else repr(config["env_id"]), ENV_IDS)
         check_value(config["seed"], Seed, "seed")
         kwargs = config["env_kwargs"]
         if not isinstance(kwargs, dict) or set(kwargs) - set(ENV_KWARGS):

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from zspace.core.files import read_json_file
 from zspace.core.io import atomic_write
 from zspace.errors import CheckpointError, ConfigError
 from zspace.structured.alignment import ImageAlignment, make_shifted_digits
@@ -114,7 +115,10 @@ def load_model(path: Path) -> tuple[Any, dict[str, Any]]:
     for p in (meta_path, weights_path):
         if not p.is_file():
             raise CheckpointError(f"{p} not found: {path} is not a model written by `zspace structured fit --out DIR`")
-    meta = json.loads(meta_path.read_text())
+    meta = read_json_file(meta_path)
+    missing = [k for k in ("problem", "params", "classifier_mode") if k not in meta]
+    if missing:
+        raise CheckpointError(f"{meta_path} is damaged: it lacks {missing}")
     problem = _problem_from_dict(meta["problem"], meta_path)
     tensors = load_file(str(weights_path))
     if tensors["w"].shape != (problem.n_features,):

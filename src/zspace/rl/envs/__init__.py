@@ -25,6 +25,8 @@ the layout; ``env.unwrapped.progress(states, stage)`` scores predicted states fo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import gymnasium
 
 from zspace.errors import ConfigError
@@ -73,13 +75,13 @@ _ENTRY_POINTS: dict[str, tuple[str, str | None]] = {
 ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 
 
-def check_env_id(env_id: str) -> str:
-    """``env_id`` if it is one of zspace's, else a ConfigError listing them.
+def check_env_id(env_id: str, supported: Sequence[str] | None = None) -> str:
+    """``env_id`` if gymnasium knows it (and it is one of ``supported``), else a ConfigError listing zspace's ids.
 
-    Other gymnasium ids are refused too: SeCTAR, its planner and the baselines read the task's
-    config, stages and rewards, which only zspace's environments have.
+    SeCTAR passes ``supported=ENV_IDS``: its planner reads the task's config, stages and rewards,
+    which only zspace's environments have; rollouts of any registered id are fine.
     """
-    if env_id not in ENV_IDS:
+    if env_id not in gymnasium.registry or (supported is not None and env_id not in supported):
         raise ConfigError(f"unknown environment id {env_id!r}; the supported ids are {', '.join(ENV_IDS)}")
     return env_id
 
