@@ -19,7 +19,11 @@ ResumeOpt = Annotated[
     bool, typer.Option("--resume", help="Continue the run in --out from its newest intact checkpoint (same data and model).")
 ]
 OverwriteOpt = Annotated[
-    bool, typer.Option("--overwrite", help="Replace the run already in --out (its files are deleted first).")
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace the zspace run in --out, once the new run has saved a model (until then the old one is kept).",
+    ),
 ]
 
 console = Console(stderr=False)
