@@ -71,3 +71,18 @@ if __name__ == "__main__":  # measure: python tests/train/test_run_lock.py TRIAL
     holders = [trial.count("held") for trial in found]
     print({"trials": len(found), "writers": WRITERS, "trials_with_two_or_more_holders": sum(h > 1 for h in holders),
            "max_holders": max(holders), "trials_with_a_crashed_writer": sum(any(o.startswith("crashed") for o in t) for t in found)})  # fmt: skip
+
+
+@pytest.mark.parametrize("kernel_exchange", [True, False])
+def test_exchange_swaps_two_directories(tmp_path, monkeypatch, kernel_exchange):
+    from zspace.train import rundir
+
+    if not kernel_exchange:  # a libc or file system without renameat2: three renames
+        monkeypatch.setattr(rundir.ctypes, "CDLL", lambda *args, **kwargs: object())
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "old").write_text("old run")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "new").write_text("new run")
+    rundir.exchange(tmp_path / "b", tmp_path / "a")
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["new"] and [p.name for p in (tmp_path / "b").iterdir()] == ["old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]

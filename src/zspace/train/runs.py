@@ -325,7 +325,13 @@ def _replacement(run: Path) -> Iterator[Path]:
         yield new
     finally:
         if _holds_saved_model(new):
-            exchange(new, run)  # now ``new`` holds the old run
+            try:
+                exchange(new, run)  # now ``new`` holds the old run
+            except OSError as err:
+                raise CheckpointError(
+                    f"--overwrite: the new run could not take the place of {run} ({err.strerror}); it is in {new}, "
+                    f"the old run is still in {run}"
+                ) from err
         shutil.rmtree(new, ignore_errors=True)
 
 
