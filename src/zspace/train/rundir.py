@@ -74,7 +74,9 @@ def locked_directory(directory: Path, flag: str = "--out") -> Iterator[bool]:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield created
     finally:
-        if made_lock or created:  # still locked: a process that opened it meanwhile finds it gone and starts over
+        # Still locked: a process that opened it meanwhile finds it gone and starts over. The file
+        # must still be ours: a directory swapped in by --overwrite holds another lock file, or none.
+        if (made_lock or created) and _is_current(fd, directory / LOCK_FILE):
             (directory / LOCK_FILE).unlink(missing_ok=True)
         if created:
             with contextlib.suppress(OSError):  # not empty: the run is kept

@@ -290,10 +290,11 @@ def _check_existing(run: Path, *, resume: bool, family: str | None) -> None:
 def _check_replaceable(run: Path) -> None:
     """``--overwrite``: refuse a directory that is not a zspace run, holds other files, or holds the working directory."""
     reason = None if (run / CONFIG).is_file() else f"no {CONFIG}"
-    try:
-        load_run(run)
-    except CheckpointError as err:
-        reason = reason or str(err)
+    if reason is None:
+        try:
+            load_run(run)
+        except CheckpointError as err:
+            reason = str(err)
     if reason is not None:
         raise ConfigError(f"--overwrite: {run} is not a zspace run ({reason}), so zspace will not delete it; choose a new --out")
     foreign = sorted(p.name for p in run.iterdir() if p.name not in RUN_ENTRIES and not _is_temp(p.name))
@@ -318,8 +319,10 @@ def _replacement(run: Path) -> Iterator[Path]:
     new = run.with_name(f".{run.name}.zspace-new")
     if not os.access(run.parent, os.W_OK | os.X_OK):
         raise ConfigError(f"--overwrite: {run.parent} is not writable, so the new run cannot be made beside {run}")
-    if new.exists():  # left by an --overwrite that was killed; made under run's lock, which we hold
+    if new.is_dir() and not new.is_symlink():  # left by an --overwrite that was killed (made under the lock we hold)
         shutil.rmtree(new)
+    elif new.exists() or new.is_symlink():
+        new.unlink()
     new.mkdir()
     try:
         yield new
