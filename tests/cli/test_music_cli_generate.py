@@ -196,3 +196,27 @@ def test_top_level_sample_dispatches_to_music(trained):
     result = runner.invoke(main_app, ["sample", str(run), "-n", "2", "--out", str(tmp / "top")])
     assert result.exit_code == 0, result.output
     assert names(tmp / "top") == ["sample_00.mid", "sample_00.png", "sample_01.mid", "sample_01.png", "samples.png"]
+
+
+def test_decode_writes_only_plain_file_names_inside_out_whatever_the_codes_file_says(trained):
+    from dataclasses import replace
+
+    from zspace.music.generate import load_codes, save_codes
+
+    tmp, _, run = trained
+    invoke("encode", run, tmp / "midi" / "song2.mid", "--out", tmp / "c2.npz")
+    codes = load_codes(tmp / "c2.npz")
+    crafted = tmp / "crafted"
+    crafted.mkdir()
+    absolute = crafted / "absolute"
+    tags = ("/../../escaped", f"x/{absolute}", str(absolute))  # a ../ walk out of --out, a nested and an absolute path
+    names = ("../../up.mid", str(absolute / "name.mid"), ".hidden")
+    save_codes(crafted / "codes.npz", replace(codes, tags=tags[: len(codes.tags)], names=names[: len(codes.names)]))
+    out = crafted / "deep" / "out"
+    before = sorted(tmp.rglob("*"))
+    invoke("decode", run, crafted / "codes.npz", "--wav", "--out", out)
+    written = sorted(set(tmp.rglob("*")) - set(before))
+    files = set(written) - {out.parent, out}  # the folders made for --out itself
+    assert files and all(p.is_file() and p.parent == out and not p.name.startswith(".") for p in files), written
+    assert not (tmp / "escaped.mid").exists() and not absolute.exists()
+    assert load_codes(crafted / "codes.npz").stems[0] == "00_up__.._.._escaped"  # ".." inside a name is harmless

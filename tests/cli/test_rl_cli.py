@@ -80,7 +80,7 @@ def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
 
     saves = []
 
-    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, state_dir=None):
+    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, on_start=None, state_dir=None):
         curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
         for steps in (10_000, 26_000, 40_000, 52_000):
             curve.record(steps, 1.0, 0.0)
@@ -100,7 +100,7 @@ def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monk
     from zspace.rl.results import LearningCurve
     from zspace.rl.run import train_run
 
-    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, state_dir=None):
+    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, on_start=None, state_dir=None):
         curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
         for steps, ret in ((400, 1.5), (800, 2.5)):
             curve.record(steps, ret, 0.0)

@@ -115,5 +115,6 @@ def ssvm_runs(tmp_path_factory):
 @pytest.fixture(scope="session")
 def client(vae_run, vae3_run, music_run, sectar_run, ssvm_runs):
     """Runs 0 (2-D VAE), 1 (3-D VAE), 2 (MusicVAE), 3 (SeCTAR), 4 (SSVM on digits-shift), 5 (SSVM on sequences)."""
-    with TestClient(create_app(load_runs([vae_run, vae3_run, music_run, sectar_run, *ssvm_runs]))) as c:
+    app = create_app(load_runs([vae_run, vae3_run, music_run, sectar_run, *ssvm_runs]))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:  # a loopback Host: others are refused
         yield c

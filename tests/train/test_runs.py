@@ -34,16 +34,75 @@ def test_a_newer_format_version_is_refused(tmp_path):
         runs.load_run(tmp_path)
 
 
+def _old_run(path, family="structured"):
+    runs.save_run(path, family, {"params": {"alpha": 0.1}})
+    (path / "weights.safetensors").write_bytes(b"trained")
+    return _files(path)
+
+
+def _files(path):
+    """The run's files and their bytes (the lock file aside: it holds the last holder's pid)."""
+    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and p.name != runs.LOCK_FILE}
+
+
 def test_a_directory_holding_a_run_needs_resume_or_overwrite(tmp_path):
-    (tmp_path / "model.safetensors").write_bytes(b"trained")
+    old = _old_run(tmp_path)
     with pytest.raises(CheckpointError, match="--resume, replace it with --overwrite"), runs.open_run_dir(tmp_path):
         pass
     refused = pytest.raises(CheckpointError, match=r"\(a trained run\?\); replace it with --overwrite")
     with refused, runs.open_run_dir(tmp_path, can_resume=False):
         pass
-    assert (tmp_path / "model.safetensors").read_bytes() == b"trained"
-    with runs.open_run_dir(tmp_path, overwrite=True):
-        assert not (tmp_path / "model.safetensors").exists()
+    assert _files(tmp_path) == old
+
+
+def test_overwrite_writes_beside_the_old_run_and_swaps_only_a_saved_model_in(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    old = _old_run(run)
+    with runs.open_run_dir(run, overwrite=True) as new:  # nothing saved: the old run stays
+        assert new != run and new.parent == run.parent and _files(run) == old
+        runs.save_run(new, "vae", {})  # a config alone is not a model
+    assert _files(run) == old and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    with pytest.raises(RuntimeError, match="diverged"), runs.open_run_dir(run, overwrite=True) as new:
+        raise RuntimeError("diverged before the first checkpoint")
+    assert _files(run) == old and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    with runs.open_run_dir(run, overwrite=True) as new:
+        runs.save_run(new, "vae", {})
+        ckpt.save_checkpoint(new, 1, {"w": torch.zeros(2)}, {}, {"step": 1}, keep_last=2)
+    assert runs.load_run(run).family == "vae" and ckpt.list_checkpoints(run) and not (run / "weights.safetensors").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize("case", ["no-config", "foreign-file", "foreign-folder", "damaged-config"])
+def test_overwrite_refuses_a_directory_that_is_not_only_a_zspace_run(tmp_path, case):
+    if case == "no-config":
+        (tmp_path / "thesis.tex").write_text("\\documentclass{article}")
+        (tmp_path / "photos").mkdir()
+        (tmp_path / "photos" / "a.jpg").write_bytes(b"jpg")
+    else:
+        _old_run(tmp_path)
+    if case == "foreign-file":
+        (tmp_path / "notes.txt").write_text("mine")
+    elif case == "foreign-folder":
+        (tmp_path / "photos").mkdir()
+    elif case == "damaged-config":
+        (tmp_path / "config.json").write_text("{")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    refused = pytest.raises(ConfigError, match="--overwrite: .*(not a zspace run|did not write)")
+    with refused, runs.open_run_dir(tmp_path, overwrite=True):
+        pass
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+def test_overwrite_refuses_the_working_directory_and_an_empty_out(tmp_path, monkeypatch):
+    old = _old_run(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for out in (".", tmp_path):
+        with pytest.raises(ConfigError, match="holds the current directory"), runs.open_run_dir(out, overwrite=True):
+            pass
+    with pytest.raises(ConfigError, match="--out is empty"), runs.open_run_dir("", overwrite=True):
+        pass
+    assert _files(tmp_path) == old
 
 
 @pytest.mark.parametrize("kind", ["file", "under-a-file"])

@@ -25,7 +25,11 @@ FileOverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace the --out file if it exists (never a run's own files).")
 ]
 OverwriteOpt = Annotated[
-    bool, typer.Option("--overwrite", help="Replace the run already in --out (its files are deleted first).")
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace the zspace run in --out, once the new run has saved a model (until then the old one is kept).",
+    ),
 ]
 
 

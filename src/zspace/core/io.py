@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_write_json", "atomic_write_text", "current_umask", "fsync_dir"]
+__all__ = ["atomic_write", "atomic_write_json", "atomic_write_text", "current_umask", "fsync_dir", "plain_file_name"]
 
 
 def current_umask() -> int:
@@ -65,3 +65,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, data: Any, **dumps: Any) -> Path:
     """:func:`atomic_write` of ``data`` as indented JSON plus a newline (``dumps`` go to ``json.dumps``)."""
     return atomic_write_text(path, json.dumps(data, indent=2, **dumps) + "\n")
+
+
+def plain_file_name(text: str, *, max_length: int = 100) -> str:
+    """``text`` made a plain file name: letters, digits, ``.``, ``_``, ``-`` and ``+``; no leading dot or dash.
+
+    For names that come from a file's content (a codes file's names and tags), which must never
+    reach a path as ``..``, ``/``, an absolute path or a hidden file. Empty text gives ``"_"``.
+    """
+    kept = "".join(c if c.isalnum() or c in "._-+" else "_" for c in text)
+    return kept.lstrip(".-")[:max_length] or "_"

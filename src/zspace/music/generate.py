@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from zspace.core.files import read_npz
-from zspace.core.io import atomic_write
+from zspace.core.io import atomic_write, plain_file_name
 from zspace.core.latent import slerp
 from zspace.errors import ConfigError, DataError
 from zspace.music.encoding import DEFAULT_QPM, Encoding, Note, NoteSequence, get_encoding
@@ -184,9 +184,16 @@ class Codes:
 
     @property
     def stems(self) -> list[str]:
-        """File stems for decoded codes: ``NN_NAME`` or ``NN_NAME_TAG``, in order."""
+        """File stems for decoded codes: ``NN_NAME`` or ``NN_NAME_TAG``, in order, each a plain file name.
+
+        Names and tags come from the codes file, so a crafted one could hold ``../`` or an
+        absolute path: both are cut to plain names (:func:`~zspace.core.io.plain_file_name`).
+        """
         tags = self.tags or ("",) * len(self.names)
-        return [f"{i:02d}_{Path(name).stem}" + (f"_{tag}" if tag else "") for i, (name, tag) in enumerate(zip(self.names, tags))]
+        return [
+            f"{i:02d}_{plain_file_name(Path(name).stem)}" + (f"_{plain_file_name(tag)}" if tag else "")
+            for i, (name, tag) in enumerate(zip(self.names, tags))
+        ]
 
 
 def save_codes(path: str | Path, codes: Codes) -> Path:

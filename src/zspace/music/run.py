@@ -137,10 +137,10 @@ def train(
     The valid split (if not empty) picks the best checkpoint (highest validation ELBO); the
     test split is left for evaluation. ``out`` is checked and locked before the data is read
     (:func:`zspace.train.runs.open_run_dir`): a directory that holds a run needs ``resume`` or
-    ``overwrite``. ``config.data`` is stored absolute, with the file's sha256 for ``--resume``.
+    ``overwrite`` (which replaces it once the new run has a checkpoint). ``config.data`` is stored absolute, with the file's sha256 for ``--resume``.
     """
     check_model_fits(lambda: build_model(config), f"the MusicVAE of {config.preset or 'this config'}")
-    with runs.guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY):
+    with runs.guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY) as run_dir:
         config = replace(config, data=str(Path(config.data).expanduser().absolute())) if config.data else config
         data = load_prepared(config.data)
         check_data(config, data)
@@ -152,10 +152,10 @@ def train(
             torch.manual_seed(config.train.seed)  # model initialization
             model = build_model(config)
             run_config = config.to_json(data_sha256=data_sha256)
-            trainer = Trainer(model, make_step_fn(config), config.train, run_dir=out, run_config=run_config)
+            trainer = Trainer(model, make_step_fn(config), config.train, run_dir=run_dir, run_config=run_config)
             valid = batch_tokens(data.valid) if len(data.valid) else None
             result = trainer.fit(batch_tokens(data.train), valid, resume=resume)
-    return model, result, data
+    return model, runs.relocated(result, run_dir, out), data
 
 
 def load_run_config(run_dir: str | Path, *, checkpoint: str | None = None) -> MusicRunConfig:

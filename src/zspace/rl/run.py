@@ -13,6 +13,7 @@ last complete save), and reports progress through ``on_progress``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,11 +54,51 @@ def save_run(
     """Write the weights, the stamped config.json and run.json (curve so far) into ``out``."""
     out = Path(out)
     sectar_train.save_sectar(out, model, config)
+    save_config(out, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed)
     env = {"env_id": env_id, "env_kwargs": env_kwargs, "seed": seed}
-    model_config = to_dict(model.config) if hasattr(model, "config") else None
-    runs.save_run(out, FAMILY, {"model": model_config, "train": to_dict(config), **env})
     atomic_write_json(out / RUN_FILE, {**env, "curve": curve.to_json(), "train": to_dict(config)})
     return out
+
+
+def save_config(
+    out: str | Path, model: Any, config: SectarTrainConfig, *, env_id: str, env_kwargs: dict[str, Any], seed: int
+) -> Path:
+    """Write the stamped config.json alone: what ``--resume`` reads, written before the first iteration."""
+    model_config = to_dict(model.config) if hasattr(model, "config") else None
+    env = {"env_id": env_id, "env_kwargs": env_kwargs, "seed": seed}
+    return runs.save_run(out, FAMILY, {"model": model_config, "train": to_dict(config), **env})
+
+
+def check_resumable(run: str | Path, config: SectarTrainConfig, *, env_id: str, env_kwargs: dict[str, Any], seed: int) -> None:
+    """``--resume``: refuse another task (env id, env kwargs such as the layout seed), seed or training config.
+
+    A resume continues the run's own task; the run's config.json is never rewritten with another.
+    """
+    where = Path(run) / runs.CONFIG
+    saved = runs.load_run(run).config
+    missing = [k for k in ("env_id", "env_kwargs", "seed", "train") if k not in saved]
+    if missing:
+        raise CheckpointError(f"--resume: {where} lacks {missing}: it was not written by `zspace train sectar`")
+    if saved["env_id"] != env_id:
+        raise CheckpointError(f"--resume: {run} was trained on --env {saved['env_id']}, not {env_id}; resume with "
+                              f"--env {saved['env_id']}, or train a new run into another --out")  # fmt: skip
+    if saved["env_kwargs"] != env_kwargs:
+        raise CheckpointError(f"--resume: {run} was trained with env kwargs {saved['env_kwargs']}, not {env_kwargs}; resume "
+                              f"with {_env_flags(saved['env_kwargs'])}, or train a new run into another --out")  # fmt: skip
+    if saved["seed"] != seed:
+        raise CheckpointError(f"--resume: {run} was trained with --seed {saved['seed']}, not {seed}; resume with "
+                              f"--seed {saved['seed']}, or train a new run into another --out")  # fmt: skip
+    mine = json.loads(json.dumps(to_dict(config)))
+    changed = sorted(k for k in set(mine) | set(saved["train"]) if mine.get(k) != saved["train"].get(k))
+    if changed:
+        raise CheckpointError(f"--resume: the training config differs from {where} in {changed}; resume with the "
+                              "run's --preset and planner flags, or train a new run into another --out")  # fmt: skip
+
+
+def _env_flags(env_kwargs: dict[str, Any]) -> str:
+    """The CLI flags that give ``env_kwargs``, e.g. ``--layout-seed 0`` (or ``no --layout-seed`` for none)."""
+    flags = [f"--{key.replace('_', '-')} {value}" for key, value in env_kwargs.items()]
+    return " ".join(flags) if flags else "no --layout-seed or --layout"
 
 
 def load_run(run: str | Path) -> SectarRun:
@@ -115,17 +156,25 @@ def train_run(
     """Train SeCTAR into run directory ``out``; returns (model, learning curve).
 
     ``out`` is validated and locked before any environment step (a file, an unwritable path or a
-    directory holding a run without ``overwrite`` is refused). ``save_every`` env steps (0: only at
-    the end) the model and curve so far are saved.
+    directory holding a run without ``overwrite`` is refused). config.json is written before the
+    first iteration, so a run killed before its first save can be continued with ``resume`` (from
+    the training state of its last finished iteration); ``resume`` refuses another env, env
+    kwargs, seed or training config. ``save_every`` env steps (0: only at the end) the model and
+    curve so far are saved.
     """
     if save_every < 0:
         raise ConfigError(f"--save-every must be >= 0, got {save_every}")
     env_kwargs = dict(env_kwargs or {})
     config = config or SectarTrainConfig()
-    with runs.open_run_dir(out, overwrite=overwrite, resume=resume, family=FAMILY):
+    with runs.open_run_dir(out, overwrite=overwrite, resume=resume, family=FAMILY) as run_dir:
+        if resume:
+            check_resumable(run_dir, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed)
+
+        def start(model: Any) -> None:
+            save_config(run_dir, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed)
 
         def save(model: Any, curve: Any) -> None:
-            save_run(out, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed, curve=curve)
+            save_run(run_dir, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed, curve=curve)
 
         saved_at = 0  # env steps at the last save
         latest: dict[str, float] = {}
@@ -149,7 +198,8 @@ def train_run(
             env_kwargs=env_kwargs,
             log=log,
             on_iteration=on_iteration,
-            state_dir=out,  # the exact-resume state (sectar_io.TRAIN_STATE) of each finished iteration
+            on_start=start,
+            state_dir=run_dir,  # the exact-resume state (sectar_io.TRAIN_STATE) of each finished iteration
         )
         save(model, curve)
     return model, curve

@@ -240,6 +240,7 @@ def train_sectar(
     env_kwargs: dict[str, Any] | None = None,
     log: Callable[[int, dict[str, float]], None] | None = None,
     on_iteration: Callable[[SeCTAR, LearningCurve, int], None] | None = None,
+    on_start: Callable[[SeCTAR], None] | None = None,
     device: str = "cpu",
     state_dir: str | os.PathLike | None = None,
     time_limit_s: float | None = None,
@@ -252,7 +253,8 @@ def train_sectar(
     latents, minibatches, layouts), so a CPU run is reproducible; torch's global RNG is restored
     after. ``log(env_steps, metrics)`` receives ``sectar/*``, ``consistency/*`` and ``explore/*``
     each iteration; ``on_iteration(model, curve, env_steps)`` is called after it (e.g. to save a
-    checkpoint; the model is in train mode and must not be changed).
+    checkpoint; the model is in train mode and must not be changed); ``on_start(model)`` once, when
+    the arguments are checked and before the first iteration (e.g. to write the run's config).
 
     ``curve.extra`` holds each ``sectar/*`` and ``consistency/*`` metric's last value (an iteration
     without budget left for its consistency step keeps the one before), and ``curve.extra["history"]``
@@ -289,6 +291,8 @@ def train_sectar(
                     f"total_env_steps={total_env_steps} is less than one iteration's {config.plan_episodes} planning "
                     f"episodes of {env_id} ({plan_cost} steps); raise it or lower SectarTrainConfig.plan_episodes"
                 )
+            if on_start is not None:
+                on_start(run.model)
             latest: dict[str, float] = {}  # each metric's last value (an iteration short of budget skips a phase)
             if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
                 curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))

@@ -16,11 +16,11 @@ from zspace.serve.runs import FAMILIES, LoadedRun, detect_family, load_run
 __all__ = ["FAMILIES", "LoadedRun", "create_app", "detect_family", "load_run", "serve"]
 
 
-def create_app(runs: list[LoadedRun]) -> Any:
-    """The FastAPI app serving ``runs`` (loaded with :func:`load_run`)."""
+def create_app(runs: list[LoadedRun], *, host: str = "127.0.0.1") -> Any:
+    """The FastAPI app serving ``runs`` (loaded with :func:`load_run`) on ``host`` (its allowed ``Host`` name)."""
     from zspace.serve.app import create_app as _create_app
 
-    return _create_app(runs)
+    return _create_app(runs, host=host)
 
 
 def serve(run_dirs: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 8000, seed: int = 0) -> None:

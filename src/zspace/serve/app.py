@@ -2,7 +2,8 @@
 
 Runs are addressed by their position on the command line (``/api/runs/0/...``): a request
 never names a path, and the static files are read into memory when the app is built, so
-nothing a request carries ever reaches the filesystem.
+nothing a request carries ever reaches the filesystem. Before any route, a request with a
+foreign ``Host`` or a body over ``MAX_BODY_BYTES`` is refused (:mod:`zspace.serve.guards`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from fastapi.responses import JSONResponse, Response
 
 from zspace.errors import ZspaceError
 from zspace.serve.errors import RequestError
+from zspace.serve.guards import RequestGuard, allowed_hosts
 from zspace.serve.runs import LoadedRun
+from zspace.serve.schemas import MAX_BODY_BYTES
 
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
@@ -51,11 +54,16 @@ class Runs:
         return run.view
 
 
-def create_app(runs: list[LoadedRun]) -> FastAPI:
-    """The app serving ``runs`` (already loaded: models load once, at start-up)."""
+def create_app(runs: list[LoadedRun], *, host: str = "127.0.0.1") -> FastAPI:
+    """The app serving ``runs`` (already loaded: models load once, at start-up) on ``host``.
+
+    Requests are served under the loopback names and ``host`` only (any name if ``host`` is
+    every interface, ``0.0.0.0``).
+    """
     from zspace.serve import music_api, sectar_api, ssvm_api, vae_api
 
     app = FastAPI(title="zspace serve", docs_url=None, redoc_url=None)
+    app.add_middleware(RequestGuard, hosts=allowed_hosts(host), max_body_bytes=MAX_BODY_BYTES)
     registry = Runs(runs)
     static = _static_files()
 

@@ -21,6 +21,7 @@ from zspace.serve.schemas import MAX_ABS_Z, Body, Code, Seed, Steps, Temperature
 MAX_UPLOAD_BYTES = 1 << 20  # 1 MiB: a 16-bar melody is a few kB; a whole symphony fits
 MIDI_TYPES = ("audio/midi", "audio/x-midi", "application/octet-stream")
 Strength = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS_Z, le=MAX_ABS_Z)]
+MAX_TOKEN = 1 << 12  # above every encoding's class count (drums: 512 patterns)
 
 
 class Decoding(Body):
@@ -50,10 +51,15 @@ class AttributeRequest(Decoding):
     strengths: Annotated[dict[Annotated[str, Field(max_length=64)], Strength], Field(max_length=16)]
 
 
+Token = Annotated[int, Field(ge=0, le=MAX_TOKEN)]  # the view checks each track's own range
+Step = Annotated[list[Token], Field(min_length=1, max_length=8)]  # one class index per track
+Window = Annotated[list[Step], Field(min_length=1, max_length=512)]  # n_steps of them (the view checks n)
+
+
 class MidiRequest(Body):
     """Windows (n, n_steps, n_tracks) of class indices, played one after another."""
 
-    windows: Annotated[list[list[list[int]]], Field(min_length=1, max_length=32)]
+    windows: Annotated[list[Window], Field(min_length=1, max_length=32)]
     qpm: Annotated[float, Field(allow_inf_nan=False, ge=20.0, le=400.0)] = 120.0
 
 

@@ -84,11 +84,13 @@ class MusicView:
 
     def check_tokens(self, tokens: list[list[int]]) -> np.ndarray:
         """A window from the page: (n_steps, n_tracks) of class indices in each track's range."""
-        array = np.asarray(tokens, dtype=np.int64)
+        shape = (self.n_steps, len(self.depths))
         require(
-            array.shape == (self.n_steps, len(self.depths)),
-            f"tokens must have shape ({self.n_steps}, {len(self.depths)}), got {array.shape}",
+            len(tokens) == shape[0] and all(isinstance(row, list) and len(row) == shape[1] for row in tokens),
+            f"tokens must have shape {shape}: {shape[0]} steps of {shape[1]} class indices each",
         )
+        require(all(isinstance(t, int) and 0 <= t < 2**31 for row in tokens for t in row), "tokens must be class indices")
+        array = np.asarray(tokens, dtype=np.int64)
         for k, depth in enumerate(self.depths):
             require(bool(((array[:, k] >= 0) & (array[:, k] < depth)).all()), f"track {k}'s tokens must lie in 0..{depth - 1}")
         return array

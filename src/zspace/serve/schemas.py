@@ -2,7 +2,8 @@
 
 Every number is finite (NaN and infinity are refused) and bounded, so no request can ask for
 an unbounded amount of work or memory; lengths that depend on the run (the latent size) are
-checked by the family's view against its model.
+checked by the family's view against its model. Types are strict: ``true`` is not 1 and
+``"0"`` is not 0 (an integer is still a valid float).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_BATCH = 256  # codes decoded in one request
 MAX_ABS_Z = 50.0  # |z_i| beyond 50 prior standard deviations is no place a decoder has seen
 MAX_LATENT = 4096  # longest code any request may carry (larger than any preset's z)
+# Longest request body, refused before parsing: the largest a page sends (256 codes of z 512, 17
+# digits a number) is about 2.5 MB.
+MAX_BODY_BYTES = 4 << 20
 
 FiniteZ = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS_Z, le=MAX_ABS_Z)]
 Code = Annotated[list[FiniteZ], Field(min_length=1, max_length=MAX_LATENT)]
@@ -24,9 +28,9 @@ Steps = Annotated[int, Field(ge=2, le=32)]
 
 
 class Body(BaseModel):
-    """Unknown fields are refused, so a typo is an error rather than a silent default."""
+    """Unknown fields are refused, so a typo is an error rather than a silent default; no type is coerced."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class DecodeRequest(Body):
@@ -53,6 +57,7 @@ class PairRequest(Body):
 __all__ = [
     "MAX_ABS_Z",
     "MAX_BATCH",
+    "MAX_BODY_BYTES",
     "Body",
     "Code",
     "DecodeRequest",

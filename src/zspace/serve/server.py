@@ -42,7 +42,7 @@ def run_server(
     # the cores to the server's event loop and to concurrent requests.
     torch.set_num_threads(1)
     runs = load_runs(run_dirs, seed=seed)
-    app = create_app(runs)
+    app = create_app(runs, host=host)
     for i, run in enumerate(runs):
         announce(f"run {i}: {run.path} ({run.family})")
     if host not in ("127.0.0.1", "localhost", "::1"):

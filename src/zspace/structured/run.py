@@ -70,7 +70,7 @@ def fit_run(
     if set(params) - valid:
         raise ConfigError(f"unknown learner parameter {sorted(set(params) - valid)}; valid: {sorted(valid)}")
     LatentSSVM(**params).validate_params()  # before the run directory is touched
-    with runs.open_run_dir(out, overwrite=overwrite, family=FAMILY, can_resume=False):
+    with runs.open_run_dir(out, overwrite=overwrite, family=FAMILY, can_resume=False) as run_dir:
         data = load_dataset(problem, seed=seed, **data_args)
         (X, Y), (X_test, Y_test) = train_test_split(data, test_fraction, seed)
         estimator = LatentSSVM(problem=data.problem, **params).fit(X, Y)
@@ -82,7 +82,7 @@ def fit_run(
             "converged": estimator.converged_,
         }
         spec = {"name": problem, "seed": seed, "test_fraction": test_fraction, "args": data_args}
-        save_run(out, estimator, {"dataset": spec, "results": results})
+        save_run(run_dir, estimator, {"dataset": spec, "results": results})
     return estimator, results
 
 

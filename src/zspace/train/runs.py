@@ -9,21 +9,19 @@ Before any work, :func:`open_run_dir` checks the output path (not a file, creata
 refuses a directory that already holds a run unless the caller resumes or overwrites it, and
 takes an exclusive ``fcntl`` lock on it for the life of the training, so a second process
 writing into the same directory is refused with the first one's pid instead of silently
-replacing its model.
+replacing its model. ``--overwrite`` replaces only a zspace run, and only once the new run has
+saved a model: until then the new run is written beside the old one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
 from zspace.train.outputs import check_creatable_dir as _check_creatable_dir
 from zspace.train.outputs import check_names, check_output_dir, check_output_file
+from zspace.train.rundir import LOCK_FILE, exchange, locked_directory
 
 __all__ = [
     "CONFIG",
@@ -56,7 +55,6 @@ __all__ = [
 CONFIG = "config.json"
 FORMAT_VERSION = 1
 FAMILIES = ("vae", "music", "sectar", "structured")
-LOCK_FILE = ".zspace.lock"
 CONTRACT_KEYS = ("family", "format_version", "data_sha256")
 
 
@@ -179,8 +177,29 @@ def file_hash(path: str | os.PathLike) -> str:
 
 
 # --- the output guard ----------------------------------------------------------------------------
+def relocated(result: Any, written: Path | None, out: str | os.PathLike | None) -> Any:
+    """``result`` (a dataclass) with its paths under ``written`` moved under ``out``: where an ``--overwrite`` run ended."""
+    if written is None or out is None or Path(written) == Path(out):
+        return result
+    moved = {}
+    for item in fields(result):
+        value = getattr(result, item.name)
+        if isinstance(value, Path) and value.is_relative_to(written):
+            moved[item.name] = Path(out) / value.relative_to(written)
+    return replace(result, **moved)
+
+
 def _holds_files(run: Path) -> bool:
     return any(p.name != LOCK_FILE for p in run.iterdir())
+
+
+# What zspace writes into a run directory (training, eval, sample, explore, render, attributes):
+# --overwrite replaces a directory only if it holds nothing else, so no file of the user's is lost.
+RUN_ENTRIES = frozenset({
+    CONFIG, LOCK_FILE, "checkpoints", "metrics.jsonl", "tensorboard", "model.safetensors", "run.json", "train_state.pt",
+    "weights.safetensors", "model.json", "eval.json", "samples.png", "samples", "report", "figures", "attributes",
+    "ablations",
+})  # fmt: skip
 
 
 @contextmanager
@@ -192,75 +211,120 @@ def open_run_dir(
     family: str | None = None,
     can_resume: bool = True,
 ) -> Iterator[Path]:
-    """Check ``out``, lock it exclusively and yield it; the lock is released when the block ends.
+    """Check ``out``, lock it exclusively and yield the directory to write the run into.
 
     - ``out`` must not be a file, and must be creatable and writable.
     - A directory that already holds files is refused unless ``resume`` (it must then hold a run
-      of ``family``) or ``overwrite`` (its old content is removed once the lock is held).
+      of ``family``) or ``overwrite`` (it must then hold a zspace run and nothing else).
       ``can_resume=False`` keeps ``--resume`` out of the advice, for commands without it.
     - Another process holding the lock is refused, naming its pid.
+
+    With ``overwrite`` of an existing run, the old run is not touched while the new one is
+    made: the block writes into a new directory beside ``out`` (the path yielded), which takes
+    the old run's place when the block ends only if it holds a saved model by then (a checkpoint,
+    the weights or SeCTAR's training state). So a bad input, a budget too small to save or a kill
+    leaves the old run as it was.
 
     Only the process that writes the run should call this (rank 0 under torchrun).
     """
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other: pass one of them")
+    if os.fspath(out) == "":
+        raise ConfigError("--out is empty; name the run directory, e.g. --out runs/first")
     run = Path(out)
     check_names(run, "--out")
     if run.exists() and not run.is_dir():
         raise ConfigError(f"--out {run} is a file, not a directory; choose a directory path for the run")
     _check_creatable_dir(run, "--out", run)
-    created = not run.exists()
-    try:
-        run.mkdir(parents=True, exist_ok=True)
-        lock = os.open(run / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as err:
-        raise ConfigError(f"--out {run}: cannot create the run directory ({err.strerror}); choose another --out") from err
-    try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            if err.errno not in (errno.EWOULDBLOCK, errno.EACCES):
-                raise
-            other = os.pread(lock, 32, 0).decode(errors="replace").strip() or "unknown"
+    with locked_directory(run):  # locked first: whether it holds a run is decided by the holder alone
+        if resume or not _holds_files(run):
+            _check_existing(run, resume=resume, family=family)
+            yield run
+            return
+        if not overwrite:
+            resume_hint = "continue it with --resume, " if can_resume else ""
             raise CheckpointError(
-                f"{run} is in use by another zspace process (pid {other}); wait for it to finish, or choose another --out"
-            ) from None
-        os.ftruncate(lock, 0)
-        os.pwrite(lock, f"{os.getpid()}\n".encode(), 0)
-        _check_existing(run, resume=resume, overwrite=overwrite, family=family, can_resume=can_resume)
-        yield run
-    finally:
-        if created and not _holds_files(run):  # a run that failed before writing anything leaves no trace
-            (run / LOCK_FILE).unlink(missing_ok=True)  # still locked: no other process can take it meanwhile
-            with contextlib.suppress(OSError):
-                run.rmdir()
-        os.close(lock)  # closing the descriptor releases the flock
-
-
-def _check_existing(run: Path, *, resume: bool, overwrite: bool, family: str | None, can_resume: bool) -> None:
-    if resume:
-        if not (run / CONFIG).is_file():
-            raise CheckpointError(f"--resume: {run} holds no run to resume (no {CONFIG}); drop --resume to start one")
-        found = load_run(run).family
-        if family is not None and found != family:
-            raise CheckpointError(
-                f"--resume: {run} holds a {found!r} run, not a {family!r} one; resume it with `zspace train {found} --resume`"
+                f"--out {run} already holds files (a trained run?); {resume_hint}replace it with --overwrite, "
+                "or choose a new --out"
             )
+        _check_replaceable(run)
+        with _replacement(run) as new:
+            yield new
+
+
+def _check_existing(run: Path, *, resume: bool, family: str | None) -> None:
+    if not resume:
         return
-    if not _holds_files(run):
-        return
-    if not overwrite:
-        resume_hint = "continue it with --resume, " if can_resume else ""
+    if not (run / CONFIG).is_file():
+        raise CheckpointError(f"--resume: {run} holds no run to resume (no {CONFIG}); drop --resume to start one")
+    found = load_run(run).family
+    if family is not None and found != family:
         raise CheckpointError(
-            f"--out {run} already holds files (a trained run?); {resume_hint}replace it with --overwrite, or choose a new --out"
+            f"--resume: {run} holds a {found!r} run, not a {family!r} one; resume it with `zspace train {found} --resume`"
         )
-    for child in run.iterdir():
-        if child.name == LOCK_FILE:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+
+
+def _check_replaceable(run: Path) -> None:
+    """``--overwrite``: refuse a directory that is not a zspace run, holds other files, or holds the working directory."""
+    reason = None if (run / CONFIG).is_file() else f"no {CONFIG}"
+    if reason is None:
+        try:
+            load_run(run)
+        except CheckpointError as err:
+            reason = str(err)
+    if reason is not None:
+        raise ConfigError(f"--overwrite: {run} is not a zspace run ({reason}), so zspace will not delete it; choose a new --out")
+    foreign = sorted(p.name for p in run.iterdir() if p.name not in RUN_ENTRIES and not _is_temp(p.name))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"--overwrite: {run} holds files zspace did not write ({shown}); move them out of the run, or choose a new --out"
+        )
+    here = Path.cwd().resolve()
+    if here == run.resolve() or run.resolve() in here.parents:
+        raise ConfigError(f"--overwrite: {run} holds the current directory; run zspace from outside it, or choose a new --out")
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")  # an atomic write a kill interrupted
+
+
+@contextmanager
+def _replacement(run: Path) -> Iterator[Path]:
+    """A new directory beside ``run`` that replaces it when the block ends, if it holds a saved run by then."""
+    run = run.resolve()  # a symlinked run: its target is replaced, the link kept
+    new = run.with_name(f".{run.name}.zspace-new")
+    if not os.access(run.parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--overwrite: {run.parent} is not writable, so the new run cannot be made beside {run}")
+    if new.is_dir() and not new.is_symlink():  # left by an --overwrite that was killed (made under the lock we hold)
+        shutil.rmtree(new)
+    elif new.exists() or new.is_symlink():
+        new.unlink()
+    new.mkdir()
+    try:
+        yield new
+    finally:
+        if _holds_saved_model(new):
+            try:
+                exchange(new, run)  # now ``new`` holds the old run
+            except OSError as err:
+                raise CheckpointError(
+                    f"--overwrite: the new run could not take the place of {run} ({err.strerror}); it is in {new}, "
+                    f"the old run is still in {run}"
+                ) from err
+        shutil.rmtree(new, ignore_errors=True)
+
+
+def _holds_saved_model(run: Path) -> bool:
+    """A config.json naming a family, and a model: weights, a complete checkpoint or a training state."""
+    from zspace.train.checkpoint import list_checkpoints
+
+    try:
+        load_run(run)
+    except (CheckpointError, ConfigError):
+        return False
+    models = ("model.safetensors", "weights.safetensors", "train_state.pt")
+    return any((run / name).is_file() for name in models) or bool(list_checkpoints(run))
 
 
 @contextmanager

@@ -146,7 +146,7 @@ class Trainer:
         step, best_metric = 0, None
         if resume:
             step, best_metric = self._restore(info)
-        elif self.run_dir is not None and ckpt.latest_checkpoint(self.run_dir) is not None:
+        elif self.run_dir is not None and info.is_main and ckpt.latest_checkpoint(self.run_dir) is not None:
             raise CheckpointError(
                 f"{self.run_dir} already holds checkpoints; resume them with --resume (resume=True) or choose a new --out directory"
             )

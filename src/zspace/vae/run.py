@@ -65,11 +65,11 @@ def train(
     ``data.valid_fraction`` of the training split is held out to choose the best checkpoint
     (highest validation ELBO); the test split is left for ``zspace eval``. ``out`` is checked and
     locked before the data is read (:func:`zspace.train.runs.open_run_dir`): a directory that
-    holds a run needs ``resume`` or ``overwrite``.
+    holds a run needs ``resume`` or ``overwrite`` (which replaces it once the new run has a checkpoint).
     """
     sizes = ", ".join(f"model.{k}={getattr(config.model, k)}" for k in ("latent_dim", "hidden", "channels", "conv_hidden"))
     check_model_fits(lambda: VAE(config.model), f"the VAE of {sizes}")
-    with guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY):
+    with guard_run_dir(out, resume=resume, overwrite=overwrite, family=FAMILY) as run_dir:
         config = absolute_data_path(config)
         data = load_images(config.data)
         config = fit_data_shape(config, data)
@@ -84,9 +84,9 @@ def train(
             model = VAE(config.model)
             loss_fn = make_loss_fn(config.objective, dynamic_binarization=config.data.binarize == "dynamic")
             run_config = config.to_json(data_sha256=data_sha256)
-            trainer = Trainer(model, loss_fn, config.train, run_dir=out, run_config=run_config)
+            trainer = Trainer(model, loss_fn, config.train, run_dir=run_dir, run_config=run_config)
             result = trainer.fit(data.train_x[train_index], valid_x, resume=resume)
-    return model, result, data
+    return model, runs.relocated(result, run_dir, out), data
 
 
 def absolute_data_path(config: VAERunConfig) -> VAERunConfig:
