@@ -15,6 +15,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 import time
 import typing
 from collections.abc import Callable, Sequence
@@ -48,10 +49,20 @@ def parse_args(cls: type[A], argv: Sequence[str] | None = None, description: str
     return cls(**vars(parser.parse_args(argv)))
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
 def command_line(script: str, argv: Sequence[str] | None = None) -> str:
-    """``python script args`` of this run, shell-quoted (for the JSON record); ``argv`` defaults to sys.argv[1:]."""
+    """``python script args`` of this run, shell-quoted, as run from the repository root (for the JSON record).
+
+    Paths are relative to the repository, so the record reads the same on every machine: the
+    interpreter is ``.venv/bin/python`` when it is the repository's venv, else ``python``.
+    ``argv`` defaults to sys.argv[1:].
+    """
     args = sys.argv[1:] if argv is None else list(argv)
-    return " ".join(shlex.quote(a) for a in [sys.executable, os.path.relpath(script), *args])
+    venv_python = REPOSITORY / ".venv" / "bin" / "python"
+    python = ".venv/bin/python" if Path(sys.executable).parent == venv_python.parent else "python"
+    return " ".join(shlex.quote(a) for a in [python, os.path.relpath(Path(script).resolve(), REPOSITORY), *args])
 
 
 def emit_json(result: dict[str, Any]) -> None:
