@@ -15,10 +15,10 @@ import shlex
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 import time
 import typing
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
