@@ -271,7 +271,7 @@ def test_load_prepared_errors_name_the_file_and_the_fix(tmp_path, folder):
         load_prepared(out, bars=16)
     garbage = tmp_path / "garbage.npz"
     garbage.write_text("hello")
-    with pytest.raises(DataError, match="not a readable prepared .npz"):
+    with pytest.raises(DataError, match="garbage.npz is not a prepared .npz: it is damaged or truncated"):
         load_prepared(garbage)
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, train=np.zeros((2, 32, 1), np.uint8))

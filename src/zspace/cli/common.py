@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -96,7 +97,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 def print_error(message: str) -> None:
     """One red line on stderr, however long (no wrapping, no box)."""
-    err_console.print(f"[bold red]error:[/] {' '.join(message.split())}", highlight=False, soft_wrap=True, markup=True)
+    err_console.print(f"[bold red]error:[/] {' '.join(message.split())}", highlight=False, soft_wrap=True)
 
 
 class ErrorBoundary(TyperGroup):
@@ -116,30 +117,24 @@ class ErrorBoundary(TyperGroup):
             if DEBUG["enabled"] or type(err).__name__ == "NoArgsIsHelpError":  # that one prints the help
                 raise
             where = f" (see `{err.ctx.command_path} --help`)" if getattr(err, "ctx", None) is not None else ""
-            print_error(f"{_escape(err.format_message())}{where}")
+            print_error(f"{escape(err.format_message())}{where}")
             raise typer.Exit(code=err.exit_code) from None
         except ZspaceError as err:
             if DEBUG["enabled"]:
                 raise
-            print_error(_escape(str(err)))
+            print_error(escape(str(err)))
             raise typer.Exit(code=USER_ERROR_EXIT) from None
         except Exception as err:  # noqa: BLE001 - the boundary: anything left is a bug, said in one line
             if DEBUG["enabled"]:
                 traceback.print_exc()  # click turns an EOFError into "Aborted!": print it before it can
                 raise typer.Exit(code=INTERNAL_ERROR_EXIT) from None
-            text = _escape(" ".join(str(err).split()) or "(no message)")
+            text = escape(" ".join(str(err).split()) or "(no message)")
             err_console.print(
                 f"[bold red]zspace: internal error:[/] {type(err).__name__}: {text}; rerun with --debug",
                 highlight=False,
                 soft_wrap=True,
             )
             raise typer.Exit(code=INTERNAL_ERROR_EXIT) from None
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 @contextmanager
@@ -150,7 +145,7 @@ def user_errors() -> Iterator[None]:
     except ZspaceError as err:
         if DEBUG["enabled"]:
             raise
-        print_error(_escape(str(err)))
+        print_error(escape(str(err)))
         raise typer.Exit(code=USER_ERROR_EXIT) from None
 
 

@@ -86,17 +86,7 @@ class DataConfig:
             self.image_size is None or self.source in ("folder", "shapes"),
             f"image_size only applies to sources 'folder' and 'shapes', not {self.source!r}",
         )
-        require(
-            self.image_size is None or self.image_size >= 1,
-            f"image_size must be >= 1, got {self.image_size}",
-        )
-        require(
-            0.0 <= self.valid_fraction < 1.0,
-            f"valid_fraction must lie in [0, 1), got {self.valid_fraction}",
-        )
         require(self.n_samples >= 2, f"n_samples must be >= 2 (train + test), got {self.n_samples}")
-        require(self.limit is None or self.limit >= 1, f"limit must be >= 1 or None, got {self.limit}")
-        require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
 
 
 @dataclasses.dataclass(frozen=True)

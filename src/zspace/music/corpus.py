@@ -95,10 +95,6 @@ class PrepareConfig:
             raise ConfigError(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.meter not in METERS:
             raise ConfigError(f"meter {self.meter!r} is not one of {', '.join(METERS)}")
-        for name in ("bars", "limit", "workers", "max_per_song"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
         if not (0 <= self.valid_fraction < 1 and 0 <= self.test_fraction < 1 and self.valid_fraction + self.test_fraction < 1):
             raise ConfigError(
                 f"valid_fraction={self.valid_fraction} and test_fraction={self.test_fraction} must be in [0, 1) and leave a train split"

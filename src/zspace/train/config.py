@@ -50,27 +50,12 @@ class TrainConfig:
     best_metric: str = "loss"  # validation metric that picks the best checkpoint
     best_mode: Literal["min", "max"] = "min"  # whether lower or higher ``best_metric`` is better
 
-    def __post_init__(self) -> None:
-        for name in ("batch_size", "epochs", "log_every", "keep_last"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"TrainConfig.max_steps must be >= 1, got {self.max_steps}")
-        if self.checkpoint_every is not None and self.checkpoint_every < 1:
-            raise ConfigError(f"TrainConfig.checkpoint_every must be >= 1, got {self.checkpoint_every}")
-        if self.grad_clip_norm is not None and self.grad_clip_norm <= 0:
-            raise ConfigError(f"TrainConfig.grad_clip_norm must be > 0, got {self.grad_clip_norm}")
-        if self.best_mode not in ("min", "max"):
-            raise ConfigError(f"TrainConfig.best_mode must be 'min' or 'max', got {self.best_mode!r}")
+    def __post_init__(self) -> None:  # after each field's declared range (configclass)
         if self.lr.value <= 0 or self.lr.min_value < 0:
             raise ConfigError(f"TrainConfig.lr must be > 0 (--lr), got {self.lr.value} (min_value {self.lr.min_value})")
-        if self.weight_decay < 0:
-            raise ConfigError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
         kind, _, index = self.device.partition(":")
         if kind not in DEVICE_KINDS or (index and not (kind == "cuda" and index.isdigit())):
             raise ConfigError(f"TrainConfig.device (--device) must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.autocast not in ("none", "bfloat16"):
-            raise ConfigError(f"TrainConfig.autocast must be 'none' or 'bfloat16', got {self.autocast!r}")
 
     def total_steps(self, n_examples: int) -> int:
         """Optimizer steps a full fit on ``n_examples`` takes (the last partial batch is dropped)."""

@@ -35,16 +35,10 @@ class VAEConfig:
     decoder_std: Positive = 1.0  # gaussian: fixed std; gaussian-learned: initial std (per output dim)
 
     def __post_init__(self) -> None:
-        if self.latent_dim < 1:
-            raise ConfigError(f"VAEConfig.latent_dim must be >= 1, got {self.latent_dim}")
-        if not self.input_shape or any(s < 1 for s in self.input_shape):
-            raise ConfigError(f"VAEConfig.input_shape must be positive sizes, got {self.input_shape}")
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"VAEConfig.activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
         if self.architecture == "conv" and len(self.input_shape) != 3:
             raise ConfigError(f"VAEConfig: the conv architecture needs input_shape (C, H, W), got {self.input_shape}")
-        if self.decoder_std <= 0:
-            raise ConfigError(f"VAEConfig.decoder_std must be > 0, got {self.decoder_std}")
 
     @property
     def input_size(self) -> int:

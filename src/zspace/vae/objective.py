@@ -32,10 +32,6 @@ class VAEObjective:
     n_samples: Size = 1  # L in AEVB eq. 7; k for the IWAE loss
 
     def __post_init__(self) -> None:
-        if self.n_samples < 1:
-            raise ConfigError(f"VAEObjective.n_samples must be >= 1, got {self.n_samples}")
-        if self.free_nats < 0 or self.free_nats_per_dim < 0:
-            raise ConfigError("VAEObjective free bits must be >= 0 nats")
         if min(self.beta.value, self.beta.start) < 0:
             raise ConfigError(f"VAEObjective.beta must be >= 0 (a negative KL weight rewards leaving the prior), got {self.beta}")
         if self.free_nats > 0 and self.free_nats_per_dim > 0:
