@@ -55,6 +55,7 @@ class Setup:
     autocast: str = "none"
     threads: int | None = None
     seed: int = 0
+    init: str = "magenta"  # MusicVAEConfig.init: Magenta's start (the default) or "pytorch" (the runs before it)
     deterministic: bool = True  # torch.use_deterministic_algorithms while training (off on a GPU for speed)
 
 
@@ -66,7 +67,11 @@ def run_config(name: str, setup: Setup) -> MusicRunConfig:
         max_steps=setup.steps or 10**9, checkpoint_every=10**9, log_every=50,
     )  # fmt: skip
     model = dataclasses.replace(
-        base.model, z_size=setup.z_size, encoder_sizes=(setup.encoder_size,), decoder_sizes=(setup.decoder_size,) * 2
+        base.model,
+        z_size=setup.z_size,
+        encoder_sizes=(setup.encoder_size,),
+        decoder_sizes=(setup.decoder_size,) * 2,
+        init=setup.init,
     )
     return dataclasses.replace(base, model=model)
 
@@ -136,7 +141,7 @@ STATE_FILE = "bench16.json"  # in the state directory: what the checkpoints were
 def resume_key(setup: Setup, train_tokens: np.ndarray) -> dict[str, Any]:
     """What a resumed run must share with the one that wrote the checkpoints (the step target,
     device, threads and time limit may change between sessions)."""
-    kept = ("z_size", "encoder_size", "decoder_size", "batch_size", "autocast", "seed", "deterministic")
+    kept = ("z_size", "encoder_size", "decoder_size", "batch_size", "autocast", "seed", "init", "deterministic")
     digest = hashlib.sha256(np.ascontiguousarray(train_tokens).tobytes()).hexdigest()
     return {**{k: getattr(setup, k) for k in kept}, "train_windows": len(train_tokens), "train_sha256": digest}
 

@@ -96,7 +96,9 @@ class Magenta:
         )  # fmt: skip
         line = self.process.stdout.readline()
         if not line.startswith("ready"):
-            raise SystemExit(f"the Magenta worker for {preset} did not start (exit {self.process.wait()})")
+            code = self.process.wait()
+            why = " (killed: out of memory?)" if code == -9 else ""
+            raise RuntimeError(f"the Magenta worker for {preset} at batch {batch} did not start: exit {code}{why}")
         self.info = json.loads(line.split(" ", 1)[1])
 
     def rate(self, kind: str, seconds: float) -> float:
@@ -142,7 +144,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                               "cpu": os.cpu_count(), "presets": {}}  # fmt: skip
     for item in args.presets.split(","):
         preset, batch = item.split(":")
-        part = compare(preset, int(batch), args)
+        try:
+            part = compare(preset, int(batch), args)
+        except RuntimeError as err:  # recorded, and the other presets still run
+            result["presets"][preset] = {"batch": int(batch), "error": str(err)}
+            print(f"{preset}: {err}", flush=True)
+            continue
         result["presets"][preset] = part
         result[f"train_ratio_{preset}"] = part["train_ratio"]
         result[f"infer_ratio_{preset}"] = part["infer_ratio"]
@@ -150,6 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"magenta {part['train_steps_per_s']['magenta']:.3f} (x{part['train_ratio']:.2f}); inference windows/s "
               f"ours {part['infer_windows_per_s']['ours']:.2f} magenta {part['infer_windows_per_s']['magenta']:.2f} "
               f"(x{part['infer_ratio']:.2f})", flush=True)  # fmt: skip
+        write_json(args.json_out, result)  # after every preset: a later one may run out of memory
     write_json(args.json_out, result)
     emit_json(result)
     return result

@@ -92,6 +92,7 @@ class Args:
     z_size_16bar: int | None = None  # 64 (8 with --quick)
     encoder_16bar: int | None = None  # units per direction: 128 (16 with --quick)
     decoder_16bar: int | None = None  # units of each of 2 decoder (and conductor) layers: 64 (8 with --quick)
+    init_16bar: str = "magenta"  # MusicVAEConfig.init of the 16-bar models; "pytorch" for the runs recorded before it
     z_draws: int = 3  # codes z ~ q(z|x) per window for the sampled accuracy's mean +- std
     eval_windows: int | None = None  # held-out windows scored per model (as many training windows too): 1024 (8 with --quick)
     speed_repeats: int | None = None  # timed windows per model: 5 (1 with --quick)
@@ -191,6 +192,7 @@ def part_16bar(args: Args, budget: Budget) -> dict[str, Any]:
     setup = _music16.Setup(
         z_size=budget.z_size_16bar, encoder_size=budget.encoder_16bar, decoder_size=budget.decoder_16bar, batch_size=args.batch_size,
         steps=None if args.seconds_16bar else budget.steps_16bar, seconds=args.seconds_16bar, device=args.device, autocast=args.autocast, threads=args.threads, seed=args.seed,
+        init=args.init_16bar,
     )  # fmt: skip
     names = [m.strip() for m in args.models_16bar.split(",") if m.strip()]
     if unknown := [name for name in names if name not in _music16.PRESETS]:

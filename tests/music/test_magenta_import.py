@@ -137,7 +137,10 @@ def test_shape_mismatch_names_the_variable_and_both_shapes(tmp_path: Path) -> No
 
 def test_wrong_preset_names_the_matching_one(tmp_path: Path) -> None:
     prefix = random_checkpoint(tmp_path, PRESETS["cat-drums_2bar_tiny"].model)
-    with pytest.raises(CheckpointError, match="presets whose shapes it matches: cat-drums_2bar_tiny"):
+    with pytest.raises(
+        CheckpointError,
+        match="holds z 32, encoder \\(64,\\), decoder \\(64, 64\\); presets whose shapes it matches: cat-drums_2bar_tiny",
+    ):
         load_checkpoint(prefix, PRESETS["cat-mel_2bar_tiny"].model, preset="cat-mel_2bar_tiny")
 
 

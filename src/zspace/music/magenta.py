@@ -195,10 +195,31 @@ def _first(what: str, names: list[str]) -> str:
     return f"{what} {names[0]!r}" + (f" (and {len(names) - 1} more)" if len(names) > 1 else "")
 
 
+def inferred_sizes(tensors: Mapping[str, np.ndarray]) -> str:
+    """The sizes a checkpoint's shapes show, e.g. ``z 512, encoder (2048,), decoder (2048, 2048, 2048)``."""
+
+    def units(pattern: str) -> tuple[int, ...]:
+        found = []
+        while f"{pattern.format(len(found))}/bias" in tensors:
+            found.append(tensors[f"{pattern.format(len(found))}/bias"].shape[0] // 4)
+        return tuple(found)
+
+    z = tensors["encoder/mu/kernel"].shape[-1] if "encoder/mu/kernel" in tensors else "?"
+    decoder = next((d for d in (units(p) for p in _DECODER_CELLS) if d), ())
+    return f"z {z}, encoder {units('encoder/cell_{}/bidirectional_rnn/fw/multi_rnn_cell/cell_0/lstm_cell')}, decoder {decoder}"
+
+
+_DECODER_CELLS = (
+    "decoder/multi_rnn_cell/cell_{}/lstm_cell",
+    "decoder/hierarchical_level_0/cell_{}/lstm_cell",
+)
+
+
 def _matching_presets(tensors: Mapping[str, np.ndarray]) -> str:
     found = {n: tuple(v.shape) for n, v in tensors.items()}
     matches = [name for name, preset in PRESETS.items() if expected_shapes(preset.model) == found]
-    return f"; presets whose shapes it matches: {', '.join(matches)}" if matches else ""
+    hint = f"; it holds {inferred_sizes(tensors)}"
+    return hint + (f"; presets whose shapes it matches: {', '.join(matches)}" if matches else "")
 
 
 def magenta_model_config(config: MusicVAEConfig) -> MusicVAEConfig:
