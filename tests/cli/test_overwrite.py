@@ -95,14 +95,17 @@ def test_overwrite_refuses_a_run_holding_files_of_the_users(tmp_path):
     assert snapshot(run) == before
 
 
-@pytest.mark.parametrize("here", ["files", "run"])
-def test_an_empty_out_with_overwrite_deletes_nothing_where_the_user_stands(tmp_path, monkeypatch, here):
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+@pytest.mark.parametrize("here", ["files", "run", "empty"])
+def test_an_empty_out_is_refused_and_nothing_changes_where_the_user_stands(tmp_path, monkeypatch, here, overwrite):
+    """`--out ''` would be the working directory: refused before any work, with or without --overwrite."""
     if here == "files":
         (tmp_path / "thesis.tex").write_text("\\documentclass{article}")
-    else:
+    elif here == "run":
         old_run(tmp_path, "structured")
     before = snapshot(tmp_path)
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["train", "structured", "--problem", "synthetic-latent", "--out", "", "--overwrite"])
-    assert result.exit_code == 2 and "--overwrite" in result.output and "Traceback" not in result.output, result.output
-    assert snapshot(tmp_path) == before
+    result = runner.invoke(app, ["train", "structured", "--problem", "synthetic-latent", "--out", "", *overwrite])
+    assert result.exit_code == 2 and "'--out'" in result.output and "is empty" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert snapshot(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == sorted(before)

@@ -8,6 +8,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -63,6 +64,13 @@ MAX_SAMPLES = 4096  # samples decoded in one call (-n): all are held in memory a
 def bounded(low: int, high: int) -> Any:
     """A callback for a count that costs time or memory in proportion: an integer in [low, high]."""
     return checked(Annotated[int, Interval(low, high)])
+
+
+def output_path(text: str) -> Path:
+    """The parser of every ``--out``: an empty string is refused (as a Path it would be the working directory)."""
+    if not text:
+        raise typer.BadParameter("is empty; name the path to write, e.g. --out runs/first")
+    return Path(text)
 
 
 console = Console(stderr=False)

@@ -19,6 +19,7 @@ from zspace.cli.common import (
     bounded,
     checked,
     console,
+    output_path,
     user_errors,
 )
 from zspace.cli.music import app as music_app
@@ -93,7 +94,7 @@ def eval_cmd(
         int, typer.Option(help="Seed of the importance samples (SeCTAR: of the episodes).", callback=checked(Seed))
     ] = 0,
     episodes: Annotated[int, typer.Option(help="SeCTAR: planning episodes to run.", callback=bounded(1, 100_000))] = 20,
-    out: Annotated[Path | None, typer.Option(help="VAE: JSON output (default RUN/eval.json).")] = None,
+    out: Annotated[Path | None, typer.Option(parser=output_path, help="VAE: JSON output (default RUN/eval.json).")] = None,
     overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Evaluate a run of any family: VAE test bounds, SeCTAR planning return, structured train/test error."""
@@ -121,7 +122,8 @@ def sample_cmd(
     seed: SeedOpt = 0,
     checkpoint: CheckpointOpt = "best",
     out: Annotated[
-        Path | None, typer.Option(help="VAE: PNG path (default RUN/samples.png); music: folder (RUN/samples).")
+        Path | None,
+        typer.Option(parser=output_path, help="VAE: PNG path (default RUN/samples.png); music: folder (RUN/samples)."),
     ] = None,
     overwrite: FileOverwriteOpt = False,
 ) -> None:

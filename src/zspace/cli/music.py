@@ -22,6 +22,7 @@ from zspace.cli.common import (
     checked,
     console,
     metrics_table,
+    output_path,
     user_errors,
 )
 from zspace.cli.music_files import (
@@ -51,7 +52,9 @@ def music() -> None:
 
 @app.command("prepare")
 def prepare_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz; its JSON manifest goes next to it (.json).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", parser=output_path, help="Output .npz; its JSON manifest goes next to it (.json).")
+    ],
     corpus: Annotated[
         str | None, typer.Option(help="music21:NAME, bundled with music21: essenFolksong, bach, ryansMammoth, oneills1850...")
     ] = None,
@@ -139,7 +142,7 @@ def train_cmd(
     data: Annotated[
         Path, typer.Option(help="Prepared .npz from `zspace music prepare` (its kind and bars must fit the preset).")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory: config, checkpoints, metrics.")],
+    out: Annotated[Path, typer.Option("--out", "-o", parser=output_path, help="Run directory: config, checkpoints, metrics.")],
     steps: Annotated[int | None, typer.Option(help="Optimizer steps (default: the preset's budget).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Examples per step (default: the preset's).")] = None,
     seed: Annotated[
@@ -184,7 +187,9 @@ def import_magenta_cmd(
         Path, typer.Argument(help="Magenta's TF checkpoint: its prefix (model.ckpt), .index file, folder, or the .tar.")
     ],
     config: Annotated[str, typer.Option("--config", help="The Magenta config it was trained with, e.g. cat-mel_2bar_big.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write (config.json + one checkpoint).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", parser=output_path, help="Run directory to write (config.json + one checkpoint).")
+    ],
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Import one of Magenta's trained MusicVAE checkpoints as a zspace run (no TensorFlow needed).
@@ -239,7 +244,9 @@ def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
 @app.command("sample")
 def sample_cmd(
     run: RunArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for sample_XX.mid (+ .png, .wav) and samples.png.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", parser=output_path, help="Folder for sample_XX.mid (+ .png, .wav) and samples.png.")
+    ],
     n: Annotated[int, typer.Option("-n", help="Number of samples.", callback=bounded(1, MAX_SAMPLES))] = 8,
     temperature: TemperatureOpt = 1.0,
     greedy: Annotated[
@@ -273,7 +280,7 @@ def interpolate_cmd(
     run: RunArg,
     a: Annotated[Path, typer.Argument(help="Start: a MIDI file (its first window, or --window-a).")],
     b: Annotated[Path, typer.Argument(help="End: a MIDI file (its first window, or --window-b).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for interpolation.mid (+ .png, .wav).")],
+    out: Annotated[Path, typer.Option("--out", "-o", parser=output_path, help="Folder for interpolation.mid (+ .png, .wav).")],
     steps: Annotated[
         int, typer.Option(help="Points on the path, both ends included (at most 1024).", callback=bounded(2, 1024))
     ] = 7,
@@ -320,7 +327,7 @@ def interpolate_cmd(
 def encode_cmd(
     run: RunArg,
     files: Annotated[list[Path], typer.Argument(help="MIDI files; every window (the model's length) of each is encoded.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: z (n, z_size), names, tags, qpm.")],
+    out: Annotated[Path, typer.Option("--out", "-o", parser=output_path, help="Output .npz: z (n, z_size), names, tags, qpm.")],
     track: TrackOpt = None,
     melody: MelodyRuleOpt = "magenta",
     programs: ProgramsOpt = "magenta",
@@ -361,7 +368,9 @@ def encode_cmd(
 def decode_cmd(
     run: RunArg,
     codes: Annotated[Path, typer.Argument(help="An .npz written by `zspace music encode`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for NN_NAME.mid (+ .png, .wav), one per code.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", parser=output_path, help="Folder for NN_NAME.mid (+ .png, .wav), one per code.")
+    ],
     greedy: DecodeGreedyOpt = True,
     temperature: TemperatureOpt = 1.0,
     seed: SeedOpt = 0,
@@ -391,7 +400,9 @@ def decode_cmd(
 @app.command("attributes")
 def attributes_cmd(
     run: RunArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="With --data: folder for the vectors; with --apply: for MIDI.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", parser=output_path, help="With --data: folder for the vectors; with --apply: for MIDI.")
+    ],
     data: Annotated[Path | None, typer.Option(help="Fit: a prepared .npz; vectors come from its train split.")] = None,
     attribute: Annotated[
         list[str] | None, typer.Option(help="Fit: an attribute to fit (repeat it); default: all for the encoding.")

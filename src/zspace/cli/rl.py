@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zspace.cli.common import OverwriteOpt, bounded, checked, console, metrics_table, user_errors
+from zspace.cli.common import OverwriteOpt, bounded, checked, console, metrics_table, output_path, user_errors
 from zspace.core.constraints import NonNegativeInt, Seed, Size
 from zspace.errors import ConfigError
 from zspace.train.outputs import check_output_dir
@@ -67,7 +67,7 @@ def _env_kwargs(layout_seed: int | None, layout: str | None = None) -> dict[str,
 
 @train_app.command("sectar")
 def train_sectar_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory: model, config, learning curve.")],
+    out: Annotated[Path, typer.Option("--out", "-o", parser=output_path, help="Run directory: model, config, learning curve.")],
     env: Annotated[str, typer.Option(help="zspace/Waypoints-v0 | zspace/Wheeled-v0 | zspace/Blocks-v0 | ...")] = (
         "zspace/Waypoints-v0"
     ),
@@ -217,7 +217,9 @@ def plan_cmd(
 @app.command("render")
 def render_cmd(
     run: RunArg,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the figures (default: RUN/figures).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", parser=output_path, help="Folder for the figures (default: RUN/figures).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the rendered episode and of the drawn skills.", callback=checked(Seed))] = 0,
     skills: Annotated[
         int, typer.Option(help="Latent skills drawn from z ~ N(0, I) in the skills figure.", callback=bounded(1, 256))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zspace.cli.common import OverwriteOpt, checked, console, metrics_table, parse_sets, user_errors
+from zspace.cli.common import OverwriteOpt, checked, console, metrics_table, output_path, parse_sets, user_errors
 from zspace.core.constraints import Interval, Positive, Seed, Size
 from zspace.structured.run import default_params
 
@@ -23,7 +23,10 @@ def structured() -> None:
 
 @app.command("fit")
 def fit_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory (config.json, model.json, weights.safetensors).")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", parser=output_path, help="Run directory (config.json, model.json, weights.safetensors)."),
+    ],
     problem: Annotated[str, typer.Option(help="synthetic-latent | sequences | digits-shift")] = "synthetic-latent",
     method: Annotated[str, typer.Option(help="exact (CCCP, Yu & Joachims) | perturbed (Bello & Honorio)")] = _DEFAULTS["method"],
     alpha: Annotated[float, typer.Option(help="L2 regularisation strength.", callback=checked(Positive))] = _DEFAULTS["alpha"],

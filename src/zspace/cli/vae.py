@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, parse_sets, user_errors
+from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, output_path, parse_sets, user_errors
 from zspace.core.io import atomic_write_json
 from zspace.errors import ConfigError, DataError
 
@@ -38,7 +38,9 @@ FLAG_FIELDS = {
 
 
 def train_vae(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory: checkpoints, metrics, config.")] = Path("runs/vae"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", parser=output_path, help="Run directory: checkpoints, metrics, config.")
+    ] = Path("runs/vae"),
     preset: Annotated[str, typer.Option(help="Named preset (see `zspace presets`).")] = "digits",
     data: Annotated[str | None, typer.Option(help="digits | mnist | fashion-mnist | folder | array | shapes")] = None,
     data_path: Annotated[str | None, typer.Option(help="Directory or file for mnist/fashion-mnist/folder/array.")] = None,
