@@ -1,4 +1,4 @@
-"""Smoke test of bench/sectar.py (`zspace bench rl`) at its --quick size, and its scoring and merging rules."""
+"""Smoke test of bench/sectar.py at its --quick size, and its scoring and merging rules."""
 
 from __future__ import annotations
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -45,9 +43,7 @@ app = typer.Typer(
     cls=ErrorBoundary,
 )
 train_app = typer.Typer(help="Train a model family.", no_args_is_help=True)
-bench_app = typer.Typer(help="Run a benchmark script from bench/ (prints a table and a JSON line).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
-app.add_typer(bench_app, name="bench")
 app.add_typer(music_app, name="music")
 app.add_typer(rl_app, name="rl")
 app.add_typer(structured_app, name="structured")
@@ -206,50 +202,6 @@ def presets_cmd() -> None:
         model = f"z={c.z_size} lstm={c.hidden}x{c.encoder_layers} policy={list(c.policy_hidden)}"
         table.add_row("sectar", name, model, "online", f"kl={c.kl_weight} bc={c.bc_weight}")
     console.print(table)
-
-
-def _bench_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "bench"
-
-
-def _run_bench(name: str, quick: bool, extra: list[str]) -> None:
-    with user_errors():
-        script = _bench_dir() / f"{name}.py"
-        if not script.is_file():
-            raise ConfigError(f"{script} not found: benchmarks ship with the source checkout (git clone), not the wheel")
-        sys.argv = [str(script), *(["--quick"] if quick else []), *extra]
-        runpy.run_path(str(script), run_name="__main__")
-
-
-_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
-# Measured on 2 shared cores, --quick takes one to a few minutes depending on the bench (tests smoke-run it).
-QuickOpt = Annotated[
-    bool, typer.Option("--quick", help="Smoke-test budgets: minutes, not hours; numbers are not the published ones.")
-]
-
-
-@bench_app.command("vae", context_settings=_EXTRA)
-def bench_vae(ctx: typer.Context, quick: QuickOpt = False) -> None:
-    """Trainer throughput vs a plain PyTorch loop and Pythae, plus test NLL on digits."""
-    _run_bench("vae", quick, ctx.args)
-
-
-@bench_app.command("structured", context_settings=_EXTRA)
-def bench_structured(ctx: typer.Context, quick: QuickOpt = False) -> None:
-    """Latent SSVMs: exact vs sampled loss-augmented oracles under one SGD learner; error and objective vs time."""
-    _run_bench("structured", quick, ctx.args)
-
-
-@bench_app.command("music", context_settings=_EXTRA)
-def bench_music(ctx: typer.Context, quick: QuickOpt = False) -> None:
-    """MusicVAE: 2-bar melody accuracy, flat vs hierarchical 16-bar decoders, training speed vs plain PyTorch."""
-    _run_bench("musicvae", quick, ctx.args)
-
-
-@bench_app.command("rl", context_settings=_EXTRA)
-def bench_rl(ctx: typer.Context, quick: QuickOpt = False) -> None:
-    """SeCTAR latent planning vs flat PPO, state-space MPC, exploration bonus and RL over skills."""
-    _run_bench("sectar", quick, ctx.args)
 
 
 def run() -> None:
