@@ -91,7 +91,7 @@ def quantized_sections(
 
     ``unit`` is ``"seconds"`` (steps per unit = steps_per_quarter * qpm / 60 of the section, as
     note_seq) or ``"quarters"``. Without ``split`` the whole piece is one section with the first
-    meter and tempo (the old reader's behaviour). Sections whose meter note_seq rejects (a
+    meter and tempo (``split_time_changes=False``, a departure). Sections whose meter note_seq rejects (a
     denominator not a power of two) are left out, as Magenta's converters skip them.
     """
     if unit not in ("seconds", "quarters"):

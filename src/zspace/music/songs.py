@@ -333,7 +333,7 @@ def _meter_of(steps_per_bar: int, steps_per_quarter: int) -> tuple[int, int]:
 
 
 def _skyline_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
-    """The old (departure) melody rule: all programs and tracks merged, top voice, leading note
+    """The `--melody skyline` departure: all programs and tracks merged, top voice, leading note
     offs made "no event", all-silent windows dropped."""
     n, hop = spec.n_steps, spec.steps_per_bar
     segments = extract_melodies(seq, gap_bars=spec.gap_bars)
