@@ -13,6 +13,9 @@ thread; each of its departures is a named field, off in ``"paper"``:
 - ``plan_shaping="distance"``: a tie-break of the sparse planning reward (see :mod:`zspace.rl.planner`);
 - the "small" model (KL weight 0.02, 64-unit LSTMs, linear heads), 1 planning episode of K 256 and
   H 3, 16 explorer rollouts of one segment, 4 rounds of 20 minibatches of 64, gradient clipping.
+
+``"paper-small"`` is the authors' configuration with only the network sizes (64-unit LSTMs, a
+(64, 64, 64) decoder head, (128, 128) policy and explorer) and K (256) shrunk.
 """
 
 from __future__ import annotations
@@ -129,4 +132,10 @@ SECTAR_TRAIN_PRESETS.register("cpu", SectarTrainConfig(
     plan_episodes=1, n_candidates=256, plan_horizon=3, plan_shaping="distance", explore_starts=16, explore_segments=1,
     explore_reward="per_step", buffer_segments=20_000, buffer_planning=True, buffer_consistency=True,
     decoder_consistency=True, batch_size=64, grad_clip=10.0, rounds=4, vae_steps=20,
+))  # fmt: skip
+# The authors' algorithm, schedule and KL weight 2 with only the networks and K shrunk to CPU sizes: it separates
+# what the sizes change from what the "cpu" preset's algorithmic departures change.
+SECTAR_TRAIN_PRESETS.register("paper-small", SectarTrainConfig(
+    model=dataclasses.replace(SECTAR_PRESETS["paper"], hidden=64, decoder_hidden=(64, 64, 64), policy_hidden=(128, 128)),
+    explorer=dataclasses.replace(_paper_explorer(), hidden=(128, 128)), n_candidates=256,
 ))  # fmt: skip
