@@ -100,6 +100,18 @@ def test_paper_defaults_are_the_authors_and_cpu_is_ours():
     cpu = SECTAR_TRAIN_PRESETS["cpu"]
     assert cpu.model.kl_weight == 0.02 and cpu.decoder_consistency and cpu.buffer_planning and cpu.buffer_consistency
     assert SectarTrainConfig.for_task("zspace/Wheeled-v0", cpu) == cpu  # ours has no per-task values
+    # the authors' initialisation and absolute-state decoder, theirs on the explorer too; ours is the cpu preset's
+    assert (paper.model.init, paper.explorer.act, paper.explorer.init, cpu.model.init) == ("authors", "relu", "xavier", "ours")
+    # Wheeled in the authors' rad/s: pi starts at std 1 rad/s, the explorer at sqrt(20) rad/s, of 20 rad/s per unit
+    assert wheeled.model.policy_init_std == pytest.approx(1 / 20) and wheeled.explorer.init_std == pytest.approx(20**0.5 / 20)
+    assert wheeled.explorer.action_scale == 20 and blocks.model.policy_init_std == 1.0
+    small = SECTAR_TRAIN_PRESETS["paper-small"]  # the authors' algorithm and schedule; only the networks and K shrink
+    sizes = {"model": small.model, "explorer": small.explorer, "n_candidates": small.n_candidates}
+    assert dataclasses.replace(paper, **sizes) == small and small.n_candidates == 256 and small.model.kl_weight == 2.0
+    assert dataclasses.replace(small.model, hidden=256, decoder_hidden=(128, 128, 128), policy_hidden=(400, 300, 200)) == (
+        paper.model
+    )
+    assert dataclasses.replace(small.explorer, hidden=(400, 300, 200)) == paper.explorer
     with pytest.raises(ConfigError, match="explore_reward"):
         SectarTrainConfig(explore_reward="sometimes")
 
@@ -187,6 +199,18 @@ def test_save_load_round_trip(tmp_path):
     s0, z = torch.randn(3, 2), torch.randn(3, 2)
     torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))
     assert json.loads((tmp_path / "config.json").read_text())["train"]["consistency_rollouts"] == 4
+
+
+def test_a_run_saved_before_the_init_choice_loads_as_our_initialisation_it_had(tmp_path):
+    model, _ = run(budget=24, config=dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours")))
+    save_sectar(tmp_path, model)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["model"]["init"]  # as written before SectarConfig.init
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    loaded = load_sectar(tmp_path)
+    s0, z = torch.randn(3, 2), torch.randn(3, 2)
+    assert loaded.config.init == "ours"
+    torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))  # the residual decoder it was trained as
 
 
 def test_mismatched_checkpoint_names_the_file(tmp_path):

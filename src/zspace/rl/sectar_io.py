@@ -57,6 +57,7 @@ def load_sectar(run_dir: str | os.PathLike) -> SeCTAR:
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         raise CheckpointError(f"{file} has no 'model' section: it was not written by save_sectar")
     fields = dict(data["model"])
+    fields.setdefault("init", "ours")  # saved before SectarConfig.init: the only initialisation and decoder there was
     legacy = "decoder_hidden" not in fields
     if legacy:
         fields["decoder_hidden"] = []  # the linear head it was saved with
