@@ -64,8 +64,9 @@ def run_one(env_id: str, preset: str, seed: int, args: Args) -> dict[str, Any]:
     env_kwargs: dict[str, Any] = {"layout_seed": seed, "layout": "uniform"}
     if args.quick:
         config = replace(config, plan_episodes=2, n_candidates=16, plan_horizon=2, explore_starts=4, rounds=1,
-                         vae_steps=2, consistency_rollouts=4, batch_size=16)  # fmt: skip
-        env_kwargs["max_episode_steps"] = 76
+                         vae_steps=2, consistency_rollouts=4, batch_size=16, explore_segments=2,
+                         explorer=replace(config.explorer, ppo=replace(config.explorer.ppo, n_minibatches=2)))  # fmt: skip
+        env_kwargs["max_episode_steps"] = 76  # 4 segments: the explorer's rollouts must fit in an episode
     state_dir = Path(args.state_dir) / state_name(env_id, seed, preset) if args.state_dir else None
     _, curve = train_sectar(env_id, total_env_steps=args.budget, seed=seed, config=config, env_kwargs=env_kwargs,
                             state_dir=state_dir, measure_every=args.measure_every)  # fmt: skip

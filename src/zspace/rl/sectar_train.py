@@ -272,7 +272,7 @@ def train_sectar(
     ``score`` (scoring the planned states), ``ppo`` (explorer and consistency updates), ``vae``
     (VAE minibatches) and ``other`` (the policies' actions in rollouts, buffers, bookkeeping).
     ``measure_every`` > 0: every that many iterations and after the last, the skills are measured
-    (:func:`~zspace.rl.sectar_mechanism.measure_mechanism` from 16 buffer start states) into
+    (:func:`~zspace.rl.sectar_mechanism.measure_mechanism` from 16 buffer start states, once it has any) into
     ``curve.extra["mechanism"]``, a list of ``{"iteration", "env_steps", <Mechanism fields>}``; its
     env steps are not training's (not counted in the budget) and it changes no random stream.
 
@@ -312,7 +312,7 @@ def train_sectar(
                 latest.update(metrics)
                 history = {k: round(v, 5) for k, v in metrics.items() if k in HISTORY}  # what the diagnosis reads, per iteration
                 curve.extra.setdefault("history", []).append({"env_steps": run.env_steps, **history})
-                if measure_every > 0 and run.iteration % measure_every == 0:
+                if measure_every > 0 and run.iteration % measure_every == 0 and run.buffer.size:
                     _measure(run, curve, env_id, kwargs, seed)
                 if log is not None:
                     log(run.env_steps, metrics)
