@@ -66,6 +66,7 @@ class Args:
     kl_weight: float = 0.0  # > 0: SeCTAR's KL weight instead of its preset's (labelled "kl=W", row sectar..._klW)
     state_dir: str = ""  # SeCTAR keeps its training state in STATE_DIR/<run> and resumes from it (raise --budget to go on)
     mpc_paths: int = 0  # K of the state MPC and the oracle; 0 = the authors' 2048
+    mpc_horizon: int = 0  # planned steps of the state MPC and the oracle; 0 = the authors' (MPCConfig.for_task)
     oracle_episodes: int = 10
     device: str = "cpu"  # SeCTAR's and the state MPC's torch device
     time_limit_s: float = 0.0  # > 0: SeCTAR and the state MPC stop at the first iteration/episode past it (labelled)
@@ -88,6 +89,8 @@ def variant(job: dict[str, Any]) -> str:
             parts.append(f"kl={job['kl_weight']:g}")
     if job["method"] in ("mpc", "oracle"):
         parts.append(f"K={k}")
+        if job.get("mpc_horizon"):
+            parts.append(f"H={job['mpc_horizon']}")
     return " ".join(parts) + (" quick" if job["quick"] else "")
 
 
@@ -105,7 +108,8 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
 
     env_id, method, seed, budget, quick = job["env"], job["method"], job["seed"], job["budget"], job["quick"]
     env_kwargs = {"layout_seed": seed, "layout": job["layout"], **job.get("env_kwargs", {})}
-    mpc = MPCConfig.for_task(env_id, shaping=job["shaping"], **({"n_paths": job["mpc_paths"]} if job["mpc_paths"] else {}))
+    planner = {"n_paths": job["mpc_paths"], "horizon": job.get("mpc_horizon", 0)}
+    mpc = MPCConfig.for_task(env_id, shaping=job["shaping"], **{k: v for k, v in planner.items() if v})
     if quick:
         mpc = replace(mpc, n_paths=32, horizon=38, random_episodes=1, episodes_per_iter=2, epochs=2)
     curves = []
@@ -168,7 +172,7 @@ def jobs(args: Args) -> list[dict[str, Any]]:
     if "skills_ppo" in methods and "sectar" not in methods:
         raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
     common = {k: getattr(args, k) for k in ("budget", "quick", "layout", "shaping", "sectar_preset", "kl_weight",
-                                             "state_dir", "mpc_paths", "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
+                                             "state_dir", "mpc_paths", "mpc_horizon", "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
     common["skills"] = "skills_ppo" in methods
     common["env_kwargs"] = {"max_episode_steps": 76} if args.quick else {}
     out = [{"env": env_id, "method": method, "seed": seed, **common}
@@ -206,8 +210,9 @@ def label(curve: dict[str, Any]) -> str:
         preset = terms.split("sectar=")[1].split()[0] if "sectar=" in terms else "paper"
         name = method if preset == "paper" else f"{method}_{preset.replace('-', '_')}"
         return name + (f"_kl{terms.split('kl=')[1].split()[0]}" if "kl=" in terms else "") + tiebreak
-    if method in ("mpc", "oracle") and "K=" in terms and "K=2048" not in terms:
-        return f"{method}_k{terms.split('K=')[1].split()[0]}{tiebreak}"
+    horizon = f"_h{terms.split('H=')[1].split()[0]}" if " H=" in terms else ""
+    if method in ("mpc", "oracle") and "K=" in terms and ("K=2048" not in terms or horizon):
+        return f"{method}_k{terms.split('K=')[1].split()[0]}{horizon}{tiebreak}"
     return method + tiebreak
 
 

@@ -94,6 +94,9 @@ def test_runs_on_our_terms_get_their_own_rows():
     for method, terms in distance.items():
         name = bench.label({**base, "method": method, "variant": f"layout=uniform shaping=distance {terms}"})
         assert name == {"sectar": "sectar_cpu", "mpc": "mpc_k256", "oracle": "oracle_k256"}[method] + "_distance"
+    assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=distance K=256 H=57"}) == (
+        "mpc_k256_h57_distance"
+    )
 
 
 def test_sectar_resumes_from_its_state_dir(tmp_path):

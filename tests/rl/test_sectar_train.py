@@ -294,3 +294,19 @@ def test_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
     torch.save(state | {"format": 1}, tmp_path / "train_state.pt")  # written before the explorer-reward fix
     with pytest.raises(CheckpointError, match="has format 1, expected 2: .*start a new run directory"):
         train_sectar(ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+
+
+def test_a_state_saved_before_the_init_choice_resumes_only_as_the_initialisation_it_had(tmp_path):
+    ours = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours"))
+    train_sectar(ENV, total_env_steps=92, seed=2, config=ours, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
+    config = json.loads(state["config"])
+    for part, fields in {"model": ("init", "policy_init_std"), "explorer": ("act", "init", "init_std", "action_scale")}.items():
+        for name in fields:
+            del config[part][name]  # as written before these fields existed
+    torch.save(state | {"config": json.dumps(config)}, tmp_path / "train_state.pt")
+    _, curve = train_sectar(ENV, total_env_steps=184, seed=2, config=ours, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+    assert curve.env_steps[0] == 24 and len(curve.env_steps) == 2  # resumed after its first iteration
+    authors = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="authors"))
+    with pytest.raises(CheckpointError, match="another config"):
+        train_sectar(ENV, total_env_steps=276, seed=2, config=authors, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
