@@ -44,14 +44,22 @@ class Args:
     first_seed: int = 0
     budget: int = 60_000  # env steps per run
     measure_every: int = 5  # iterations between measurements (and one after the last)
+    model_init: str = ""  # SectarConfig.init instead of the preset's (an ablation; rows "<variant> init=<value>")
     state_dir: str = ""
     json_out: str | None = None
     quick: bool = False
 
 
-def state_name(env_id: str, seed: int, preset: str) -> str:
+def state_name(env_id: str, seed: int, preset: str, model_init: str = "") -> str:
     """The run's state directory name, as ``bench/sectar.py`` names it (layout uniform, sparse scoring)."""
-    return f"{env_id.split('/')[-1]}_seed{seed}_layout=uniform_shaping=none_sectar={preset}"
+    return f"{env_id.split('/')[-1]}_seed{seed}_layout=uniform_shaping=none_sectar={preset}" + (
+        f"_init={model_init}" if model_init else ""
+    )
+
+
+def row_name(preset: str, model_init: str) -> str:
+    """The variant's key in ``mechanism[env]``: the preset, and an init other than its own."""
+    return preset + (f" init={model_init}" if model_init else "")
 
 
 def run_one(env_id: str, preset: str, seed: int, args: Args) -> dict[str, Any]:
@@ -61,13 +69,15 @@ def run_one(env_id: str, preset: str, seed: int, args: Args) -> dict[str, Any]:
     from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
 
     config = replace(SectarTrainConfig.for_task(env_id, SECTAR_TRAIN_PRESETS[preset]), plan_shaping="none")
+    if args.model_init:
+        config = replace(config, model=replace(config.model, init=args.model_init))
     env_kwargs: dict[str, Any] = {"layout_seed": seed, "layout": "uniform"}
     if args.quick:
         config = replace(config, plan_episodes=2, n_candidates=16, plan_horizon=2, explore_starts=4, rounds=1,
                          vae_steps=2, consistency_rollouts=4, batch_size=16, explore_segments=2,
                          explorer=replace(config.explorer, ppo=replace(config.explorer.ppo, n_minibatches=2)))  # fmt: skip
         env_kwargs["max_episode_steps"] = 76  # 4 segments: the explorer's rollouts must fit in an episode
-    state_dir = Path(args.state_dir) / state_name(env_id, seed, preset) if args.state_dir else None
+    state_dir = Path(args.state_dir) / state_name(env_id, seed, preset, args.model_init) if args.state_dir else None
     _, curve = train_sectar(env_id, total_env_steps=args.budget, seed=seed, config=config, env_kwargs=env_kwargs,
                             state_dir=state_dir, measure_every=args.measure_every)  # fmt: skip
     history = curve.extra["history"]
@@ -116,10 +126,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 tic = time.perf_counter()
                 run = {**run_one(env_id, preset, seed, args), "command": command}
+                name = row_name(preset, args.model_init)
                 if args.json_out:
-                    result = merge(args.json_out, env_id, preset, run)
+                    result = merge(args.json_out, env_id, name, run)
                 else:
-                    entry = result["mechanism"].setdefault(env_id, {}).setdefault(preset, {"runs": []})
+                    entry = result["mechanism"].setdefault(env_id, {}).setdefault(name, {"runs": []})
                     entry["runs"].append(run)
                 print(f"done {env_id} {preset} seed {seed} in {time.perf_counter() - tic:.0f} s: {run['final']}",
                       file=sys.stderr, flush=True)  # fmt: skip

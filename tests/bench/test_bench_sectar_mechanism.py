@@ -24,3 +24,10 @@ def test_quick_run_merges_its_mechanism_and_keeps_the_rest_of_the_file(tmp_path)
     bench.main(["--quick", "--variants", "cpu", "--json-out", str(out), "--state-dir", str(tmp_path / "state")])
     again = json.loads(out.read_text())["mechanism"]["zspace/Waypoints-v0"]["cpu"]
     assert len(again["runs"]) == 1 and again["runs"][0]["final"] == run["final"]
+
+
+def test_an_init_ablation_gets_its_own_row_and_state_directory():
+    bench = load_bench("sectar_mechanism")
+    assert bench.row_name("paper-small", "") == "paper-small" and bench.row_name("paper-small", "ours") == "paper-small init=ours"
+    plain, ablation = (bench.state_name("zspace/Waypoints-v0", 0, "paper-small", init) for init in ("", "ours"))
+    assert plain == "Waypoints-v0_seed0_layout=uniform_shaping=none_sectar=paper-small" and ablation == plain + "_init=ours"
