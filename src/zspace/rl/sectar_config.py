@@ -11,7 +11,8 @@ thread; each of its departures is a named field, off in ``"paper"``:
 - ``decoder_consistency``: also fit the state decoder to what the policy reached for the same z;
 - ``explore_reward="per_step"``: the explorer's negative ELBO spread over each segment's steps;
 - ``plan_shaping="distance"``: a tie-break of the sparse planning reward (see :mod:`zspace.rl.planner`);
-- the "small" model (KL weight 0.02, 64-unit LSTMs, linear heads), 1 planning episode of K 256 and
+- the "small" model (KL weight 0.02, 64-unit LSTMs, linear heads, our initialisation and residual
+  decoder: ``SectarConfig.init="ours"``), 1 planning episode of K 256 and
   H 3, 16 explorer rollouts of one segment, 4 rounds of 20 minibatches of 64, gradient clipping.
 
 ``"paper-small"`` is the authors' configuration with only the network sizes (64-unit LSTMs, a
