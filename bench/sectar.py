@@ -45,7 +45,10 @@ from zspace.core.io import atomic_write_text
 
 METHODS = ("sectar", "mpc", "oracle", "ppo", "ppo_count", "skills_ppo")
 ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
-SHARES = ("time_share/", "activity_share/")  # SeCTAR's shares of its loop's wall time (train_sectar)
+SHARES = ("time_share/", "activity_share/")
+KEPT = (
+    "mechanism",
+)  # sections of the results file that other benches write; --merge keeps them  # SeCTAR's shares of its loop's wall time (train_sectar)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Args:
     kl_weight: float = 0.0  # > 0: SeCTAR's KL weight instead of its preset's (labelled "kl=W", row sectar..._klW)
     state_dir: str = ""  # SeCTAR keeps its training state in STATE_DIR/<run> and resumes from it (raise --budget to go on)
     mpc_paths: int = 0  # K of the state MPC and the oracle; 0 = the authors' 2048
+    mpc_horizon: int = 0  # planned steps of the state MPC and the oracle; 0 = the authors' (MPCConfig.for_task)
     oracle_episodes: int = 10
     device: str = "cpu"  # SeCTAR's and the state MPC's torch device
     time_limit_s: float = 0.0  # > 0: SeCTAR and the state MPC stop at the first iteration/episode past it (labelled)
@@ -85,6 +89,8 @@ def variant(job: dict[str, Any]) -> str:
             parts.append(f"kl={job['kl_weight']:g}")
     if job["method"] in ("mpc", "oracle"):
         parts.append(f"K={k}")
+        if job.get("mpc_horizon"):
+            parts.append(f"H={job['mpc_horizon']}")
     return " ".join(parts) + (" quick" if job["quick"] else "")
 
 
@@ -102,7 +108,8 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
 
     env_id, method, seed, budget, quick = job["env"], job["method"], job["seed"], job["budget"], job["quick"]
     env_kwargs = {"layout_seed": seed, "layout": job["layout"], **job.get("env_kwargs", {})}
-    mpc = MPCConfig.for_task(env_id, shaping=job["shaping"], **({"n_paths": job["mpc_paths"]} if job["mpc_paths"] else {}))
+    planner = {"n_paths": job["mpc_paths"], "horizon": job.get("mpc_horizon", 0)}
+    mpc = MPCConfig.for_task(env_id, shaping=job["shaping"], **{k: v for k, v in planner.items() if v})
     if quick:
         mpc = replace(mpc, n_paths=32, horizon=38, random_episodes=1, episodes_per_iter=2, epochs=2)
     curves = []
@@ -165,7 +172,7 @@ def jobs(args: Args) -> list[dict[str, Any]]:
     if "skills_ppo" in methods and "sectar" not in methods:
         raise SystemExit("--methods skills_ppo needs sectar too (it uses the SeCTAR run's skills)")
     common = {k: getattr(args, k) for k in ("budget", "quick", "layout", "shaping", "sectar_preset", "kl_weight",
-                                             "state_dir", "mpc_paths", "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
+                                             "state_dir", "mpc_paths", "mpc_horizon", "oracle_episodes", "device", "time_limit_s")}  # fmt: skip
     common["skills"] = "skills_ppo" in methods
     common["env_kwargs"] = {"max_episode_steps": 76} if args.quick else {}
     out = [{"env": env_id, "method": method, "seed": seed, **common}
@@ -194,15 +201,19 @@ def final_return(curve: dict[str, Any], budget: int | None = None) -> tuple[floa
 
 def label(curve: dict[str, Any]) -> str:
     """The row name of a run: its method, marked when it ran on our terms rather than the authors'
-    (``sectar_cpu``: the "cpu" preset; ``sectar_cpu_kl0.2``: a KL weight other than the preset's;
-    ``mpc_k256``: a K other than 2048)."""
+    (``sectar_cpu`` / ``sectar_paper_small``: a preset other than "paper"; ``sectar_cpu_kl0.2``: a KL
+    weight other than the preset's; ``mpc_k256`` / ``oracle_k256``: a K other than 2048; a
+    ``_distance`` suffix: planned with the distance tie-break instead of the sparse reward)."""
     method, terms = curve["method"], curve.get("variant", "")
+    tiebreak = "_distance" if "shaping=distance" in terms else ""  # the labelled tie-break table's rows
     if method in ("sectar", "skills_ppo"):
-        name = f"{method}_cpu" if "sectar=cpu" in terms else method
-        return name + (f"_kl{terms.split('kl=')[1].split()[0]}" if "kl=" in terms else "")
-    if method == "mpc" and "K=" in terms and "K=2048" not in terms:
-        return f"mpc_k{terms.split('K=')[1].split()[0]}"
-    return method
+        preset = terms.split("sectar=")[1].split()[0] if "sectar=" in terms else "paper"
+        name = method if preset == "paper" else f"{method}_{preset.replace('-', '_')}"
+        return name + (f"_kl{terms.split('kl=')[1].split()[0]}" if "kl=" in terms else "") + tiebreak
+    horizon = f"_h{terms.split('H=')[1].split()[0]}" if " H=" in terms else ""
+    if method in ("mpc", "oracle") and "K=" in terms and ("K=2048" not in terms or horizon):
+        return f"{method}_k{terms.split('K=')[1].split()[0]}{horizon}{tiebreak}"
+    return method + tiebreak
 
 
 def run_key(curve: dict[str, Any]) -> tuple[str, str, int, str]:
@@ -296,7 +307,7 @@ def plot_curves(curves: list[dict[str, Any]], path: str | Path) -> None:
             runs = [c for c in curves if c["env_id"] == env and label(c) == method and c["env_steps"]]
             if not runs:
                 continue
-            if method == "oracle":
+            if method.startswith("oracle"):
                 ax.axhline(np.mean([final_return(c)[0] for c in runs]), color="k", ls="--", label="oracle")
                 continue
             # mean return of each run's records in each grid cell; nothing past a run's last record (a stopped run ends there)
@@ -324,14 +335,17 @@ def collect(args: Args, runs: list[dict[str, Any]], command: str, start: float) 
     curves = [{**c, "command": command} for c in runs]  # which run made it, also after a --merge
     for part in [p for p in args.include.split(",") if p]:  # other parts' runs; this invocation's own win
         curves = merge_curves(json.loads(Path(part).read_text()), curves)
+    kept: dict[str, Any] = {}  # other benches' sections of the same file (bench/sectar_mechanism.py's "mechanism")
     if args.merge and args.json_out and Path(args.json_out).is_file():
-        curves = merge_curves(json.loads(Path(args.json_out).read_text()), curves)
+        previous = json.loads(Path(args.json_out).read_text())
+        curves = merge_curves(previous, curves)
+        kept = {k: previous[k] for k in KEPT if k in previous}
     curves.sort(key=_order)
     authors = summarize([c for c in curves if c.get("layout", "uniform") == "uniform"])
     walk = summarize([c for c in curves if c.get("layout") == "walk"])
     result = {"authors": authors, "walk": walk, "benchmark": "rl", "args": asdict(args),
               "commands": sorted({c.get("command", "") for c in curves} - {""}), "wall_s": time.perf_counter() - start,
-              "cpus": os.cpu_count()}  # fmt: skip
+              "cpus": os.cpu_count(), **kept}  # fmt: skip
     return result, curves
 
 

@@ -86,6 +86,17 @@ def test_runs_on_our_terms_get_their_own_rows():
     )
     assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=none K=256"}) == "mpc_k256"
     assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=none K=2048 stopped at 9 steps"}) == "mpc"
+    # every preset other than the authors' names its own row; a tie-break gets rows of its own, for every planner
+    assert bench.label({**base, "method": "sectar", "variant": "layout=uniform shaping=none sectar=paper-small"}) == (
+        "sectar_paper_small"
+    )
+    distance = {"sectar": "sectar=cpu", "mpc": "K=256", "oracle": "K=256"}
+    for method, terms in distance.items():
+        name = bench.label({**base, "method": method, "variant": f"layout=uniform shaping=distance {terms}"})
+        assert name == {"sectar": "sectar_cpu", "mpc": "mpc_k256", "oracle": "oracle_k256"}[method] + "_distance"
+    assert bench.label({**base, "method": "mpc", "variant": "layout=uniform shaping=distance K=256 H=57"}) == (
+        "mpc_k256_h57_distance"
+    )
 
 
 def test_sectar_resumes_from_its_state_dir(tmp_path):

@@ -41,6 +41,8 @@ def test_plan_reports_returns_reproducibly(run):
     assert "return mean" in first.output and first.output == second.output
     sparse = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8", "--shaping", "none"])
     assert sparse.exit_code == 0 and "return mean" in sparse.output, sparse.output
+    # the default preset (cpu) plans with its labelled tie-break; --shaping none is the authors' sparse scoring
+    assert "distance tie-break (ours)" in first.output and "sparse reward (the authors')" in sparse.output
 
 
 def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):

@@ -18,6 +18,7 @@ TINY = SectarConfig(
     state_dim=2, state_low=(-2.0, -4.0), state_high=(2.0, 0.0), n_actions=3, segment_len=4,
     z_size=2, hidden=8, encoder_layers=1, decoder_hidden=(), policy_hidden=(8,),
 )  # fmt: skip
+TINY_OURS = dataclasses.replace(TINY, init="ours")
 
 
 def tiny_model(seed: int = 0, config: SectarConfig = TINY) -> SeCTAR:
@@ -64,9 +65,11 @@ def test_continuous_actions_are_cloned_by_a_gaussian_policy():
     assert torch.isfinite(loss) and metrics["bc"] > 0
 
 
-def test_loss_terms_match_a_hand_computation():
-    """Hand-set weights make every term closed-form: q(z | tau) = N(m, e^lv), mean_t = x_0 + t b, pi = softmax(l)."""
-    model = tiny_model()
+@pytest.mark.parametrize("init", ["authors", "ours"])
+def test_loss_terms_match_a_hand_computation(init):
+    """Hand-set weights make every term closed-form: q(z | tau) = N(m, e^lv), pi = softmax(l), and the decoder's
+    mean_t = b (the authors' decoder outputs the state) or x_0 + t b (ours predicts each step's change)."""
+    model = tiny_model(config=dataclasses.replace(TINY, init=init))
     m, log_var = torch.tensor([0.5, -1.0]), torch.tensor([-0.4, 0.2])
     b, log_std = torch.tensor([0.1, -0.2]), torch.tensor([-1.0, 0.5])
     logits = torch.tensor([0.3, -0.7, 1.2])
@@ -85,7 +88,7 @@ def test_loss_terms_match_a_hand_computation():
 
     x = (states - torch.tensor([0.0, -2.0])) / torch.tensor([2.0, 2.0])  # normalised by the bounds of TINY
     steps = torch.arange(1, 5, dtype=torch.float32)[:, None]  # t = 1..T
-    mean = x[:, :1] + steps * b  # (B, T, S)
+    mean = (x[:, :1] + steps * b) if init == "ours" else b.expand(3, 4, 2)  # (B, T, S)
     var = torch.exp(2 * log_std)
     nll = (0.5 * math.log(2 * math.pi) + log_std + (x[:, 1:] - mean) ** 2 / (2 * var)).sum(dim=(1, 2)).mean() / 4
     kl = 0.5 * (m**2 + log_var.exp() - 1 - log_var).sum()
@@ -167,3 +170,23 @@ def test_explorer_resets_when_its_entropy_collapses():
     assert explorer.collapsed(0.1) and not explorer.collapsed(1.3)
     box = Explorer(2, gymnasium.spaces.Box(-1, 1, (2,)), ExplorerConfig())
     assert box.collapsed(-5.0) and not box.collapsed(2.0)
+    # an absolute threshold set in the authors' units (nats of actions in rad/s, 20 rad/s per unit): each of the
+    # two dims' entropy is ln 20 = 3.0 nats higher there, so -5 nats in ours is +1 in theirs
+    authors = Explorer(2, gymnasium.spaces.Box(-1, 1, (2,)), ExplorerConfig(reset_entropy=0.0, action_scale=20.0))
+    assert not authors.collapsed(-5.0) and authors.collapsed(-6.5)
+    start = Explorer(2, gymnasium.spaces.Box(-1, 1, (2,)), ExplorerConfig(init_std=0.25)).agent.log_std
+    torch.testing.assert_close(start.exp(), torch.full((2,), 0.25))
+
+
+def test_the_authors_initialisation_and_ours():
+    authors, ours = tiny_model(config=dataclasses.replace(TINY, init="authors")), tiny_model(config=TINY_OURS)
+    h = TINY.hidden
+    # ours: forget-gate bias 1 and a "stand still" decoder head; the authors': PyTorch's default biases
+    assert torch.equal(ours.decoder.bias_ih[h : 2 * h], torch.ones(h)) and not authors.decoder.bias_ih.eq(1).all()
+    assert ours.decoder_head[-1].bias.eq(0).all() and isinstance(authors.policy.actor[1], torch.nn.ReLU)
+    assert isinstance(ours.policy.actor[1], torch.nn.Tanh)
+    s0 = torch.tensor([[1.5, -1.0]])  # raw; the untrained decoders' first predictions: ours stays near s0
+    z = torch.zeros(1, TINY.z_size)
+    assert (ours.predict(s0, z)[0, 0] - s0[0]).abs().max() < 0.3
+    with pytest.raises(ConfigError, match="init must be one of"):
+        dataclasses.replace(TINY, init="kaiming")

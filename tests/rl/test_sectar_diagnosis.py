@@ -23,8 +23,9 @@ KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3), "layout_seed":
 
 
 def tiny_model() -> SeCTAR:
-    with gymnasium.make(ENV, **KWARGS) as env:
-        config = SectarConfig(z_size=2, hidden=16, encoder_layers=1, decoder_hidden=(), policy_hidden=(16,)).for_env(env)
+    with gymnasium.make(ENV, **KWARGS) as env:  # our initialisation: its residual decoder fits in the few steps below
+        config = SectarConfig(z_size=2, hidden=16, encoder_layers=1, decoder_hidden=(), policy_hidden=(16,), init="ours")
+        config = config.for_env(env)
     torch.manual_seed(0)
     return SeCTAR(config)
 

@@ -100,6 +100,18 @@ def test_paper_defaults_are_the_authors_and_cpu_is_ours():
     cpu = SECTAR_TRAIN_PRESETS["cpu"]
     assert cpu.model.kl_weight == 0.02 and cpu.decoder_consistency and cpu.buffer_planning and cpu.buffer_consistency
     assert SectarTrainConfig.for_task("zspace/Wheeled-v0", cpu) == cpu  # ours has no per-task values
+    # the authors' initialisation and absolute-state decoder, theirs on the explorer too; ours is the cpu preset's
+    assert (paper.model.init, paper.explorer.act, paper.explorer.init, cpu.model.init) == ("authors", "relu", "xavier", "ours")
+    # Wheeled in the authors' rad/s: pi starts at std 1 rad/s, the explorer at sqrt(20) rad/s, of 20 rad/s per unit
+    assert wheeled.model.policy_init_std == pytest.approx(1 / 20) and wheeled.explorer.init_std == pytest.approx(20**0.5 / 20)
+    assert wheeled.explorer.action_scale == 20 and blocks.model.policy_init_std == 1.0
+    small = SECTAR_TRAIN_PRESETS["paper-small"]  # the authors' algorithm and schedule; only the networks and K shrink
+    sizes = {"model": small.model, "explorer": small.explorer, "n_candidates": small.n_candidates}
+    assert dataclasses.replace(paper, **sizes) == small and small.n_candidates == 256 and small.model.kl_weight == 2.0
+    assert dataclasses.replace(small.model, hidden=256, decoder_hidden=(128, 128, 128), policy_hidden=(400, 300, 200)) == (
+        paper.model
+    )
+    assert dataclasses.replace(small.explorer, hidden=(400, 300, 200)) == paper.explorer
     with pytest.raises(ConfigError, match="explore_reward"):
         SectarTrainConfig(explore_reward="sometimes")
 
@@ -189,6 +201,18 @@ def test_save_load_round_trip(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["train"]["consistency_rollouts"] == 4
 
 
+def test_a_run_saved_before_the_init_choice_loads_as_our_initialisation_it_had(tmp_path):
+    model, _ = run(budget=24, config=dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours")))
+    save_sectar(tmp_path, model)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["model"]["init"]  # as written before SectarConfig.init
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    loaded = load_sectar(tmp_path)
+    s0, z = torch.randn(3, 2), torch.randn(3, 2)
+    assert loaded.config.init == "ours"
+    torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))  # the residual decoder it was trained as
+
+
 def test_mismatched_checkpoint_names_the_file(tmp_path):
     model, _ = run(budget=24)
     save_sectar(tmp_path, model)
@@ -270,3 +294,19 @@ def test_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
     torch.save(state | {"format": 1}, tmp_path / "train_state.pt")  # written before the explorer-reward fix
     with pytest.raises(CheckpointError, match="has format 1, expected 2: .*start a new run directory"):
         train_sectar(ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+
+
+def test_a_state_saved_before_the_init_choice_resumes_only_as_the_initialisation_it_had(tmp_path):
+    ours = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours"))
+    train_sectar(ENV, total_env_steps=92, seed=2, config=ours, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
+    config = json.loads(state["config"])
+    for part, fields in {"model": ("init", "policy_init_std"), "explorer": ("act", "init", "init_std", "action_scale")}.items():
+        for name in fields:
+            del config[part][name]  # as written before these fields existed
+    torch.save(state | {"config": json.dumps(config)}, tmp_path / "train_state.pt")
+    _, curve = train_sectar(ENV, total_env_steps=184, seed=2, config=ours, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
+    assert curve.env_steps[0] == 24 and len(curve.env_steps) == 2  # resumed after its first iteration
+    authors = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="authors"))
+    with pytest.raises(CheckpointError, match="another config"):
+        train_sectar(ENV, total_env_steps=276, seed=2, config=authors, env_kwargs=ENV_KWARGS, state_dir=tmp_path)

@@ -85,7 +85,11 @@ def train_sectar_cmd(
         str | None, typer.Option(help="Task layout: uniform (the authors', the envs' default) | walk (ours, easier).")
     ] = None,
     preset: Annotated[
-        str, typer.Option(help="Training preset: cpu (ours, CPU-sized; 'small' is its old name) | paper (the authors').")
+        str,
+        typer.Option(
+            help="Training preset: cpu (ours, CPU-sized, plans with the distance tie-break; 'small' is its old name) | "
+            "paper (the authors': sparse scoring, an accelerator's sizes) | paper-small (the authors' with CPU sizes)."
+        ),
     ] = "small",
     candidates: Annotated[int | None, typer.Option(help="Latent sequences scored per plan (default: the config's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the config's).")] = None,
@@ -210,7 +214,8 @@ def plan_cmd(
     returns = np.array([r for r, _ in results])
     rows = {"episodes": episodes, "return mean": returns.mean(), "return std": returns.std(),
             "success rate": float(np.mean([s for _, s in results])), "planner": config.plan_method,
-            "candidates x horizon": f"{config.n_candidates} x {config.plan_horizon}"}  # fmt: skip
+            "candidates x horizon": f"{config.n_candidates} x {config.plan_horizon}",
+            "objective": "sparse reward (the authors')" if config.plan_shaping == "none" else f"{config.plan_shaping} tie-break (ours)"}  # fmt: skip
     console.print(metrics_table(f"latent MPC on {info['env_id']}", rows))
 
 

@@ -51,12 +51,19 @@ class ExplorerConfig:
     # An absolute threshold in nats instead (the authors' reset_ent: Waypoints 1.34, Blocks 1.6, Wheeled 0 = never).
     reset_entropy: float | None = None
     reward_scale: float = 0.1  # rewards are nats per step of normalised states; ~1 keeps the critic's targets O(1)
+    act: str = "tanh"  # ours (CleanRL's); the authors' explorer: "relu"
+    init: str = "orthogonal"  # ours (CleanRL's); the authors': "xavier" (see ActorCritic)
+    init_std: float = 1.0  # Box: the initial std in action units (the authors' Wheeled explorer: sqrt(20) rad/s = 0.224)
+    # Box: native units per action unit (Wheeled: 20 rad/s), so a reset_entropy in the authors' units (nats of
+    # actions in rad/s) is compared with the entropy the authors would have measured: ours + dims * log(action_scale)
+    action_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.reset_entropy_frac < 1:
             raise ConfigError(f"ExplorerConfig.reset_entropy_frac must lie in [0, 1), got {self.reset_entropy_frac}")
-        if not self.reward_scale > 0:
-            raise ConfigError(f"ExplorerConfig.reward_scale must be > 0, got {self.reward_scale}")
+        if not self.reward_scale > 0 or not self.init_std > 0 or not self.action_scale > 0:
+            raise ConfigError(f"ExplorerConfig.reward_scale, init_std and action_scale must be > 0, got {self.reward_scale}, "
+                              f"{self.init_std} and {self.action_scale}")  # fmt: skip
 
 
 @torch.no_grad()
@@ -120,7 +127,9 @@ class Explorer:
         self._build()
 
     def _build(self) -> None:
-        self.agent = ActorCritic(self.obs_dim, self.action_space, hidden=self.config.hidden).to(self.device)
+        c = self.config
+        self.agent = ActorCritic(self.obs_dim, self.action_space, hidden=c.hidden, act=c.act, init=c.init,
+                                 init_std=c.init_std).to(self.device)  # fmt: skip
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=self.config.ppo.lr, eps=1e-5)
 
     def update(self, batch: RolloutBatch) -> dict[str, float]:
@@ -139,6 +148,8 @@ class Explorer:
     def collapsed(self, mean_entropy: float) -> bool:
         """Whether ``mean_entropy`` (nats) is below the reset threshold (Box spaces: below the log-std floor)."""
         if self.config.reset_entropy is not None:
+            if isinstance(self.action_space, gymnasium.spaces.Box):  # in the units the threshold was set in
+                mean_entropy += int(math.prod(self.action_space.shape)) * math.log(self.config.action_scale)
             return mean_entropy < self.config.reset_entropy
         top = max_entropy(self.action_space)
         if top is None:  # Gaussian: entropy per dim 0.5 log(2 pi e sigma^2); collapse = sigma below ~0.1

@@ -25,7 +25,7 @@ from zspace.core.distributions import gaussian
 from zspace.errors import ConfigError
 from zspace.nn.mlp import MLP
 
-__all__ = ["ActorCritic", "layer_init", "sample_action"]
+__all__ = ["INITS", "ActorCritic", "layer_init", "sample_action", "xavier_mlp"]
 
 
 def sample_action(dist: Distribution, *, greedy: bool = False, generator: torch.Generator | None = None) -> Tensor:
@@ -57,6 +57,17 @@ def _orthogonal_mlp(mlp: MLP, head_gain: float) -> MLP:
     return mlp
 
 
+def xavier_mlp(mlp: nn.Module) -> nn.Module:
+    """Xavier-uniform weights on every linear layer, biases left at PyTorch's default (SeCTAR's authors' ``xavier_init``)."""
+    for layer in mlp.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_uniform_(layer.weight)
+    return mlp
+
+
+INITS = ("orthogonal", "xavier")
+
+
 class ActorCritic(nn.Module):
     """pi(a | s, c) and V(s, c) as two MLPs; ``c`` is an optional conditioning vector (``cond_dim=0``: none).
 
@@ -67,6 +78,9 @@ class ActorCritic(nn.Module):
         cond_dim: size of the conditioning vector (SeCTAR: ``z_size``); 0 for an unconditioned policy.
         value_hidden: hidden widths of the critic (default: ``hidden``).
         act: activation between layers; Tanh as CleanRL's PPO (bounded features suit small nets).
+        init: "orthogonal" (CleanRL's: gain sqrt(2), 0.01 on the policy head, 1 on the value head) or
+            "xavier" (SeCTAR's authors': Xavier-uniform weights, default biases, no head scaling).
+        init_std: Box only, the Gaussian's initial std in action units.
     """
 
     def __init__(
@@ -78,10 +92,14 @@ class ActorCritic(nn.Module):
         cond_dim: int = 0,
         value_hidden: Sequence[int] | None = None,
         act: str = "tanh",
+        init: str = "orthogonal",
+        init_std: float = 1.0,
     ) -> None:
         super().__init__()
         if obs_dim < 1 or cond_dim < 0:
             raise ConfigError(f"ActorCritic needs obs_dim >= 1 and cond_dim >= 0, got obs_dim={obs_dim}, cond_dim={cond_dim}")
+        if init not in INITS or not init_std > 0:
+            raise ConfigError(f"ActorCritic init must be one of {INITS} and init_std > 0, got {init!r} and {init_std}")
         if isinstance(action_space, gymnasium.spaces.Discrete):
             self.discrete, n_out = True, int(action_space.n)
             self.action_shape: tuple[int, ...] = ()
@@ -92,10 +110,13 @@ class ActorCritic(nn.Module):
             raise ConfigError(f"ActorCritic supports Discrete and 1-D Box action spaces, got {action_space}")
         self.obs_dim, self.cond_dim = obs_dim, cond_dim
         in_dim = obs_dim + cond_dim
-        self.actor = _orthogonal_mlp(MLP(in_dim, hidden, n_out, act), head_gain=0.01)
-        self.critic = _orthogonal_mlp(MLP(in_dim, hidden if value_hidden is None else value_hidden, 1, act), head_gain=1.0)
-        # Box only: log-std of each action dimension, shared by all states; starts at std 1.
-        self.log_std = None if self.discrete else nn.Parameter(torch.zeros(n_out))
+        actor, critic = MLP(in_dim, hidden, n_out, act), MLP(in_dim, hidden if value_hidden is None else value_hidden, 1, act)
+        if init == "xavier":
+            self.actor, self.critic = xavier_mlp(actor), xavier_mlp(critic)
+        else:
+            self.actor, self.critic = _orthogonal_mlp(actor, head_gain=0.01), _orthogonal_mlp(critic, head_gain=1.0)
+        # Box only: log-std of each action dimension, shared by all states; starts at init_std.
+        self.log_std = None if self.discrete else nn.Parameter(torch.full((n_out,), math.log(init_std)))
 
     def _inputs(self, obs: Tensor, cond: Tensor | None) -> Tensor:
         """``obs (B, obs_dim)`` [+ ``cond (B, cond_dim)``] -> ``(B, obs_dim + cond_dim)``."""

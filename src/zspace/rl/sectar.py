@@ -37,9 +37,11 @@ from zspace.core.objectives import elbo_terms, kl_from_posterior
 from zspace.errors import ConfigError
 from zspace.nn.mlp import MLP
 from zspace.nn.recurrent import init_lstm_, lstm_cell
-from zspace.rl.policy import ActorCritic
+from zspace.rl.policy import ActorCritic, xavier_mlp
 
-__all__ = ["SECTAR_PRESETS", "SeCTAR", "SectarConfig", "consistency_error", "sectar_loss"]
+__all__ = ["SECTAR_INITS", "SECTAR_PRESETS", "SeCTAR", "SectarConfig", "consistency_error", "sectar_loss"]
+
+SECTAR_INITS = ("authors", "ours")  # SectarConfig.init
 
 
 @configclass
@@ -52,8 +54,8 @@ class SectarConfig:
     and a learned state-independent variance (``decoder_var_type="param"``), a (400, 300, 200)
     policy MLP, KL weight 2 and BC weight 100 (every experiment sets ``kl_weight: [2]`` and
     ``bc_weight: [100]``; the ``TrajVAEBC`` class defaults are overridden). Wheeled used a 512-unit
-    decoder (``decoder_rnn_hidden_dim``); we keep 256 for all tasks. Our decoder predicts each
-    step's change of state (residual) where the authors' head outputs the state itself.
+    decoder (``decoder_rnn_hidden_dim``); we keep 256 for all tasks. ``init="authors"`` is their
+    initialisation and absolute-state decoder; ``init="ours"`` (the "small" preset) is a named option.
     """
 
     # --- the environment (from its spaces; see for_env) --------------------------------------
@@ -71,6 +73,11 @@ class SectarConfig:
     decoder_hidden: tuple[Size, ...] = (128, 128, 128)  # MLP head LSTM -> state step (authors' decoder_hidden_sizes); () = linear
     policy_hidden: Sizes = (400, 300, 200)  # pi(a | s, z) (and its PPO critic)
     min_log_std: float = -5.0  # floor of the decoder's learned log-std (normalised units): no collapse to 0
+    # "authors": ReLU MLPs with Xavier-uniform weights and PyTorch's default biases, Xavier on the LSTMs' first layer, a
+    # state decoder that outputs the (normalised) state itself. "ours": forget bias 1, a decoder that predicts each
+    # step's change from a 0.1-scaled head, and CleanRL's tanh / orthogonal (head gain 0.01) policy.
+    init: str = "authors"
+    policy_init_std: float = 1.0  # Box: pi's initial std in action units (the authors' Wheeled: 1 rad/s of 20 = 0.05)
     # --- the loss --------------------------------------------------------------------------
     # The authors' kl_weight 2 in every experiment, against the NLL averaged per step (their loss_type "ll" divides
     # by path_len). The "small" preset's 0.02 is our departure (docs/BENCHMARKS.md has the runs behind it).
@@ -85,6 +92,9 @@ class SectarConfig:
             raise ConfigError(f"SectarConfig.decoder_hidden must be positive widths or (), got {self.decoder_hidden}")
         if not self.policy_hidden or min(self.policy_hidden) < 1:
             raise ConfigError(f"SectarConfig.policy_hidden must be positive widths, got {self.policy_hidden}")
+        if self.init not in SECTAR_INITS or not self.policy_init_std > 0:
+            raise ConfigError(f"SectarConfig.init must be one of {SECTAR_INITS} and policy_init_std > 0, got {self.init!r} and "
+                              f"{self.policy_init_std}")  # fmt: skip
         if self.kl_weight < 0 or self.bc_weight < 0:
             raise ConfigError(f"SectarConfig kl_weight and bc_weight must be >= 0, got {self.kl_weight}, {self.bc_weight}")
         if len(self.state_low) != self.state_dim or len(self.state_high) != self.state_dim:
@@ -139,7 +149,8 @@ SECTAR_PRESETS.register("paper", SectarConfig())
 # Ours, for one CPU thread (departures from "paper", listed in docs/BENCHMARKS.md): 64-unit LSTMs, a one-layer
 # encoder, linear heads and a (128, 128) policy make planning and minibatches ~10x cheaper; KL weight 0.02.
 SECTAR_PRESETS.register(
-    "small", SectarConfig(hidden=64, encoder_layers=1, decoder_hidden=(), policy_hidden=(128, 128), kl_weight=0.02)
+    "small",
+    SectarConfig(hidden=64, encoder_layers=1, decoder_hidden=(), policy_hidden=(128, 128), kl_weight=0.02, init="ours"),
 )
 
 
@@ -161,15 +172,24 @@ class SeCTAR(nn.Module):
         self.register_buffer("state_centre", (low + high) / 2, persistent=False)
         self.register_buffer("state_scale", ((high - low) / 2).clamp(min=1e-6), persistent=False)
 
-        self.encoder = init_lstm_(nn.LSTM(s, h, num_layers=c.encoder_layers, batch_first=True, bidirectional=True))
+        self.encoder = nn.LSTM(s, h, num_layers=c.encoder_layers, batch_first=True, bidirectional=True)
         self.encoder_head = nn.Linear(2 * h, 2 * z)  # -> (mean, log_var)
-        self.decoder = init_lstm_(nn.LSTMCell(s + z, h))  # fed [previous predicted state, z]
-        self.decoder_head = MLP(h, c.decoder_hidden, s)  # the change of the (normalised) state in one step
+        self.decoder = nn.LSTMCell(s + z, h)  # fed [previous predicted state, z]
+        self.decoder_head = MLP(h, c.decoder_hidden, s)  # the next (normalised) state, or ("ours") its change
         self.state_log_std = nn.Parameter(torch.full((s,), math.log(0.1)))  # learned, state-independent
-        self.policy = ActorCritic(s, c.action_space, hidden=c.policy_hidden, cond_dim=z)
-        with torch.no_grad():  # start as "stand still": a small first prediction error
-            self.decoder_head[-1].weight.mul_(0.1)
-            self.decoder_head[-1].bias.zero_()
+        authors = c.init == "authors"
+        self.policy = ActorCritic(s, c.action_space, hidden=c.policy_hidden, cond_dim=z, act="relu" if authors else "tanh",
+                                  init="xavier" if authors else "orthogonal", init_std=c.policy_init_std)  # fmt: skip
+        with torch.no_grad():
+            if authors:  # traj2vec.nn.weight_inits.xavier_init, applied by their networks' containers
+                for name, weight in [*self.encoder.named_parameters(), *self.decoder.named_parameters()]:
+                    if name in ("weight_ih_l0", "weight_hh_l0", "weight_ih", "weight_hh"):
+                        nn.init.xavier_uniform_(weight)
+                xavier_mlp(self.encoder_head), xavier_mlp(self.decoder_head)
+            else:
+                init_lstm_(self.encoder), init_lstm_(self.decoder)
+                self.decoder_head[-1].weight.mul_(0.1)  # start as "stand still": a small first prediction error
+                self.decoder_head[-1].bias.zero_()
 
     # --- normalisation ---------------------------------------------------------------------
     def normalize(self, states: Tensor) -> Tensor:
@@ -198,7 +218,8 @@ class SeCTAR(nn.Module):
         means = []
         for _ in range(self.config.segment_len):  # each step sees only its own previous prediction
             state = lstm_cell(F.linear(x, w_ih[:, :s]) + z_gates, state, self.decoder.weight_hh, self.decoder.bias_hh)
-            x = x + self.decoder_head(state[0])  # residual: states change little per step
+            step = self.decoder_head(state[0])
+            x = step if self.config.init == "authors" else x + step  # ours: residual, states change little per step
             means.append(x)
         return torch.stack(means, dim=1)  # (N, T, S)
 

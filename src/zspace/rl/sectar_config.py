@@ -11,8 +11,12 @@ thread; each of its departures is a named field, off in ``"paper"``:
 - ``decoder_consistency``: also fit the state decoder to what the policy reached for the same z;
 - ``explore_reward="per_step"``: the explorer's negative ELBO spread over each segment's steps;
 - ``plan_shaping="distance"``: a tie-break of the sparse planning reward (see :mod:`zspace.rl.planner`);
-- the "small" model (KL weight 0.02, 64-unit LSTMs, linear heads), 1 planning episode of K 256 and
+- the "small" model (KL weight 0.02, 64-unit LSTMs, linear heads, our initialisation and residual
+  decoder: ``SectarConfig.init="ours"``), 1 planning episode of K 256 and
   H 3, 16 explorer rollouts of one segment, 4 rounds of 20 minibatches of 64, gradient clipping.
+
+``"paper-small"`` is the authors' configuration with only the network sizes (64-unit LSTMs, a
+(64, 64, 64) decoder head, (128, 128) policy and explorer) and K (256) shrunk.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ Candidates = Annotated[int, Interval(1, 2**16)]
 def _paper_explorer() -> ExplorerConfig:
     """The authors' explorer: a (400, 300, 200) policy, PPO 10 epochs of minibatches of 200 (400 x 99 steps), lr 3e-4."""
     return ExplorerConfig(hidden=(400, 300, 200), ppo=PPOConfig(update_epochs=10, n_minibatches=198, ent_coef=0.0),
-                          reward_scale=0.1, reset_entropy=1.34)  # fmt: skip
+                          reward_scale=0.1, reset_entropy=1.34, act="relu", init="xavier")  # fmt: skip
 
 
 @configclass
@@ -108,16 +112,23 @@ class SectarTrainConfig:
             return base
         task = PAPER_TASKS.get(env_id, {})
         explorer = dataclasses.replace(base.explorer, **task.get("explorer", {}))
-        return dataclasses.replace(base, explorer=explorer, **{k: v for k, v in task.items() if k != "explorer"})
+        model = dataclasses.replace(base.model, **task.get("model", {}))
+        rest = {k: v for k, v in task.items() if k not in ("explorer", "model")}
+        return dataclasses.replace(base, explorer=explorer, model=model, **rest)
 
 
 # The authors' per-task values; unlisted fields are as the Waypoints experiment. Their buffers of 1e6 segments are
 # capped at 1e5 here (memory; an iteration adds ~3,600). Explorer minibatches: 200 samples of 400 x 199 steps.
+WHEEL_RAD_S = 20.0  # rad/s per unit of Wheeled's action (the authors' actuators' ctrlrange)
 PAPER_TASKS: dict[str, dict[str, Any]] = {
     "zspace/Blocks-v0": {"explore_segments": 10, "plan_discount": 0.995, "buffer_segments": 100_000,
                          "explorer": {"reset_entropy": 1.6, "ppo": PPOConfig(update_epochs=10, n_minibatches=398, ent_coef=0.0)}},
+    # Wheeled's actions are fractions of the authors' +-20 rad/s: their initial stds (policy log_var log 1, explorer
+    # log_var log 20, in rad/s) and their entropy threshold (nats of rad/s) in our units
     "zspace/Wheeled-v0": {"explore_segments": 10, "plan_horizon": 20, "buffer_segments": 100_000,
-                          "explorer": {"reset_entropy": 0.0, "ppo": PPOConfig(update_epochs=10, n_minibatches=398, ent_coef=1e-3)}},
+                          "model": {"policy_init_std": 1 / WHEEL_RAD_S},
+                          "explorer": {"reset_entropy": 0.0, "init_std": WHEEL_RAD_S**0.5 / WHEEL_RAD_S, "action_scale": WHEEL_RAD_S,
+                                       "ppo": PPOConfig(update_epochs=10, n_minibatches=398, ent_coef=1e-3)}},
     # exps/swimmer/swimmer_explore.py: mpc_batch 20, mpc_plan 30, 200 explorer starts of 2 segments (of 99 steps)
     "zspace/SwimmerWaypoints-v1": {"plan_episodes": 20, "plan_horizon": 30, "explore_starts": 200, "explore_segments": 2,
                                    "buffer_segments": 100_000, "explorer": {"reset_entropy": 0.0,
@@ -133,4 +144,10 @@ SECTAR_TRAIN_PRESETS.register("cpu", SectarTrainConfig(
     plan_episodes=1, n_candidates=256, plan_horizon=3, plan_shaping="distance", explore_starts=16, explore_segments=1,
     explore_reward="per_step", buffer_segments=20_000, buffer_planning=True, buffer_consistency=True,
     decoder_consistency=True, batch_size=64, grad_clip=10.0, rounds=4, vae_steps=20,
+))  # fmt: skip
+# The authors' algorithm, schedule and KL weight 2 with only the networks and K shrunk to CPU sizes: it separates
+# what the sizes change from what the "cpu" preset's algorithmic departures change.
+SECTAR_TRAIN_PRESETS.register("paper-small", SectarTrainConfig(
+    model=dataclasses.replace(SECTAR_PRESETS["paper"], hidden=64, decoder_hidden=(64, 64, 64), policy_hidden=(128, 128)),
+    explorer=dataclasses.replace(_paper_explorer(), hidden=(128, 128)), n_candidates=256,
 ))  # fmt: skip

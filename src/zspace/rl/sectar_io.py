@@ -57,6 +57,7 @@ def load_sectar(run_dir: str | os.PathLike) -> SeCTAR:
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         raise CheckpointError(f"{file} has no 'model' section: it was not written by save_sectar")
     fields = dict(data["model"])
+    fields.setdefault("init", "ours")  # saved before SectarConfig.init: the only initialisation and decoder there was
     legacy = "decoder_hidden" not in fields
     if legacy:
         fields["decoder_hidden"] = []  # the linear head it was saved with
@@ -114,6 +115,17 @@ def save_train_state(state_dir: str | os.PathLike, run, curve, *, env_id: str, s
     return directory / TRAIN_STATE
 
 
+# Fields added since a state's config was written, with the values the code that wrote it had (so such a state
+# resumes only under a config that trains as it did): the initialisation choices (SectarConfig.init and ExplorerConfig).
+LEGACY_FIELDS = {"model": {"init": "ours", "policy_init_std": 1.0},
+                 "explorer": {"act": "tanh", "init": "orthogonal", "init_std": 1.0, "action_scale": 1.0}}  # fmt: skip
+
+
+def _with_legacy_fields(config: dict) -> dict:
+    """A saved training config with :data:`LEGACY_FIELDS` filled in where it has none."""
+    return {**config, **{part: {**fields, **config[part]} for part, fields in LEGACY_FIELDS.items() if part in config}}
+
+
 def load_train_state(state_dir: str | os.PathLike, run, *, env_id: str, seed: int) -> dict:
     """Restore ``run`` (built as at the start of training) from ``state_dir/train_state.pt``; returns the saved curve's JSON.
 
@@ -130,9 +142,10 @@ def load_train_state(state_dir: str | os.PathLike, run, *, env_id: str, seed: in
             "training differs (format 1: the explorer reward before the authors' reduction), so it cannot continue "
             "exactly; start a new run directory"
         )
-    mine = {"env_id": env_id, "seed": seed, "config": json.dumps(to_dict(run.config))}
+    mine = {"env_id": env_id, "seed": seed, "config": json.loads(json.dumps(to_dict(run.config)))}
+    saved = {"env_id": state["env_id"], "seed": state["seed"], "config": _with_legacy_fields(json.loads(state["config"]))}
     for key, value in mine.items():
-        if state[key] != value:
+        if saved[key] != value:
             raise CheckpointError(f"{file} was written for another {key} ({str(state[key])[:200]!r}); resume with the same "
                                   f"{key} or start a new run directory")  # fmt: skip
     run.model.load_state_dict(state["model"])

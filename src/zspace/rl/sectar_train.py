@@ -44,6 +44,7 @@ from zspace.rl.results import LearningCurve
 from zspace.rl.sectar import SeCTAR, consistency_error, sectar_loss
 from zspace.rl.sectar_config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
 from zspace.rl.sectar_io import TRAIN_STATE, load_sectar, load_train_state, save_sectar, save_train_state
+from zspace.rl.sectar_mechanism import measure_mechanism
 from zspace.rl.sectar_plan import plan_episode, plan_episodes
 from zspace.rl.segments import SegmentBuffer, ppo_segments, rollout_segments
 from zspace.rl.timing import Stopwatch, timed
@@ -244,6 +245,7 @@ def train_sectar(
     device: str = "cpu",
     state_dir: str | os.PathLike | None = None,
     time_limit_s: float | None = None,
+    measure_every: int = 0,
 ) -> tuple[SeCTAR, LearningCurve]:
     """Train SeCTAR online on ``env_id`` within ``total_env_steps`` environment steps.
 
@@ -271,6 +273,10 @@ def train_sectar(
     ``decode`` (the SeCTAR model's passes for planning, rewards and the consistency error),
     ``score`` (scoring the planned states), ``ppo`` (explorer and consistency updates), ``vae``
     (VAE minibatches) and ``other`` (the policies' actions in rollouts, buffers, bookkeeping).
+    ``measure_every`` > 0: every that many iterations and after the last, the skills are measured
+    (:func:`~zspace.rl.sectar_mechanism.measure_mechanism` from 16 buffer start states, once it has any) into
+    ``curve.extra["mechanism"]``, a list of ``{"iteration", "env_steps", <Mechanism fields>}``; its
+    env steps are not training's (not counted in the budget) and it changes no random stream.
 
     Raises:
         ConfigError: the budget is less than one planning iteration.
@@ -310,6 +316,8 @@ def train_sectar(
                 latest.update(metrics)
                 history = {k: round(v, 5) for k, v in metrics.items() if k in HISTORY}  # what the diagnosis reads, per iteration
                 curve.extra.setdefault("history", []).append({"env_steps": run.env_steps, **history})
+                if measure_every > 0 and run.iteration % measure_every == 0 and run.buffer.size:
+                    _measure(run, curve, env_id, kwargs, seed)
                 if log is not None:
                     log(run.env_steps, metrics)
                 if state_dir is not None:
@@ -318,6 +326,9 @@ def train_sectar(
                 if on_iteration is not None:
                     on_iteration(run.model, curve, run.env_steps)
                 last_iteration_s = time.perf_counter() - tic
+            measured = [m["iteration"] for m in curve.extra.get("mechanism", [])]
+            if measure_every > 0 and run.buffer.size and run.iteration not in measured:  # also a resumed, finished run
+                _measure(run, curve, env_id, kwargs, seed)
         finally:
             run.close()
         curve.extra.update({k: v for k, v in latest.items() if k.startswith(("consistency/", "sectar/"))})
@@ -340,6 +351,19 @@ def _iteration(run: _Run, curve: LearningCurve, seed: int, phase_s: dict[str, fl
                            ("fit", time.perf_counter() - after_explore)):  # fmt: skip
         phase_s[phase] += seconds
     return metrics | {"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]}
+
+
+def _measure(run: _Run, curve: LearningCurve, env_id: str, env_kwargs: dict, seed: int, starts: int = 16) -> None:
+    """Append the skills' mechanism at this iteration to ``curve.extra["mechanism"]`` (random streams of its own)."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + run.iteration)
+    index = torch.randint(run.buffer.size, (starts,), generator=generator)
+    model, dev = run.model, run.device
+    explore = lambda s: run.explorer.agent.distribution(model.normalize(s.to(dev)))
+    result = measure_mechanism(model, env_id, run.buffer.states[index, 0].numpy(), explore,
+                               seed=seed * 100_003 + run.iteration, env_kwargs=env_kwargs)  # fmt: skip
+    model.train()
+    row = {"iteration": run.iteration, "env_steps": run.env_steps, **dataclasses.asdict(result)}
+    curve.extra.setdefault("mechanism", []).append({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()})
 
 
 def _time_shares(phase_s: dict[str, float], clock: Stopwatch) -> dict[str, float]:
