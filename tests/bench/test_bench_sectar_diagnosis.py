@@ -10,13 +10,15 @@ import torch
 
 from zspace.rl.envs import WaypointsConfig
 from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_diagnosis import (
-    collect_segments,
-    favoured_probability,
-    fit_on_segments,
-    latent_report,
-    planning_signal,
-)
+
+from ._load import load_bench
+
+diagnosis = load_bench("sectar_diagnosis")
+collect_segments = diagnosis.collect_segments
+favoured_probability = diagnosis.favoured_probability
+fit_on_segments = diagnosis.fit_on_segments
+latent_report = diagnosis.latent_report
+planning_signal = diagnosis.planning_signal
 
 ENV = "zspace/Waypoints-v0"
 KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3), "layout_seed": 0}

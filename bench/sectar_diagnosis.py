@@ -16,7 +16,7 @@ Each measurement isolates one link of the chain "data -> latent -> decoder -> pl
   predicts to earn any task reward, next to the share of K random action sequences that earn
   any through the true dynamics (the oracle's search).
 
-``python -m zspace.rl.sectar_diagnosis --help`` runs them and prints one JSON object.
+``python bench/sectar_diagnosis.py --help`` runs them and prints one JSON object.
 """
 
 from __future__ import annotations
