@@ -9,11 +9,12 @@ import torch
 from torch.distributions import Categorical
 
 from zspace.rl.envs import WaypointsConfig
-from zspace.rl.exploration import ExplorerConfig
-from zspace.rl.ppo import PPOConfig
 from zspace.rl.sectar import SeCTAR, SectarConfig
 from zspace.rl.sectar_mechanism import measure_mechanism, uniform_policy
-from zspace.rl.sectar_train import SectarTrainConfig, train_sectar
+from zspace.rl.sectar_train import train_sectar
+
+from .test_sectar_train import ENV_KWARGS as TRAIN_KWARGS
+from .test_sectar_train import TINY
 
 ENV = "zspace/Waypoints-v0"
 ENV_KWARGS = {"config": WaypointsConfig(segment_len=10, n_segments=2)}
@@ -66,16 +67,6 @@ def test_the_measurement_is_seeded_and_leaves_the_global_rng_alone():
     assert a == measure_mechanism(m, ENV, STARTS, uniform_policy(m.config.action_space), seed=3, env_kwargs=ENV_KWARGS)
     with pytest.raises(ValueError, match="repeats >= 2"):
         measure_mechanism(m, ENV, STARTS, uniform_policy(m.config.action_space), repeats=1, env_kwargs=ENV_KWARGS)
-
-
-TINY = SectarTrainConfig(
-    model=SectarConfig(z_size=2, hidden=8, encoder_layers=1, decoder_hidden=(8,), policy_hidden=(8,)),
-    explorer=ExplorerConfig(hidden=(8,), ppo=PPOConfig(update_epochs=1, n_minibatches=2)),
-    consistency=PPOConfig(update_epochs=1, n_minibatches=2, clip_vloss=False),
-    consistency_rollouts=4, plan_episodes=2, n_candidates=8, plan_horizon=2, explore_starts=4, explore_segments=2,
-    buffer_segments=1000, batch_size=8, rounds=2, vae_steps=2,
-)  # fmt: skip
-TRAIN_KWARGS = {"config": WaypointsConfig(segment_len=4, n_segments=3)}
 
 
 def test_training_measures_every_n_iterations_and_at_the_end_without_changing_the_run(tmp_path):
