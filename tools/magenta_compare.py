@@ -39,22 +39,36 @@ def case_config(case: dict, input_depth: int):
     )
 
 
+def outputs(model, expected) -> dict[str, np.ndarray]:
+    """What tools/magenta_parity.py recorded (``expected.npz``), computed by our model from the same inputs."""
+    with torch.no_grad():
+        posterior = model.encode(torch.from_numpy(expected["inputs"].astype(np.float32)))
+        mu = torch.from_numpy(expected["mu"])
+        logits = model.decoder.teacher_forced(mu, torch.from_numpy(expected["targets"].astype(np.int64)))
+        return {
+            "mu": posterior.mean.numpy(),
+            "sigma": posterior.stddev.numpy(),
+            "logits": torch.cat(logits, dim=-1).numpy(),
+            "slerp_z": slerp(mu[0], mu[1], len(expected["slerp_z"])).numpy(),
+            "greedy": model.decode(mu, greedy=True).numpy(),
+            "slerp": model.decode(torch.from_numpy(expected["slerp_z"]), greedy=True).numpy(),
+        }
+
+
+def max_diffs(ours: dict[str, np.ndarray], expected) -> dict[str, float]:
+    """Max abs difference of each real-valued output."""
+    return {k: float(np.abs(ours[k] - expected[k]).max()) for k in ("mu", "sigma", "logits", "slerp_z")}
+
+
 def compare(folder: Path, case: dict) -> dict:
     expected = np.load(folder / "expected.npz")
     start = time.perf_counter()
     model = load_checkpoint(folder / "model.ckpt", case_config(case, expected["inputs"].shape[-1]))
     loaded = time.perf_counter() - start
-    with torch.no_grad():
-        posterior = model.encode(torch.from_numpy(expected["inputs"].astype(np.float32)))
-        mu = torch.from_numpy(expected["mu"])
-        logits = torch.cat(model.decoder.teacher_forced(mu, torch.from_numpy(expected["targets"].astype(np.int64))), dim=-1)
-        path = slerp(mu[0], mu[1], len(expected["slerp_z"]))
-        greedy = model.decode(mu, greedy=True).numpy()
-        along = model.decode(torch.from_numpy(expected["slerp_z"]), greedy=True).numpy()
-    ours = {"mu": posterior.mean, "sigma": posterior.stddev, "logits": logits, "slerp_z": path}
-    result = {f"max_abs_diff_{k}": float(np.abs(v.numpy() - expected[k]).max()) for k, v in ours.items()}
-    result["greedy_tokens_identical"] = bool(np.array_equal(greedy, expected["greedy"]))
-    result["slerp_tokens_identical"] = bool(np.array_equal(along, expected["slerp"]))
+    ours = outputs(model, expected)
+    result = {f"max_abs_diff_{k}": v for k, v in max_diffs(ours, expected).items()}
+    result["greedy_tokens_identical"] = bool(np.array_equal(ours["greedy"], expected["greedy"]))
+    result["slerp_tokens_identical"] = bool(np.array_equal(ours["slerp"], expected["slerp"]))
     result["parameters"] = sum(p.numel() for p in model.parameters())
     result["import_seconds"] = round(loaded, 2)
     return result

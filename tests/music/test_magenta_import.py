@@ -9,8 +9,9 @@ along Magenta's slerp path. Negative controls: each mapping detail, undone, brea
 
 from __future__ import annotations
 
+import importlib.util
 import json
-from dataclasses import replace
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ from tests.music.tf_writer import write_checkpoint
 from typer.testing import CliRunner
 
 from zspace.cli.main import app
-from zspace.core.latent import slerp
 from zspace.errors import CheckpointError
 from zspace.music.encoding import get_encoding
 from zspace.music.magenta import expected_shapes, import_run, load_checkpoint, to_state_dict
@@ -29,42 +29,30 @@ from zspace.music.run import load_model, load_run_config
 from zspace.music.tfcheckpoint import read_checkpoint
 
 ROOT = Path(__file__).parent / "fixtures/magenta"
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def _load_tool(name: str):
+    """``tools/<name>.py`` (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"tools_{name}", TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 CASES = json.loads((ROOT / "cases.json").read_text())
 TOLERANCE = 1e-5
+# the comparison tools/magenta_compare.py prints, run here on the committed fixture
+magenta_compare = _load_tool("magenta_compare")
 
 
 def case_config(name: str) -> MusicVAEConfig:
-    case, expected = CASES[name], np.load(ROOT / name / "expected.npz")
-    return replace(
-        PRESETS[case["preset"]].model,
-        n_steps=case["n_steps"],
-        z_size=case["z_size"],
-        encoder_sizes=tuple(case["encoder_sizes"]),
-        decoder_sizes=tuple(case["decoder_sizes"]),
-        segment_length=case["segment_length"] or 16,
-        input_depth=expected["inputs"].shape[-1],
-    )
+    expected = np.load(ROOT / name / "expected.npz")
+    return magenta_compare.case_config(CASES[name], input_depth=expected["inputs"].shape[-1])
 
 
-def outputs(model, expected) -> dict[str, np.ndarray]:
-    """What tools/magenta_parity.py recorded, computed by our model."""
-    with torch.no_grad():
-        posterior = model.encode(torch.from_numpy(expected["inputs"].astype(np.float32)))
-        mu = torch.from_numpy(expected["mu"])
-        logits = model.decoder.teacher_forced(mu, torch.from_numpy(expected["targets"].astype(np.int64)))
-        path = slerp(mu[0], mu[1], len(expected["slerp_z"]))
-        return {
-            "mu": posterior.mean.numpy(),
-            "sigma": posterior.stddev.numpy(),
-            "logits": torch.cat(logits, dim=-1).numpy(),
-            "greedy": model.decode(mu, greedy=True).numpy(),
-            "slerp_z": path.numpy(),
-            "slerp": model.decode(torch.from_numpy(expected["slerp_z"]), greedy=True).numpy(),
-        }
-
-
-def max_diffs(ours: dict[str, np.ndarray], expected) -> dict[str, float]:
-    return {k: float(np.abs(ours[k] - expected[k]).max()) for k in ("mu", "sigma", "logits", "slerp_z")}
+outputs, max_diffs = magenta_compare.outputs, magenta_compare.max_diffs
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
