@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -178,4 +179,9 @@ def test_import_run_refuses_an_existing_run_without_overwrite(tmp_path: Path) ->
     import_run(prefix, "cat-mel_2bar_tiny", tmp_path / "run")
     with pytest.raises(Exception, match="overwrite"):
         import_run(prefix, "cat-mel_2bar_tiny", tmp_path / "run")
-    import_run(prefix, "cat-mel_2bar_tiny", tmp_path / "run", overwrite=True)
+    old_checkpoint = tmp_path / "run" / "checkpoints" / "step-00000500"  # as if the old run had trained on
+    shutil.copytree(tmp_path / "run" / "checkpoints" / "step-00000000", old_checkpoint)
+    saved = import_run(prefix, "cat-mel_2bar_tiny", tmp_path / "run", overwrite=True)
+    assert saved == tmp_path / "run" / "checkpoints" / "step-00000000" and saved.is_dir()
+    assert not old_checkpoint.exists()  # the old run was replaced whole, not written into
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "run"]  # nothing left beside it

@@ -258,11 +258,13 @@ def import_run(checkpoint: str | Path, preset: str, out: str | Path, *, overwrit
         train=found.train,
         prepare=data_config(preset),
     )
-    with runs.guard_run_dir(out, overwrite=overwrite, family=FAMILY):
+    # With ``overwrite`` the run is written beside the old one (``run_dir``) and swapped in when the block ends.
+    with runs.guard_run_dir(out, overwrite=overwrite, family=FAMILY) as run_dir:
         state = to_state_dict(read_checkpoint(checkpoint), config.model, where=str(checkpoint), preset=preset)
         run_config = config.to_json()
-        ckpt.write_json_atomic(Path(out) / ckpt.CONFIG, run_config)
-        return ckpt.save_checkpoint(out, 0, state, run_config, {"step": 0}, keep_last=1, is_best=True)
+        ckpt.write_json_atomic(run_dir / ckpt.CONFIG, run_config)
+        saved = ckpt.save_checkpoint(run_dir, 0, state, run_config, {"step": 0}, keep_last=1, is_best=True)
+    return Path(out) / saved.relative_to(run_dir)
 
 
 __all__ = [
