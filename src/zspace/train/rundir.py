@@ -1,10 +1,12 @@
 """Two file-system primitives under the run contract: an exclusive directory lock, and a swap.
 
 :func:`locked_directory` holds an ``fcntl`` lock on ``DIR/.zspace.lock`` for the life of a block.
-Two rules make it safe when many processes start at once: a process deletes only what it
-created itself, and only while holding the lock; and a process that got the lock checks that the
-file it locked is still the one at ``DIR/.zspace.lock`` (its creator may have removed it between
-our ``open`` and ``flock``), and starts over if not. So at most one process holds a directory.
+Three rules make it safe when many processes start at once: a new directory is built aside with
+its lock file, locked, and renamed into place, so its creator holds it from its first instant
+(the one that cleans it up is the one that made it); a process deletes only what it created itself,
+and only while holding the lock; and a process that got the lock checks that the file it locked
+is still the one at ``DIR/.zspace.lock`` (its creator may have removed it between our ``open`` and
+``flock``), and starts over if not. So at most one process holds a directory.
 
 :func:`exchange` swaps two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``), which is
 how ``--overwrite`` puts a new run in place of the old one: a reader, or a kill, sees one whole
@@ -18,6 +20,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,13 +47,10 @@ def locked_directory(directory: Path, flag: str = "--out") -> Iterator[bool]:
     """
     created = False
     for _ in range(_ATTEMPTS):
-        try:
-            directory.mkdir(parents=True)
-            created = True
-        except FileExistsError:
-            pass
-        except OSError as err:
-            raise ConfigError(f"{flag} {directory}: cannot create the directory ({err.strerror}); choose another {flag}") from err
+        fd = _create_locked(directory, flag)
+        if fd is not None:
+            created = made_lock = True
+            break
         fd, made_lock = _open_lock_file(directory / LOCK_FILE, flag)
         if fd is None:  # removed (with its directory) by the process that made it: start over
             continue
@@ -84,6 +84,34 @@ def locked_directory(directory: Path, flag: str = "--out") -> Iterator[bool]:
         os.close(fd)  # closing the descriptor releases the flock
 
 
+def _create_locked(directory: Path, flag: str) -> int | None:
+    """A locked descriptor of the lock file of ``directory``, made new by this call; None if it exists.
+
+    The directory is built under a hidden name beside it, with its lock file locked, then renamed
+    into place: no other process can see it before its creator holds it.
+    """
+    if os.path.lexists(directory):
+        return None
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = directory.with_name(f".{directory.name}.zspace-mkdir-{secrets.token_hex(4)}")
+        staging.mkdir()
+    except OSError as err:
+        raise ConfigError(f"{flag} {directory}: cannot create the directory ({err.strerror}); choose another {flag}") from err
+    fd = os.open(staging / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # nobody else knows this file yet: never blocks
+    try:
+        _rename(staging, directory, _RENAME_NOREPLACE)
+        return fd
+    except OSError as err:
+        os.close(fd)
+        (staging / LOCK_FILE).unlink()
+        staging.rmdir()
+        if err.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+            return None  # another process (or the user) made it first
+        raise ConfigError(f"{flag} {directory}: cannot create the directory ({err.strerror}); choose another {flag}") from err
+
+
 def _open_lock_file(path: Path, flag: str) -> tuple[int | None, bool]:
     """(a descriptor of the lock file or None if its directory vanished meanwhile, whether this call created the file)."""
     for flags, creates in ((os.O_RDWR | os.O_CREAT | os.O_EXCL, True), (os.O_RDWR, False)):
@@ -111,21 +139,35 @@ def _is_current(fd: int, path: Path) -> bool:
 
 
 # --- the swap ------------------------------------------------------------------------------------
+_RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
 def exchange(a: Path, b: Path) -> None:
     """Swap directories ``a`` and ``b`` (same file system): atomically where the kernel can, else by three renames."""
-    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
-    if renameat2 is not None:
-        done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-        if done == 0:
-            return
-        code = ctypes.get_errno()
-        if code not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # the file system cannot exchange: rename
-            raise OSError(code, os.strerror(code), str(a))
+    if _rename(a, b, _RENAME_EXCHANGE):
+        return
     aside = a.with_name(a.name + ".swap")
     os.rename(b, aside)
     os.rename(a, b)
     os.rename(aside, a)
+
+
+def _rename(a: Path, b: Path, flags: int) -> bool:
+    """``renameat2(a, b, flags)``; False where the libc or file system lacks it (then nothing was done).
+
+    Only for ``_RENAME_NOREPLACE``, a missing ``renameat2`` falls back to :func:`os.rename`, which
+    also refuses a non-empty ``b`` (and replaces an empty one: nothing is lost).
+    """
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), flags) == 0:
+            return True
+        code = ctypes.get_errno()
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # the file system cannot: fall back
+            raise OSError(code, os.strerror(code), str(a))
+    if flags == _RENAME_NOREPLACE:
+        os.rename(a, b)
+        return True
+    return False
