@@ -103,7 +103,7 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     from zspace.rl.baselines import flat_ppo, ppo_count_bonus
     from zspace.rl.model_based import MPCConfig, state_mpc
     from zspace.rl.oracle import oracle_mpc
-    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
+    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
     from zspace.rl.skills import skills_ppo
 
     env_id, method, seed, budget, quick = job["env"], job["method"], job["seed"], job["budget"], job["quick"]
@@ -160,7 +160,7 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
 def jobs(args: Args) -> list[dict[str, Any]]:
     from zspace.rl.envs import LAYOUTS
     from zspace.rl.planner import SHAPINGS
-    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS
+    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS
 
     if args.shaping not in SHAPINGS or args.layout not in LAYOUTS or args.sectar_preset not in SECTAR_TRAIN_PRESETS:
         raise SystemExit(f"--shaping must be one of {SHAPINGS}, --layout one of {LAYOUTS}, --sectar-preset one of "

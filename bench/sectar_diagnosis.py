@@ -7,7 +7,7 @@ Each measurement isolates one link of the chain "data -> latent -> decoder -> pl
   Waypoints, so it stays near uniform), one random action per segment favoured as much as that
   entropy floor allows (the most structure the authors' explorer may have), or one random action
   held for the whole segment (the most "skill-like" data: what the latent could name cheaply);
-- :func:`fit_on_segments`: the SeCTAR loss (:func:`~zspace.rl.sectar.sectar_loss`) on those
+- :func:`fit_on_segments`: the SeCTAR loss (:func:`~zspace.rl.sectar.model.sectar_loss`) on those
   segments for a number of minibatches at a given KL weight, the authors' optimiser;
 - :func:`latent_report`: per-dimension KL, how many nats per step the latent buys the decoder,
   how far apart the decoder puts the ends of segments for different latents (what a planner can
@@ -33,7 +33,7 @@ import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
 from zspace.core.objectives import kl_from_posterior
 from zspace.rl.model_based import MPCConfig, sample_actions
 from zspace.rl.planner import score_states
-from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR, consistency_error, sectar_loss
+from zspace.rl.sectar.model import SECTAR_PRESETS, SeCTAR, consistency_error, sectar_loss
 from zspace.rl.segments import rollout_segments
 
 __all__ = ["DATA_KINDS", "collect_segments", "favoured_probability", "fit_on_segments", "latent_report", "planning_signal"]
@@ -129,7 +129,7 @@ def latent_report(model: SeCTAR, states: torch.Tensor, env_id: str, *, samples: 
       final position (root of the summed per-axis variances), mean over starts; ``data_end_spread_m``:
       the same of the data's final positions around their own mean displacement;
     - ``consistency_error_m``: the policy decoder run for z ~ N(0, I) from the starts, its mean
-      distance to the decoder's prediction (:func:`~zspace.rl.sectar.consistency_error`);
+      distance to the decoder's prediction (:func:`~zspace.rl.sectar.model.consistency_error`);
       ``displacement_m``: how far those rollouts moved (mean distance from s_0), for scale.
     """
     model.eval()

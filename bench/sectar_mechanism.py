@@ -1,7 +1,7 @@
 """What SeCTAR's skills do at a CPU budget: the mechanism table (``rl.json["mechanism"]``).
 
 For each (task, variant, seed) this trains SeCTAR for ``--budget`` env steps and measures its
-skills with :func:`zspace.rl.sectar_mechanism.measure_mechanism` every ``--measure-every``
+skills with :func:`zspace.rl.sectar.mechanism.measure_mechanism` every ``--measure-every``
 iterations and after the last: how far one segment goes under random actions, the explorer, the
 latent-conditioned policy (z ~ N(0, I)) and the state decoder's prediction; cosine(predicted,
 executed); end error; the share of the executed ends' variance that z explains; KL. The planner
@@ -66,7 +66,7 @@ def run_one(env_id: str, preset: str, seed: int, args: Args) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
+    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
 
     config = replace(SectarTrainConfig.for_task(env_id, SECTAR_TRAIN_PRESETS[preset]), plan_shaping="none")
     if args.model_init:
@@ -111,7 +111,7 @@ def print_table(mechanism: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(Args, argv)
-    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS
+    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS
 
     variants = [v for v in args.variants.split(",") if v]
     unknown = sorted(set(variants) - set(SECTAR_TRAIN_PRESETS))

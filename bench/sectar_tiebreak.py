@@ -60,7 +60,7 @@ def plan(env_id: str, seed: int, args: Args) -> dict[str, dict[str, list[float]]
     torch.set_num_threads(1)
     from zspace.rl.model_based import MPCConfig
     from zspace.rl.oracle import oracle_mpc
-    from zspace.rl.sectar_train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, plan_episode, train_sectar
+    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, plan_episode, train_sectar
 
     env_kwargs = {"layout_seed": seed, "layout": "uniform"}
     out: dict[str, dict[str, list[float]]] = {}

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from zspace.rl.envs import WaypointsConfig
-from zspace.rl.sectar import SeCTAR, SectarConfig
+from zspace.rl.sectar.model import SeCTAR, SectarConfig
 
 from ._load import load_bench
 

@@ -77,8 +77,8 @@ def test_presets_lists_every_family():
 
 
 def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
-    from zspace.rl import sectar_train
     from zspace.rl.results import LearningCurve
+    from zspace.rl.sectar import train as sectar_train
 
     saves = []
 
@@ -98,9 +98,9 @@ def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
 
 
 def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monkeypatch):
-    from zspace.rl import sectar_train
     from zspace.rl.results import LearningCurve
-    from zspace.rl.run import train_run
+    from zspace.rl.sectar import train as sectar_train
+    from zspace.rl.sectar.run import train_run
 
     def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, on_start=None, state_dir=None):
         curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)

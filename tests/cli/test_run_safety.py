@@ -52,7 +52,7 @@ def test_structured_cli_defaults_are_the_estimators():
 
 @pytest.fixture
 def no_training(monkeypatch):
-    from zspace.rl import sectar_train
+    from zspace.rl.sectar import train as sectar_train
 
     def refuse(*args, **kwargs):
         raise AssertionError("training started before --out was checked")

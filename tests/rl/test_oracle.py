@@ -56,7 +56,7 @@ def test_oracle_runs_reproduces_and_reaches_waypoints_with_a_pull():
 
 
 def test_swimmer_v1_gets_the_authors_planner_and_schedule():
-    from zspace.rl.sectar_config import SectarTrainConfig
+    from zspace.rl.sectar.config import SectarTrainConfig
 
     mpc = MPCConfig.for_task("zspace/SwimmerWaypoints-v1")
     assert (mpc.n_paths, mpc.horizon, mpc.plan_every, mpc.episodes_per_iter) == (4000, 2970, 99, 20)

@@ -14,7 +14,7 @@ from zspace.errors import ConfigError
 from zspace.rl.envs import waypoint_distance, waypoint_progress
 from zspace.rl.model_based import MPCConfig
 from zspace.rl.planner import LatentMPC, Plan, cem, random_shooting, score_states
-from zspace.rl.sectar_config import SectarTrainConfig
+from zspace.rl.sectar.config import SectarTrainConfig
 
 T = 10  # steps per segment of the hand-made decoders
 

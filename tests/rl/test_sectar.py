@@ -12,7 +12,7 @@ import torch
 import zspace.rl.envs  # noqa: F401 - registers the ids
 from zspace.errors import ConfigError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards, segment_neg_elbo
-from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR, SectarConfig, consistency_error, sectar_loss
+from zspace.rl.sectar.model import SECTAR_PRESETS, SeCTAR, SectarConfig, consistency_error, sectar_loss
 
 TINY = SectarConfig(
     state_dim=2, state_low=(-2.0, -4.0), state_high=(2.0, 0.0), n_actions=3, segment_len=4,

@@ -1,4 +1,4 @@
-"""The skills' mechanism (zspace.rl.sectar_mechanism) on hand-set policies and a tiny training run."""
+"""The skills' mechanism (zspace.rl.sectar.mechanism) on hand-set policies and a tiny training run."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import torch
 from torch.distributions import Categorical
 
 from zspace.rl.envs import WaypointsConfig
-from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_mechanism import measure_mechanism, uniform_policy
-from zspace.rl.sectar_train import train_sectar
+from zspace.rl.sectar.mechanism import measure_mechanism, uniform_policy
+from zspace.rl.sectar.model import SeCTAR, SectarConfig
+from zspace.rl.sectar.train import train_sectar
 
 from .test_sectar_train import ENV_KWARGS as TRAIN_KWARGS
 from .test_sectar_train import TINY

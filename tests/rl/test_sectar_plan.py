@@ -12,9 +12,9 @@ from torch import nn
 
 import zspace.rl.envs  # noqa: F401 - registers the ids
 from zspace.rl.envs import WaypointsConfig
-from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_config import SectarTrainConfig
-from zspace.rl.sectar_plan import plan_episodes, plan_latents
+from zspace.rl.sectar.config import SectarTrainConfig
+from zspace.rl.sectar.model import SeCTAR, SectarConfig
+from zspace.rl.sectar.plan import plan_episodes, plan_latents
 
 
 class DriftModel(nn.Module):

@@ -9,7 +9,7 @@ import pytest
 from tests.rl.test_sectar_train import TINY
 
 from zspace.errors import CheckpointError
-from zspace.rl.run import load_run, train_run
+from zspace.rl.sectar.run import load_run, train_run
 
 ENV = "zspace/Waypoints-v0"
 CONFIG = replace(TINY, plan_episodes=1)

@@ -14,8 +14,8 @@ from zspace.rl.envs import WaypointsConfig
 from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.policy import sample_action
 from zspace.rl.ppo import PPOConfig
-from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_train import (
+from zspace.rl.sectar.model import SeCTAR, SectarConfig
+from zspace.rl.sectar.train import (
     SECTAR_TRAIN_PRESETS,
     SectarTrainConfig,
     explorer_rewards,
@@ -165,7 +165,7 @@ def test_consistency_rollouts_join_the_buffer_only_when_asked():
 def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(monkeypatch):
     """With the flag, each consistency step also takes one likelihood step of the state decoder on the policy's
     segments: the decoder moves, the encoder does not (its loss never reaches it)."""
-    from zspace.rl import sectar_train as loop
+    from zspace.rl.sectar import train as loop
 
     seen = {}
     real = loop._consistency_step
@@ -253,7 +253,7 @@ def test_checkpoint_from_before_the_mlp_decoder_head_loads_or_says_what_to_do(tm
 
 
 def test_nan_reward_raises_with_the_iteration(monkeypatch):
-    from zspace.rl import sectar_train as loop
+    from zspace.rl.sectar import train as loop
 
     monkeypatch.setattr(loop, "segment_neg_elbo", lambda model, states, generator: torch.full((len(states),), float("nan")))
     with pytest.raises(TrainingDivergedError, match="exploration reward .* iteration 2 "):

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 import zspace.rl.envs  # noqa: F401  (registers the ids)
-from zspace.rl.sectar import SECTAR_PRESETS, SeCTAR
+from zspace.rl.sectar.model import SECTAR_PRESETS, SeCTAR
 from zspace.rl.skills import SkillVecEnv, skills_ppo
 
 

@@ -78,7 +78,7 @@ def make_sectar_run(directory):
 
     from tests.rl.test_sectar_train import TINY
 
-    from zspace.rl.run import train_run
+    from zspace.rl.sectar.run import train_run
 
     config = replace(TINY, plan_episodes=1)
     train_run(directory, "zspace/Waypoints-v0", total_env_steps=1200, seed=0, config=config, env_kwargs={"layout_seed": 0})

@@ -10,7 +10,7 @@ SECTAR, DIGITS, SEQUENCES = "/api/runs/3/sectar", "/api/runs/4/structured", "/ap
 
 
 def test_segment_predicted_by_the_decoder_beside_the_executed_one(client, sectar_run):
-    from zspace.rl.sectar_train import load_sectar
+    from zspace.rl.sectar.train import load_sectar
 
     out = client.post(f"{SECTAR}/segment", json={"seed": 2, "z": [0.5, -1.0]})
     assert out.status_code == 200, out.text

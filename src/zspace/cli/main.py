@@ -174,7 +174,7 @@ def presets_cmd() -> None:
 
     from zspace.core.config import to_dict
     from zspace.music.presets import PRESETS as MUSIC_PRESETS
-    from zspace.rl.sectar import SECTAR_PRESETS
+    from zspace.rl.sectar.model import SECTAR_PRESETS
     from zspace.vae import PRESETS
 
     # A name is what the user types next: it never wraps or gets cut (the descriptions wrap instead).

@@ -113,8 +113,8 @@ def train_sectar_cmd(
     Example: zspace train sectar --env zspace/Waypoints-v0 --layout-seed 0 --steps 150000 --out runs/nav
     """
     from zspace.rl.envs import ENV_IDS, check_env_id
-    from zspace.rl.run import train_run
-    from zspace.rl.sectar_config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
+    from zspace.rl.sectar.config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
+    from zspace.rl.sectar.run import train_run
 
     with user_errors(), _threads(threads):
         check_env_id(env, ENV_IDS)
@@ -174,7 +174,7 @@ def _progress_text(metrics: dict[str, float]) -> str:
 
 def _load_run(run: Path) -> tuple[Any, dict[str, Any], Any]:
     """The trained model, the run's env (id and kwargs) and its SectarTrainConfig."""
-    from zspace.rl.run import load_run
+    from zspace.rl.sectar.run import load_run
 
     loaded = load_run(run)
     return loaded.model, {"env_id": loaded.env_id, "env_kwargs": loaded.env_kwargs}, loaded.config
@@ -202,7 +202,7 @@ def plan_cmd(
 
     import zspace.rl.envs  # noqa: F401  (registers the ids)
     from zspace.errors import ConfigError
-    from zspace.rl.sectar_train import plan_episode
+    from zspace.rl.sectar.train import plan_episode
 
     with user_errors(), _threads(threads):
         if episodes < 1:

@@ -36,7 +36,7 @@ from zspace.core.objectives import kl_from_posterior
 from zspace.errors import ConfigError
 from zspace.rl.policy import ActorCritic
 from zspace.rl.ppo import PPOConfig, RolloutBatch, ppo_update
-from zspace.rl.sectar import SeCTAR
+from zspace.rl.sectar.model import SeCTAR
 
 __all__ = ["Explorer", "ExplorerConfig", "novelty_rewards", "segment_neg_elbo"]
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from zspace.rl.sectar import SeCTAR
-from zspace.rl.sectar_train import SectarTrainConfig, plan_episode
+from zspace.rl.sectar.model import SeCTAR
+from zspace.rl.sectar.train import SectarTrainConfig, plan_episode
 
 __all__ = ["episode_gif", "skills_figure"]
 

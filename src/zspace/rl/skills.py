@@ -28,7 +28,7 @@ from gymnasium.wrappers.vector import RecordEpisodeStatistics
 from zspace.errors import ConfigError
 from zspace.rl.ppo import PPOConfig, train_ppo
 from zspace.rl.results import LearningCurve
-from zspace.rl.sectar import SeCTAR
+from zspace.rl.sectar.model import SeCTAR
 
 __all__ = ["SKILLS_PPO", "SkillVecEnv", "skills_ppo"]
 

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from zspace.rl.policy import sample_action
-from zspace.rl.run import load_run
-from zspace.rl.sectar_train import SectarTrainConfig, plan_episode
+from zspace.rl.sectar.run import load_run
+from zspace.rl.sectar.train import SectarTrainConfig, plan_episode
 from zspace.serve.errors import require
 
 KEPT_EPISODES = 4

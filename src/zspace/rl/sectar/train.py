@@ -3,14 +3,14 @@
 Co-Reyes et al. (ICML 2018), Algorithm 1, as the authors' ``VAEPDEntropy.train`` runs it
 (``traj2vec/algos/vaepdentropy.py``), the data set starting empty. Each iteration:
 
-1. **plan** ``plan_episodes`` episodes in parallel (:func:`~zspace.rl.sectar_plan.plan_episodes`;
+1. **plan** ``plan_episodes`` episodes in parallel (:func:`~zspace.rl.sectar.plan.plan_episodes`;
    the authors' ``mpc_batch`` 40): every segment, K latent sequences per episode through the state
    decoder, the best first latent executed by the policy decoder. Their returns make the curve;
 2. **explore** (``train_explorer``): ``explore_starts`` rollouts of ``explore_segments`` segments
    by the explorer (:mod:`zspace.rl.exploration`) from the planning episodes' segment starts,
    rewarded by the model's negative ELBO of each segment (the authors: at the segment's end, and
    not on the first iteration, before the model has seen data); the segments go to the buffer;
-3. ``rounds`` x (``vae_steps`` minibatches of :func:`~zspace.rl.sectar.sectar_loss`, then one
+3. ``rounds`` x (``vae_steps`` minibatches of :func:`~zspace.rl.sectar.model.sectar_loss`, then one
    **consistency** PPO step): the policy runs z ~ N(0, I) for one segment from
    ``consistency_rollouts`` buffer start states, rewarded per step by the decoder's
    log-likelihood of the state it reached (the authors' ``train_pd_match_sd(dataset, 20)``).
@@ -41,11 +41,11 @@ from zspace.errors import ConfigError, TrainingDivergedError
 from zspace.rl.exploration import Explorer, novelty_rewards, segment_neg_elbo
 from zspace.rl.ppo import ppo_update
 from zspace.rl.results import LearningCurve
-from zspace.rl.sectar import SeCTAR, consistency_error, sectar_loss
-from zspace.rl.sectar_config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
-from zspace.rl.sectar_io import TRAIN_STATE, load_sectar, load_train_state, save_sectar, save_train_state
-from zspace.rl.sectar_mechanism import measure_mechanism
-from zspace.rl.sectar_plan import plan_episode, plan_episodes
+from zspace.rl.sectar.config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
+from zspace.rl.sectar.io import TRAIN_STATE, load_sectar, load_train_state, save_sectar, save_train_state
+from zspace.rl.sectar.mechanism import measure_mechanism
+from zspace.rl.sectar.model import SeCTAR, consistency_error, sectar_loss
+from zspace.rl.sectar.plan import plan_episode, plan_episodes
 from zspace.rl.segments import SegmentBuffer, ppo_segments, rollout_segments
 from zspace.rl.timing import Stopwatch, timed
 
@@ -262,7 +262,7 @@ def train_sectar(
     without budget left for its consistency step keeps the one before), and ``curve.extra["history"]``
     lists each iteration's env steps and its :data:`HISTORY` metrics (last minibatch / step of the
     iteration). ``state_dir``: after every iteration the whole training state is written there
-    (:func:`~zspace.rl.sectar_io.save_train_state`); if it already holds one (same task, seed and
+    (:func:`~zspace.rl.sectar.io.save_train_state`); if it already holds one (same task, seed and
     config), training resumes from it and continues exactly as the uninterrupted run would have
     (on CPU), up to ``total_env_steps`` (which may be raised to train longer). ``time_limit_s``
     stops before an iteration that would end past that many wall seconds, judged by the last one
@@ -274,7 +274,7 @@ def train_sectar(
     ``score`` (scoring the planned states), ``ppo`` (explorer and consistency updates), ``vae``
     (VAE minibatches) and ``other`` (the policies' actions in rollouts, buffers, bookkeeping).
     ``measure_every`` > 0: every that many iterations and after the last, the skills are measured
-    (:func:`~zspace.rl.sectar_mechanism.measure_mechanism` from 16 buffer start states, once it has any) into
+    (:func:`~zspace.rl.sectar.mechanism.measure_mechanism` from 16 buffer start states, once it has any) into
     ``curve.extra["mechanism"]``, a list of ``{"iteration", "env_steps", <Mechanism fields>}``; its
     env steps are not training's (not counted in the budget) and it changes no random stream.
 

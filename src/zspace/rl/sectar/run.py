@@ -3,7 +3,7 @@
 Layout::
 
     RUN/config.json        family "sectar", format_version, model, train, env_id, env_kwargs, seed
-    RUN/model.safetensors  the weights (written by :func:`~zspace.rl.sectar_train.save_sectar`)
+    RUN/model.safetensors  the weights (written by :func:`~zspace.rl.sectar.train.save_sectar`)
     RUN/run.json           env id and kwargs, seed, train config and the learning curve so far
 
 :func:`train_run` checks and locks the output directory before the first environment step, saves
@@ -23,9 +23,9 @@ from zspace.core.config import from_dict, to_dict
 from zspace.core.constraints import Seed, check_value
 from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
-from zspace.rl import sectar_train
 from zspace.rl.results import LearningCurve
-from zspace.rl.sectar_train import SectarTrainConfig
+from zspace.rl.sectar import train as sectar_train
+from zspace.rl.sectar.train import SectarTrainConfig
 from zspace.train import runs
 
 FAMILY = "sectar"

@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.distributions import Categorical, Distribution, Independent, Uniform
 
 from zspace.core.objectives import kl_from_posterior
-from zspace.rl.sectar import SeCTAR
+from zspace.rl.sectar.model import SeCTAR
 from zspace.rl.segments import rollout_segments
 
 __all__ = ["Mechanism", "measure_mechanism", "uniform_policy"]

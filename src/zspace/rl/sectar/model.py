@@ -6,7 +6,7 @@ model a planner searches with (no environment calls); the policy decoder is what
 chosen z. Training (:func:`sectar_loss`) is the ELBO on the state decoder plus behaviour cloning
 of the data's actions by the policy decoder; the self-consistency term (the policy is rewarded by
 the state decoder's likelihood of what it reached) is an RL step and lives in
-:mod:`zspace.rl.sectar_train`.
+:mod:`zspace.rl.sectar.train`.
 
 State normalisation: every network reads states mapped to [-1, 1] per dimension by the bounds of
 the environment's observation space, ``(s - centre) / half_range`` (positions in metres up to

@@ -19,8 +19,8 @@ from safetensors.torch import load_file, save_file
 from zspace.core.config import from_dict, to_dict
 from zspace.core.files import read_torch_state
 from zspace.errors import CheckpointError, ConfigError
-from zspace.rl.sectar import SeCTAR, SectarConfig
-from zspace.rl.sectar_config import SectarTrainConfig
+from zspace.rl.sectar.config import SectarTrainConfig
+from zspace.rl.sectar.model import SeCTAR, SectarConfig
 from zspace.train.checkpoint import CONFIG, WEIGHTS, load_weights, read_config, write_json_atomic
 
 __all__ = ["TRAIN_STATE", "load_sectar", "load_train_state", "save_sectar", "save_train_state"]

@@ -30,7 +30,7 @@ from zspace.errors import ConfigError
 from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.planner import PLAN_METHODS, SHAPINGS, PlanMethod, Shaping
 from zspace.rl.ppo import PPOConfig
-from zspace.rl.sectar import SECTAR_PRESETS, SectarConfig
+from zspace.rl.sectar.model import SECTAR_PRESETS, SectarConfig
 
 __all__ = ["EXPLORE_REWARDS", "PAPER_TASKS", "SECTAR_TRAIN_PRESETS", "SectarTrainConfig"]
 

@@ -25,11 +25,11 @@ from torch import Tensor
 
 from zspace.rl.planner import LatentMPC, Plan, score_states
 from zspace.rl.policy import sample_action
-from zspace.rl.sectar import SeCTAR
+from zspace.rl.sectar.model import SeCTAR
 from zspace.rl.timing import timed
 
 if TYPE_CHECKING:
-    from zspace.rl.sectar_config import SectarTrainConfig
+    from zspace.rl.sectar.config import SectarTrainConfig
 
 __all__ = ["PlannedEpisodes", "plan_episode", "plan_episodes", "plan_latents"]
 

@@ -1,0 +1,6 @@
+"""SeCTAR, the family: the trajectory VAE (:mod:`.model`), its configs and presets (:mod:`.config`),
+training (:mod:`.train`), planning in latent space (:mod:`.plan`), the mechanism measurement
+(:mod:`.mechanism`), and the run directory (:mod:`.run`, :mod:`.io`).
+
+Like :mod:`zspace.rl`, this package imports nothing on its own.
+"""
