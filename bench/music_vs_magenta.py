@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, emit_json, parse_args, write_json
+from _common import command_line, emit_json, parse_args
+from _results import write_result
 
 from zspace.music.objective import SamplingSchedule
 from zspace.music.run import MusicRunConfig, build_model, make_step_fn
@@ -49,6 +50,7 @@ class Args:
     seconds: float = 5.0  # length of one timed window (at least one call)
     magenta_python: str = str(ROOT / ".bench-venv-magenta/bin/python")
     json_out: str | None = None
+    json_key: str | None = None  # the entry of --json-out this run replaces (music.json: "vs_magenta")
 
 
 def rate(fn: Any, seconds: float) -> float:
@@ -157,8 +159,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"magenta {part['train_steps_per_s']['magenta']:.3f} (x{part['train_ratio']:.2f}); inference windows/s "
               f"ours {part['infer_windows_per_s']['ours']:.2f} magenta {part['infer_windows_per_s']['magenta']:.2f} "
               f"(x{part['infer_ratio']:.2f})", flush=True)  # fmt: skip
-        write_json(args.json_out, result)  # after every preset: a later one may run out of memory
-    write_json(args.json_out, result)
+        write_result(args.json_out, result, args.json_key)  # after every preset: a later one may run out of memory
+    write_result(args.json_out, result, args.json_key)
     emit_json(result)
     return result
 

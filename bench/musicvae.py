@@ -52,8 +52,8 @@ from torch import Tensor, nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
 import _music16
 from _common import command_line, emit_json, median, parse_args
+from _results import read_result, write_result
 
-from zspace.core.io import atomic_write_json
 from zspace.music.corpus import PrepareConfig, load_prepared, prepare
 from zspace.music.metrics import evaluate
 from zspace.music.objective import SamplingSchedule
@@ -72,6 +72,7 @@ class Args:
 
     quick: bool = False  # synthetic data and tiny budgets (< 1 minute): what the tests smoke-run
     json_out: str | None = None  # also write the JSON result to this file (atomically)
+    json_key: str | None = None  # the entry of --json-out this run replaces (music.json: "mel2bar_20k", "16bar", ...)
     merge: bool = False  # keep the parts already in --json-out that this run does not redo
     parts: str = "mel2bar,16bar,speed"
     data_dir: str = "runs/bench-music/data"  # prepared windows are cached here
@@ -412,15 +413,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for model in parts[name].get("models", {}).values():
                 model["command"] = command
             print(f"{name}: done in {parts[name]['seconds']:.0f} s", file=sys.stderr, flush=True)
-    if args.merge and args.json_out and Path(args.json_out).is_file():
-        parts = merge_parts(json.loads(Path(args.json_out).read_text()), parts)
+    if args.merge and (previous := read_result(args.json_out, args.json_key)):
+        parts = merge_parts(previous, parts)
     result = {"benchmark": "music", "command": command, "quick": args.quick, "seed": args.seed,
               "threads": args.threads, "budget": dataclasses.asdict(budget), "torch": torch.__version__,
               **headline(parts), "parts": parts}  # fmt: skip
     result = json.loads(json.dumps(result, allow_nan=False))  # tuples -> lists: what the file will hold
     print_table(result)
-    if args.json_out:
-        atomic_write_json(args.json_out, result, sort_keys=True, allow_nan=False)
+    write_result(args.json_out, result, args.json_key)
     emit_json(result)
     return result
 

@@ -18,7 +18,7 @@ then carried with the working tree (``runs/`` is ignored by git). On the device,
 
 Writes into ``--out-dir``: music_gpu.json (the results: flat16_*/hier16_* keys with _test and
 _train suffixes, majority_test, command, seconds, and a ``gpu`` part), music.json (the repo's
-docs/benchmarks/music.json with that ``gpu`` part and gpu_-prefixed keys merged in), and each
+docs/benchmarks/music.json with that result merged in as its ``"16bar_gpu"`` entry), and each
 model's log and JSON. Prints a table, then one JSON object as the last line of stdout.
 """
 
@@ -144,10 +144,8 @@ def run_all(args: Args, argv: list[str] | None) -> dict[str, Any]:
     keys = headline(part)
     result = {"benchmark": "music", "command": part["command"], "seconds": part["seconds"], **keys, "parts": {"gpu": part}}
     write(out / "music_gpu.json", result)
-    if REPO_RESULTS.is_file():  # the repo's results with this run merged in as the gpu part
-        repo = json.loads(REPO_RESULTS.read_text())
-        repo["parts"] = repo.get("parts", {}) | {"gpu": part}
-        write(out / "music.json", repo | {f"gpu_{k}": v for k, v in keys.items()})
+    if REPO_RESULTS.is_file():  # the repo's results with this run merged in as its "16bar_gpu" entry
+        write(out / "music.json", json.loads(REPO_RESULTS.read_text()) | {"16bar_gpu": result})
     _music16.print_table(models, part["majority_test"])
     print(f"device {part['device_name']}; {part['seconds']:.0f} s in all; results in {out}")
     emit_json(result)

@@ -21,7 +21,7 @@ Runs are parts: ``--merge`` replaces only the (env, method, seed) runs this invo
 keeps every other run of the file, each with the command that made it; ``"authors"`` in the file
 is ``{env_id: {method: {"mean", "std", "seeds"}}}`` over the uniform-layout runs.
 
-    python bench/sectar.py --envs zspace/Waypoints-v0 --methods oracle --merge --json-out docs/benchmarks/rl.json
+    python bench/sectar.py --envs zspace/Waypoints-v0 --methods oracle --merge --json-out docs/benchmarks/sectar.json
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
 SHARES = ("time_share/", "activity_share/")
 KEPT = (
     "mechanism",
+    "tiebreak",
+    "diagnosis",
 )  # sections of the results file that other benches write; --merge keeps them  # SeCTAR's shares of its loop's wall time (train_sectar)
 
 
@@ -343,7 +345,7 @@ def collect(args: Args, runs: list[dict[str, Any]], command: str, start: float) 
     curves.sort(key=_order)
     authors = summarize([c for c in curves if c.get("layout", "uniform") == "uniform"])
     walk = summarize([c for c in curves if c.get("layout") == "walk"])
-    result = {"authors": authors, "walk": walk, "benchmark": "rl", "args": asdict(args),
+    result = {"authors": authors, "walk": walk, "benchmark": "sectar", "args": asdict(args),
               "commands": sorted({c.get("command", "") for c in curves} - {""}), "wall_s": time.perf_counter() - start,
               "cpus": os.cpu_count(), **kept}  # fmt: skip
     return result, curves

@@ -221,6 +221,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--plan-starts", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json-out", default=None)
+    parser.add_argument("--json-key", default=None, help='the entry of --json-out to replace (sectar.json: "diagnosis")')
     args = parser.parse_args(argv)
     env_kwargs = {"layout_seed": args.seed}
     torch.set_num_threads(1)
@@ -247,9 +248,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             result["runs"].append(run)
             print(json.dumps(run), flush=True)
     if args.json_out:
-        from zspace.core.io import atomic_write_json
+        import sys
+        from pathlib import Path
 
-        atomic_write_json(args.json_out, result)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_results` beside this file
+        from _results import write_result
+
+        write_result(args.json_out, result, args.json_key)
     print(json.dumps(result))
     return result
 

@@ -1,4 +1,4 @@
-"""What SeCTAR's skills do at a CPU budget: the mechanism table (``rl.json["mechanism"]``).
+"""What SeCTAR's skills do at a CPU budget: the mechanism table (``sectar.json["mechanism"]``).
 
 For each (task, variant, seed) this trains SeCTAR for ``--budget`` env steps and measures its
 skills with :func:`zspace.rl.sectar.mechanism.measure_mechanism` every ``--measure-every``
@@ -14,7 +14,7 @@ per seed, with the command that made it; ``mean``/``std`` over the seeds there),
 else in the file. ``--state-dir`` keeps each run's training state (the same directory names as
 ``bench/sectar.py --state-dir``), so a killed run resumes and a finished one is only measured.
 
-    python bench/sectar_mechanism.py --envs zspace/Waypoints-v0 --variants cpu --seeds 1 --json-out docs/benchmarks/rl.json
+    python bench/sectar_mechanism.py --envs zspace/Waypoints-v0 --variants cpu --seeds 1 --json-out docs/benchmarks/sectar.json
 """
 
 from __future__ import annotations

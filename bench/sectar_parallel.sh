@@ -9,12 +9,12 @@
 # SET "first" (default; the device run recorded in docs/BENCHMARKS.md): SeCTAR paper seeds 0-2 on
 # Waypoints and seed 0 on Wheeled and Blocks, the state MPC seed 0 on each task, and the
 # true-dynamics oracle (3 seeds) on the CPUs. SET "remaining": the rows still missing from
-# docs/benchmarks/rl.json, SeCTAR paper (with RL over its skills) and the state MPC, seeds 0-2 on
+# docs/benchmarks/sectar.json, SeCTAR paper (with RL over its skills) and the state MPC, seeds 0-2 on
 # all three tasks: 18 processes, so give TIME_LIMIT_S about 60 s less than the call's limit.
 #
 # Each part writes OUT_DIR/<part>.json and .log; at the end every part that finished is merged into
 # OUT_DIR/merged.json (one file comes back even where many would not). Merge that into the results:
-#   python bench/sectar.py --methods '' --include OUT_DIR/merged.json --merge --json-out docs/benchmarks/rl.json
+#   python bench/sectar.py --methods '' --include OUT_DIR/merged.json --merge --json-out docs/benchmarks/sectar.json
 # Needs only torch and numpy on the machine: gymnasium, farama_notifications, cloudpickle and safetensors
 # may come in runs/gpu_deps (bench/sectar_gpu_deps.sh copies them from this checkout's .venv).
 set -u

@@ -15,7 +15,7 @@ mpc --mpc-paths K --mpc-horizon H*19 --shaping S`` (rows ``mpc_kK_hH[_distance]`
 merged into ``--json-out`` as ``tiebreak[env][planner][shaping]`` with the command, keeping
 everything else in the file.
 
-    python bench/sectar_tiebreak.py --envs zspace/Waypoints-v0 --seeds 1 --state-dir runs/state --json-out docs/benchmarks/rl.json
+    python bench/sectar_tiebreak.py --envs zspace/Waypoints-v0 --seeds 1 --state-dir runs/state --json-out docs/benchmarks/sectar.json
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
-from _common import command_line, emit_json, parse_args, write_json
+from _common import command_line, emit_json, parse_args
+from _results import write_result
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Args:
     seed: int = 0
     quick: bool = False
     json_out: str | None = None
+    json_key: str | None = None  # the entry of --json-out this run replaces (vae.json: "serve")
 
 
 def _free_port() -> int:
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{args.clients:>8} {result['requests']:>9} {result['requests_per_s']:>8} {result['p50_ms']:>8} "
         f"{result['p95_ms']:>8} {result['p99_ms']:>8} {result['failures']:>7} {result['loadavg_1min_before']:>6}"
     )
-    write_json(args.json_out, result)
+    write_result(args.json_out, result, args.json_key)
     emit_json(result)
     return result
 

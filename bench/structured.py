@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_common` beside this file, also when imported by path
-from _common import command_line, emit_json, parse_args, read_json_field, write_json
+from _common import command_line, emit_json, parse_args
+from _results import read_result, write_result
 
 from zspace.structured import fit_exact, fit_perturbed, latent_ssvm_objective, make_shifted_digits, make_synthetic
 from zspace.structured.datasets import load_dataset, train_test_split
@@ -69,6 +70,7 @@ class Args:
     n_input_features: int = 10
     quick: bool = False
     json_out: str | None = None
+    json_key: str | None = None  # the entry of --json-out this run replaces (structured.json: "comparison", ...)
     figure: str | None = None
     init: str = "centre"  # starting latents of every learner: "centre" (the problem's default) or "brightest" (alignment)
     cccp_seeds: int = 0  # also time the exact CCCP learner (fit_exact, same alpha and start) on this many seeds
@@ -392,7 +394,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.seeds, args.n_images, args.max_epochs, args.tune_epochs = 2, 300, 4, 2
         args.n_samples = "4,8" if args.n_samples == Args.n_samples else args.n_samples
         args.lr_grid = "10,100"
-    problems: dict[str, Any] = read_json_field(args.json_out, "problems")  # runs in parts merge into the committed results
+    # runs in parts merge into the committed results
+    problems: dict[str, Any] = read_result(args.json_out, args.json_key).get("problems", {})
     todo = [(f"align_m{m}", alignment_data, int(m)) for m in args.margins.split(",") if m]
     todo += [(f"multiclass_{size}", multiclass_data, size) for size in args.multiclass.split(",") if size]
     todo += [(f"sequences_T{T}", sequence_data, T) for T in args.sequences.split(",") if T]
@@ -441,7 +444,7 @@ def versus_cccp(problems: dict[str, Any]) -> dict[str, Any]:
 def _write(args: Args, problems: dict[str, Any], argv) -> dict[str, Any]:
     result = {"benchmark": "structured", "command": command_line(__file__, argv), "alpha": args.alpha, "problems": problems}
     result |= headline(problems) | {"versus_cccp": versus_cccp(problems)}
-    write_json(args.json_out, result, indent=1)
+    write_result(args.json_out, result, args.json_key, indent=1)
     return result
 
 

@@ -62,6 +62,7 @@ from _common import (
     synthetic_binary_images,
     to_flags,
 )
+from _results import write_result
 
 TRAINERS = ("zspace", "plain", "pythae")
 PYTHAE_VERSION = "0.1.2"
@@ -75,6 +76,7 @@ class Args:
 
     quick: bool = False  # tiny budget (< 1 minute): what the tests smoke-run
     json_out: str | None = None  # also write the JSON result to this file
+    json_key: str | None = None  # the entry of --json-out this run replaces (vae.json: "throughput")
     pythae_python: str | None = None  # python of a venv with pythae==0.1.2; else $ZSPACE_PYTHAE_PYTHON, else this one
     skip_pythae: bool = False
     skip_zspace: bool = False
@@ -504,8 +506,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         nll = measure_nll(args, budget, digits_train, digits_test, data_path, errors)
     result = summarize(argv, args, budget, rates, nll, gflops, (load_start, os.getloadavg()[0]), errors)
     print_table(result)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    write_result(args.json_out, result, args.json_key)
     emit_json(result)
     return result
 
