@@ -8,7 +8,7 @@ once; then the two are timed in turns, ``--repeats`` windows of ``--seconds`` ea
 medians compared, so load from elsewhere on the machine hits both alike. Ratios are ours /
 Magenta's (> 1: we are faster).
 
-    PYTHONPATH=src .venv/bin/python bench/music_vs_magenta.py --json-out docs/benchmarks/music_vs_magenta.json
+    PYTHONPATH=src .venv/bin/python bench/music_vs_magenta.py --json-out docs/benchmarks/music.json --json-key vs_magenta
 
 needs ``.bench-venv-magenta`` (the recipe is in tools/magenta_parity.py), or ``--magenta-python``.
 """

@@ -29,7 +29,7 @@ Data are prepared once and cached under ``--data-dir``; ``--quick`` uses seeded 
 melodies instead and tiny budgets (< 1 minute). ``--device cuda`` trains and evaluates the
 mel2bar and 16bar models on the GPU (the speed part measures the CPU).
 
-    python bench/musicvae.py --json-out docs/benchmarks/music.json
+    python bench/musicvae.py --parts mel2bar --mel2bar-steps 20000 --json-out docs/benchmarks/music.json --json-key mel2bar_20k
 
 Prints a table, then one JSON object as the last line of stdout.
 """

@@ -6,7 +6,7 @@ one decode of one code (what a cursor over the map sends), until ``--requests`` 
 sent or ``--duration-s`` has passed. Latency is measured per request at the client (send to
 full response), so it includes the client's own overhead on the same cores.
 
-    python bench/serve.py --json-out docs/benchmarks/serve.json
+    python bench/serve.py --json-out docs/benchmarks/vae.json --json-key serve
 
 Without ``--run`` it trains the digits-2d VAE for a few epochs first (seconds). Goal (issue
 16): p95 < 50 ms with 20 clients on 2 CPU cores, no failed request.

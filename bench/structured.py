@@ -24,7 +24,7 @@ Time axis: training seconds, the stopping rule's monitor and this script's evalu
 exact latent completions * |H| (sequences: T * (C L) ** 2 max-sum entries per exact call or completion). Per epoch the curves hold the exact training objective f(w) and
 the test error of the weights the learner would return.
 
-    python bench/structured.py --margins 10,6,2 --seeds 5 --json-out docs/benchmarks/structured.json \
+    python bench/structured.py --margins 10,6,2 --seeds 5 --json-out docs/benchmarks/structured.json --json-key comparison \
         --figure docs/figures/structured_error_vs_time.png
 """
 

@@ -22,7 +22,7 @@ Quality: importance-sampled NLL (nats, k samples: -log (1/k) sum_i p(x, z_i) / q
 al. 2016) on held-out scikit-learn digits (28x28, binarized) after the same epochs for each
 trainer, each computed by the library's own estimator (plain: the one below).
 
-    python bench/vae.py [--quick] [--json-out PATH] [--pythae-python PATH]
+    python bench/vae.py [--quick] [--json-out PATH [--json-key KEY]] [--pythae-python PATH]
 
 Prints a table, then one JSON object as the last line of stdout.
 """
