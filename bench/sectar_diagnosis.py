@@ -39,7 +39,7 @@ from zspace.core.io import atomic_write_json
 from zspace.core.objectives import kl_from_posterior
 from zspace.rl.model_based import MPCConfig, sample_actions
 from zspace.rl.planner import score_states
-from zspace.rl.sectar.config import PRESETS
+from zspace.rl.sectar.config import ALIASES, PRESETS
 from zspace.rl.sectar.model import SeCTAR, consistency_error, sectar_loss
 from zspace.rl.segments import rollout_segments
 
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--kl-weights", default="0.02,0.2,2")
     parser.add_argument("--data", default="random,hold", help=f"comma-separated of {DATA_KINDS} (see collect_segments)")
     parser.add_argument("--entropy", type=float, default=1.34, help="nats of the drift data's policy (authors' reset_ent)")
-    parser.add_argument("--preset", default="paper", choices=list(PRESETS), help="the model of this SeCTAR preset")
+    parser.add_argument("--preset", default="paper", choices=[*PRESETS, *ALIASES], help="the model of this SeCTAR preset")
     parser.add_argument("--steps", type=int, default=300, help="minibatches (the authors' iteration: 10 x 30)")
     parser.add_argument("--batch-size", type=int, default=300)
     parser.add_argument("--rollouts", type=int, default=400, help="episodes of data (the authors' explorer starts)")
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for kl_weight in [float(w) for w in args.kl_weights.split(",")]:
             tic = time.perf_counter()
             with gymnasium.make(args.env) as env:
-                config = PRESETS[args.preset].model.for_env(env)
+                config = PRESETS[ALIASES.get(args.preset, args.preset)].model.for_env(env)
             torch.manual_seed(args.seed)
             model = SeCTAR(config)
             terms = fit_on_segments(model, states[~held], actions[~held], kl_weight=kl_weight, steps=args.steps,

@@ -16,6 +16,7 @@ written into one (a ``--resume``) removes those files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -52,7 +53,7 @@ OLD_STATE, OLD_CURVE = "train_state.pt", "run.json"
 
 def run_config(model: SeCTAR, config: Any, *, env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
     """The config.json of a run and of each of its checkpoints: the bound model, the training config and the task."""
-    kwargs = {k: to_dict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in env_kwargs.items()}
+    kwargs = {k: to_dict(v) if dataclasses.is_dataclass(v) else v for k, v in env_kwargs.items()}  # JSON, as recorded
     data = {"model": to_dict(model.config), "train": to_dict(config), "env_id": env_id, "env_kwargs": kwargs, "seed": seed}
     return runs.stamp(FAMILY, data)
 
