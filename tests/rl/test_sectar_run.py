@@ -114,5 +114,8 @@ def test_a_checkpoint_is_kept_every_save_every_env_steps_and_the_last_one_always
     for keep_every, kept in ((0, [300]), (150, [184, 300]), (50, [92, 184, 276, 300])):
         train_sectar(ENV, total_env_steps=300, seed=0, config=TINY, env_kwargs=TINY_ENV, state_dir=tmp_path / str(keep_every),
                      keep_every=keep_every)  # fmt: skip
-        names = sorted(p.name for p in (tmp_path / str(keep_every) / "checkpoints").iterdir())
-        assert names == [f"step-{step:08d}" for step in kept]
+        checkpoints = sorted((tmp_path / str(keep_every) / "checkpoints").iterdir())
+        assert [p.name for p in checkpoints] == [f"step-{step:08d}" for step in kept]
+        states = [torch.load(p / "trainer_state.pt", weights_only=True) for p in checkpoints]
+        assert "buffer_states" in states[-1] and not any("buffer_states" in state for state in states[:-1])  # resumes: last
+        assert [json.loads(state["curve"])["env_steps"][-1] for state in states] == [step - 68 for step in kept[:-1]] + [300]

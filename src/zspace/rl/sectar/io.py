@@ -9,7 +9,9 @@ fsync, rename), one per finished iteration, named by the env steps taken::
     DIR/checkpoints/step-<env steps>/trainer_state.pt   explorer, optimisers, buffer, generators, counters, curve
 
 The training state holds tensors, numbers and JSON strings only and is loaded with
-``weights_only=True``. Directories of the layout before checkpoints (``model.safetensors``,
+``weights_only=True``. A run resumes from its newest checkpoint; the earlier ones it keeps
+(``keep_every``) hold the model, its config and the curve so far, without the buffer and
+optimisers (which would take up to ~100 MB each). Directories of the layout before checkpoints (``model.safetensors``,
 ``train_state.pt`` and ``run.json`` at the top) are read as they are, and the first checkpoint
 written into one (a ``--resume``) removes those files.
 """
@@ -28,6 +30,7 @@ from safetensors.torch import load_file
 
 from zspace.core.config import from_dict, to_dict
 from zspace.core.files import read_torch_state
+from zspace.core.io import atomic_write
 from zspace.errors import CheckpointError, ConfigError
 from zspace.rl.sectar.model import SeCTAR, SectarConfig
 from zspace.train import runs
@@ -166,7 +169,10 @@ def _prune(directory: Path, keep_every: int) -> None:
         return
     step = lambda checkpoint: int(checkpoint.name.split("-")[1])
     kept = step(checkpoints[-3]) if len(checkpoints) > 2 else 0
-    if keep_every > 0 and step(checkpoints[-2]) - kept >= keep_every:
+    if keep_every > 0 and step(checkpoints[-2]) - kept >= keep_every:  # kept: its model and curve, not all the rest
+        state = read_torch_state(checkpoints[-2] / STATE, what="SeCTAR training state")
+        slim = {k: state[k] for k in ("format", "env_id", "seed", "config", "iteration", "env_steps", "curve")}
+        atomic_write(checkpoints[-2] / STATE, lambda f: torch.save(slim, f))
         return
     aside = checkpoints[-2].with_name(f".tmp-{checkpoints[-2].name}")  # never a half-removed step-* directory
     os.rename(checkpoints[-2], aside)
