@@ -45,12 +45,8 @@ from zspace.core.io import atomic_write_text
 
 METHODS = ("sectar", "mpc", "oracle", "ppo", "ppo_count", "skills_ppo")
 ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
-SHARES = ("time_share/", "activity_share/")
-KEPT = (
-    "mechanism",
-    "tiebreak",
-    "diagnosis",
-)  # sections of the results file that other benches write; --merge keeps them  # SeCTAR's shares of its loop's wall time (train_sectar)
+SHARES = ("time_share/", "activity_share/")  # SeCTAR's shares of its loop's wall time (train_sectar)
+KEPT = ("mechanism", "tiebreak", "diagnosis")  # sections of the results file that other benches write; --merge keeps them
 
 
 @dataclass
@@ -64,7 +60,7 @@ class Args:
     budget: int = 300_000  # environment steps per learning method and seed
     layout: str = "uniform"  # the authors' layouts; "walk" is ours (labelled)
     shaping: str = "none"  # both planners' objective: the sparse task reward (authors); "distance" is our tie-break
-    sectar_preset: str = "paper"  # SECTAR_TRAIN_PRESETS: "paper" (the authors') or "cpu" (ours, labelled)
+    sectar_preset: str = "paper"  # zspace.rl.sectar.config.PRESETS: "paper" (the authors') or "cpu" (ours, labelled)
     kl_weight: float = 0.0  # > 0: SeCTAR's KL weight instead of its preset's (labelled "kl=W", row sectar..._klW)
     state_dir: str = ""  # SeCTAR keeps its training state in STATE_DIR/<run> and resumes from it (raise --budget to go on)
     mpc_paths: int = 0  # K of the state MPC and the oracle; 0 = the authors' 2048
@@ -101,11 +97,14 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     import torch
 
     torch.set_num_threads(1)
+    from sectar_diagnosis import History
+
     import zspace.rl.envs  # noqa: F401  (registers the ids)
     from zspace.rl.baselines import flat_ppo, ppo_count_bonus
     from zspace.rl.model_based import MPCConfig, state_mpc
     from zspace.rl.oracle import oracle_mpc
-    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
+    from zspace.rl.sectar.config import PRESETS
+    from zspace.rl.sectar.train import SectarTrainConfig, train_sectar
     from zspace.rl.skills import skills_ppo
 
     env_id, method, seed, budget, quick = job["env"], job["method"], job["seed"], job["budget"], job["quick"]
@@ -114,10 +113,10 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     mpc = MPCConfig.for_task(env_id, shaping=job["shaping"], **{k: v for k, v in planner.items() if v})
     if quick:
         mpc = replace(mpc, n_paths=32, horizon=38, random_episodes=1, episodes_per_iter=2, epochs=2)
-    curves = []
+    curves, history = [], None
     tic = time.perf_counter()
     if method == "sectar":
-        config = SectarTrainConfig.for_task(env_id, SECTAR_TRAIN_PRESETS[job["sectar_preset"]])
+        config = SectarTrainConfig.for_task(env_id, PRESETS[job["sectar_preset"]])
         config = replace(config, plan_shaping=job["shaping"])
         if job.get("kl_weight"):
             config = replace(config, model=replace(config.model, kl_weight=job["kl_weight"]))
@@ -127,10 +126,12 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
         state_dir = None
         if job.get("state_dir"):  # one directory per run's terms: a later invocation with a larger budget goes on
             state_dir = Path(job["state_dir"]) / "_".join([env_id.split("/")[-1], f"seed{seed}", *variant(job).split()])
+        history = History(state_dir)
         model, curve = train_sectar(env_id, total_env_steps=budget, seed=seed, config=config, env_kwargs=env_kwargs,
-                                    device=job["device"], time_limit_s=job["time_limit_s"] or None, state_dir=state_dir)  # fmt: skip
+                                    device=job["device"], time_limit_s=job["time_limit_s"] or None, state_dir=state_dir,
+                                    log=history.log)  # fmt: skip
         curves.append(curve)
-        if job["skills"] and not curve.extra["stopped_early"]:
+        if job["skills"] and not curve.stopped_early:
             curves.append(skills_ppo(env_id, model, total_steps=budget, seed=seed, env_kwargs=env_kwargs,
                                      **({"num_envs": 2, "n_steps": 4} if quick else {})))  # fmt: skip
     elif method in ("ppo", "ppo_count"):
@@ -147,7 +148,7 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
         raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
     out = []
     for curve in curves:
-        record = curve.to_json()
+        record = result_record(curve, history)
         steps = record["extra"].get("env_steps") or (record["env_steps"][-1] if record["env_steps"] else 0)
         label = variant({**job, "method": curve.method})
         if record["extra"].get("stopped_early"):  # scored on the steps it reached, and said so
@@ -159,14 +160,30 @@ def _run(job: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def result_record(curve: Any, history: Any = None) -> dict[str, Any]:
+    """A curve as the results file holds it; SeCTAR's measurements and ``history`` rows go into its ``extra``."""
+    from zspace.rl.sectar.train import SectarCurve
+
+    if not isinstance(curve, SectarCurve):
+        return curve.to_json()
+    record = {k: v for k, v in curve.to_json().items() if k in ("method", "env_id", "seed", "env_steps", "returns",
+                                                                "successes", "wall_s")}  # fmt: skip
+    shares = {f"time_share/{k}": v for k, v in curve.time_share.items()}
+    shares |= {f"activity_share/{k}": v for k, v in curve.activity_share.items()}
+    counts = {"iterations": curve.iterations, "env_steps": curve.steps_taken, "explorer_resets": curve.explorer_resets,
+              "stopped_early": curve.stopped_early}  # fmt: skip
+    extra = counts | curve.last | shares | ({"history": history.rows} if history is not None else {})
+    return record | {"extra": extra | ({"mechanism": curve.mechanism} if curve.mechanism else {})}
+
+
 def jobs(args: Args) -> list[dict[str, Any]]:
     from zspace.rl.envs import LAYOUTS
     from zspace.rl.planner import SHAPINGS
-    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS
+    from zspace.rl.sectar.config import PRESETS
 
-    if args.shaping not in SHAPINGS or args.layout not in LAYOUTS or args.sectar_preset not in SECTAR_TRAIN_PRESETS:
+    if args.shaping not in SHAPINGS or args.layout not in LAYOUTS or args.sectar_preset not in PRESETS:
         raise SystemExit(f"--shaping must be one of {SHAPINGS}, --layout one of {LAYOUTS}, --sectar-preset one of "
-                         f"{list(SECTAR_TRAIN_PRESETS)}; got {args.shaping!r}, {args.layout!r}, {args.sectar_preset!r}")  # fmt: skip
+                         f"{list(PRESETS)}; got {args.shaping!r}, {args.layout!r}, {args.sectar_preset!r}")  # fmt: skip
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:

@@ -14,7 +14,10 @@ Each measurement isolates one link of the chain "data -> latent -> decoder -> pl
   choose between), and the consistency error of the policy decoder (behaviour cloning only);
 - :func:`planning_signal`: the share of the planner's K latent sequences that the decoder
   predicts to earn any task reward, next to the share of K random action sequences that earn
-  any through the true dynamics (the oracle's search).
+  any through the true dynamics (the oracle's search);
+- :class:`History`: a training run's :data:`HISTORY` metrics at each iteration (KL, NLL, BC,
+  consistency, explorer), recorded through ``train_sectar``'s ``log`` (``bench/sectar.py`` keeps
+  them in ``sectar.json``, ``bench/sectar_mechanism.py`` its KL curve).
 
 ``python bench/sectar_diagnosis.py --help`` runs them and prints one JSON object.
 """
@@ -22,7 +25,10 @@ Each measurement isolates one link of the chain "data -> latent -> decoder -> pl
 from __future__ import annotations
 
 import dataclasses
+import json
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -30,15 +36,40 @@ import numpy as np
 import torch
 
 import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
+from zspace.core.io import atomic_write_json
 from zspace.core.objectives import kl_from_posterior
 from zspace.rl.model_based import MPCConfig, sample_actions
 from zspace.rl.planner import score_states
-from zspace.rl.sectar.model import SECTAR_PRESETS, SeCTAR, consistency_error, sectar_loss
+from zspace.rl.sectar.config import ALIASES, PRESETS
+from zspace.rl.sectar.model import SeCTAR, consistency_error, sectar_loss
 from zspace.rl.segments import rollout_segments
 
-__all__ = ["DATA_KINDS", "collect_segments", "favoured_probability", "fit_on_segments", "latent_report", "planning_signal"]
+__all__ = ["DATA_KINDS", "HISTORY", "History", "collect_segments", "favoured_probability", "fit_on_segments",
+           "latent_report", "planning_signal"]  # fmt: skip
 
 DATA_KINDS = ("random", "drift", "hold")
+# The metrics of each training iteration the diagnosis reads (the last minibatch's / step's of the iteration).
+HISTORY = ("sectar/kl", "sectar/nll_per_step", "sectar/bc", "consistency/error", "consistency/log_prob_per_step",
+           "explore/neg_elbo_segment_end", "explore/neg_elbo_per_step", "explore/entropy", "explore/resets")  # fmt: skip
+
+
+class History:
+    """Each iteration's :data:`HISTORY` metrics (rounded to 5 decimals), after its env steps: ``train_sectar(log=history.log)``.
+
+    With a ``state_dir`` (the run's, as ``train_sectar``'s) the rows are kept in ``state_dir/history.json``
+    after every iteration, so a resumed run's history goes on from its earlier iterations. An iteration
+    redone after a kill (logged, killed before its checkpoint) replaces its row.
+    """
+
+    def __init__(self, state_dir: str | Path | None = None) -> None:
+        self.file = None if state_dir is None else Path(state_dir) / "history.json"
+        self.rows: list[dict[str, float]] = json.loads(self.file.read_text()) if self.file and self.file.is_file() else []
+
+    def log(self, env_steps: int, metrics: dict[str, float]) -> None:
+        self.rows = [row for row in self.rows if row["env_steps"] < env_steps]
+        self.rows.append({"env_steps": env_steps, **{k: round(v, 5) for k, v in metrics.items() if k in HISTORY}})
+        if self.file is not None:
+            atomic_write_json(self.file, self.rows)
 
 
 def favoured_probability(n_actions: int, entropy: float) -> float:
@@ -203,14 +234,13 @@ def planning_signal(model: SeCTAR | None, env_id: str, *, starts: int, candidate
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """KL weight x data kind on one task: fit the paper model, report the latent and the planning signal."""
     import argparse
-    import json
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--env", default="zspace/Waypoints-v0")
     parser.add_argument("--kl-weights", default="0.02,0.2,2")
     parser.add_argument("--data", default="random,hold", help=f"comma-separated of {DATA_KINDS} (see collect_segments)")
     parser.add_argument("--entropy", type=float, default=1.34, help="nats of the drift data's policy (authors' reset_ent)")
-    parser.add_argument("--preset", default="paper", help="SECTAR_PRESETS model")
+    parser.add_argument("--preset", default="paper", choices=[*PRESETS, *ALIASES], help="the model of this SeCTAR preset")
     parser.add_argument("--steps", type=int, default=300, help="minibatches (the authors' iteration: 10 x 30)")
     parser.add_argument("--batch-size", type=int, default=300)
     parser.add_argument("--rollouts", type=int, default=400, help="episodes of data (the authors' explorer starts)")
@@ -235,7 +265,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for kl_weight in [float(w) for w in args.kl_weights.split(",")]:
             tic = time.perf_counter()
             with gymnasium.make(args.env) as env:
-                config = SECTAR_PRESETS[args.preset].for_env(env)
+                config = PRESETS[ALIASES.get(args.preset, args.preset)].model.for_env(env)
             torch.manual_seed(args.seed)
             model = SeCTAR(config)
             terms = fit_on_segments(model, states[~held], actions[~held], kl_weight=kl_weight, steps=args.steps,
@@ -248,9 +278,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             result["runs"].append(run)
             print(json.dumps(run), flush=True)
     if args.json_out:
-        import sys
-        from pathlib import Path
-
         sys.path.insert(0, str(Path(__file__).resolve().parent))  # `_results` beside this file
         from _results import write_result
 

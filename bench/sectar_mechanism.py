@@ -6,7 +6,7 @@ iterations and after the last: how far one segment goes under random actions, th
 latent-conditioned policy (z ~ N(0, I)) and the state decoder's prediction; cosine(predicted,
 executed); end error; the share of the executed ends' variance that z explains; KL. The planner
 scores sparsely (``shaping="none"``, the authors'), as the headline rows. Variants are
-``SECTAR_TRAIN_PRESETS`` names: ``cpu`` (ours) and ``paper-small`` (the authors' algorithm,
+``zspace.rl.sectar.config.PRESETS`` names: ``cpu`` (ours) and ``paper-small`` (the authors' algorithm,
 schedule and KL 2, smaller networks and K).
 
 Each finished run is merged into ``--json-out`` at once (``mechanism[env][variant]["runs"]``, one
@@ -66,9 +66,12 @@ def run_one(env_id: str, preset: str, seed: int, args: Args) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, train_sectar
+    from sectar_diagnosis import History
 
-    config = replace(SectarTrainConfig.for_task(env_id, SECTAR_TRAIN_PRESETS[preset]), plan_shaping="none")
+    from zspace.rl.sectar.config import PRESETS
+    from zspace.rl.sectar.train import SectarTrainConfig, train_sectar
+
+    config = replace(SectarTrainConfig.for_task(env_id, PRESETS[preset]), plan_shaping="none")
     if args.model_init:
         config = replace(config, model=replace(config.model, init=args.model_init))
     env_kwargs: dict[str, Any] = {"layout_seed": seed, "layout": "uniform"}
@@ -78,13 +81,13 @@ def run_one(env_id: str, preset: str, seed: int, args: Args) -> dict[str, Any]:
                          explorer=replace(config.explorer, ppo=replace(config.explorer.ppo, n_minibatches=2)))  # fmt: skip
         env_kwargs["max_episode_steps"] = 76  # 4 segments: the explorer's rollouts must fit in an episode
     state_dir = Path(args.state_dir) / state_name(env_id, seed, preset, args.model_init) if args.state_dir else None
+    history = History(state_dir)
     _, curve = train_sectar(env_id, total_env_steps=args.budget, seed=seed, config=config, env_kwargs=env_kwargs,
-                            state_dir=state_dir, measure_every=args.measure_every)  # fmt: skip
-    history = curve.extra["history"]
+                            state_dir=state_dir, measure_every=args.measure_every, log=history.log)  # fmt: skip
     return {
-        "seed": seed, "budget": args.budget, "env_steps": curve.extra["env_steps"], "iterations": curve.extra["iterations"],
-        "wall_s": round(curve.wall_s, 1), "final": curve.extra["mechanism"][-1], "curve": curve.extra["mechanism"],
-        "kl_curve": [[h["env_steps"], h.get("sectar/kl")] for h in history],
+        "seed": seed, "budget": args.budget, "env_steps": curve.steps_taken, "iterations": curve.iterations,
+        "wall_s": round(curve.wall_s, 1), "final": curve.mechanism[-1], "curve": curve.mechanism,
+        "kl_curve": [[h["env_steps"], h.get("sectar/kl")] for h in history.rows],
     }  # fmt: skip
 
 
@@ -111,12 +114,12 @@ def print_table(mechanism: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(Args, argv)
-    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS
+    from zspace.rl.sectar.config import PRESETS
 
     variants = [v for v in args.variants.split(",") if v]
-    unknown = sorted(set(variants) - set(SECTAR_TRAIN_PRESETS))
+    unknown = sorted(set(variants) - set(PRESETS))
     if unknown:
-        raise SystemExit(f"unknown --variants {unknown}; choose from {list(SECTAR_TRAIN_PRESETS)}")
+        raise SystemExit(f"unknown --variants {unknown}; choose from {list(PRESETS)}")
     if args.quick:
         args.envs, args.seeds, args.budget, args.measure_every = "zspace/Waypoints-v0", 1, 1_000, 1
     command = command_line(__file__, argv)

@@ -60,13 +60,14 @@ def plan(env_id: str, seed: int, args: Args) -> dict[str, dict[str, list[float]]
     torch.set_num_threads(1)
     from zspace.rl.model_based import MPCConfig
     from zspace.rl.oracle import oracle_mpc
-    from zspace.rl.sectar.train import SECTAR_TRAIN_PRESETS, SectarTrainConfig, plan_episode, train_sectar
+    from zspace.rl.sectar.config import PRESETS
+    from zspace.rl.sectar.train import SectarTrainConfig, plan_episode, train_sectar
 
     env_kwargs = {"layout_seed": seed, "layout": "uniform"}
     out: dict[str, dict[str, list[float]]] = {}
     planners = [p for p in args.planners.split(",") if p]
     if "sectar" in planners:
-        config = replace(SectarTrainConfig.for_task(env_id, SECTAR_TRAIN_PRESETS[args.variant]), plan_shaping="none")
+        config = replace(SectarTrainConfig.for_task(env_id, PRESETS[args.variant]), plan_shaping="none")
         state_dir = Path(args.state_dir) / state_name(env_id, seed, args.variant) if args.state_dir else None
         model, _ = train_sectar(
             env_id, total_env_steps=args.budget, seed=seed, config=config, env_kwargs=env_kwargs, state_dir=state_dir

@@ -104,8 +104,8 @@ def test_sectar_resumes_from_its_state_dir(tmp_path):
     args = bench.Args(envs="zspace/Waypoints-v0", methods="sectar", seeds=1, quick=True, kl_weight=0.5, state_dir=str(tmp_path))
     (job,) = bench.jobs(args)
     first = bench._run({**job, "budget": 700})[0]
-    (state,) = tmp_path.glob("*/train_state.pt")
-    assert "kl=0.5" in first["variant"] and "kl=0.5" in state.parent.name
+    (state,) = tmp_path.glob("*/checkpoints/step-*/trainer_state.pt")  # the last iteration's checkpoint only
+    assert "kl=0.5" in first["variant"] and "kl=0.5" in state.parents[2].name and (state.parents[2] / "history.json").is_file()
     n = len(first["env_steps"])
     assert n >= 1 and len(first["extra"]["history"]) == first["extra"]["iterations"]
     longer = bench._run({**job, "budget": 2000})[0]  # goes on from the saved iterations

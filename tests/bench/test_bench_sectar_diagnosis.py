@@ -68,3 +68,14 @@ def test_planning_signal_is_a_share_of_the_candidates():
     for model in (None, tiny_model()):
         signal = planning_signal(model, ENV, starts=2, candidates=16, horizon=2, seed=0, env_kwargs=KWARGS)
         assert 0.0 <= signal["share_nonzero"] <= 1.0 and signal["best_mean"] >= 0.0
+
+
+def test_history_keeps_the_diagnosis_metrics_and_replaces_an_iteration_redone_after_a_kill(tmp_path):
+    history = diagnosis.History(tmp_path)
+    history.log(92, {"sectar/kl": 0.123456789, "sectar/loss": 3.0, "charts/return": 0.0})
+    history.log(184, {"sectar/kl": 0.2})
+    again = diagnosis.History(tmp_path)  # a resumed run, its checkpoint after iteration 1: iteration 2 is redone
+    assert again.rows == [{"env_steps": 92, "sectar/kl": 0.12346}, {"env_steps": 184, "sectar/kl": 0.2}]
+    again.log(184, {"sectar/kl": 0.3})
+    assert diagnosis.History(tmp_path).rows == [{"env_steps": 92, "sectar/kl": 0.12346}, {"env_steps": 184, "sectar/kl": 0.3}]
+    assert diagnosis.History().rows == []  # no state directory: in memory only

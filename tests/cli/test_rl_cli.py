@@ -26,12 +26,16 @@ def run(tmp_path_factory):
 
 
 def test_train_writes_a_reloadable_run(run):
-    info = json.loads((run / "run.json").read_text())
-    assert info["env_id"] == "zspace/Waypoints-v0" and info["env_kwargs"] == {"layout_seed": 0}
-    assert info["curve"]["method"] == "sectar" and len(info["curve"]["returns"]) == 1
-    assert info["train"]["n_candidates"] == 16 and (run / "model.safetensors").is_file()
+    from zspace.rl.sectar.run import load_run
+
+    info = load_run(run)
+    assert info.env_id == "zspace/Waypoints-v0" and info.env_kwargs == {"layout_seed": 0}
+    assert info.curve["method"] == "sectar" and len(info.curve["returns"]) == 1 and info.config.n_candidates == 16
+    (checkpoint,) = (run / "checkpoints").iterdir()
+    assert (checkpoint / "model.safetensors").is_file() and not (run / "model.safetensors").exists()
     config = json.loads((run / "config.json").read_text())
     assert (config["family"], config["format_version"], config["env_id"]) == ("sectar", 1, "zspace/Waypoints-v0")
+    assert config["train"]["model"]["kl_weight"] == 0.02  # the default preset: cpu (ours)
 
 
 def test_plan_reports_returns_reproducibly(run):
@@ -72,38 +76,36 @@ def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
 def test_presets_lists_every_family():
     result = runner.invoke(app, ["presets"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for family, name in (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "small")):
+    for family, name in (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "cpu")):
         assert any(line.split("│")[1].strip() == family and name in line for line in result.output.splitlines() if "│" in line)
 
 
-def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
-    from zspace.rl.results import LearningCurve
+def test_train_passes_save_every_and_accepts_the_old_preset_name(tmp_path, monkeypatch):
     from zspace.rl.sectar import train as sectar_train
+    from zspace.rl.sectar.config import PRESETS
+    from zspace.rl.sectar.train import SectarCurve
 
-    saves = []
+    seen = {}
 
-    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, on_start=None, state_dir=None):
-        curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
-        for steps in (10_000, 26_000, 40_000, 52_000):
-            curve.record(steps, 1.0, 0.0)
-            on_iteration("model", curve, steps)
-        return "model", curve
+    def fake_train(env_id, *, config, keep_every, **_):
+        seen.update(config=config, keep_every=keep_every)
+        return "model", SectarCurve(env_id=env_id, seed=0)
 
     monkeypatch.setattr(sectar_train, "train_sectar", fake_train)
-    monkeypatch.setattr(sectar_train, "save_sectar", lambda out, model, config: saves.append(out))
-    result = runner.invoke(app, ["rl", "train", "sectar", "--steps", "52000", "--save-every", "25000", "--out", str(tmp_path)])
+    args = ["rl", "train", "sectar", "--steps", "52000", "--save-every", "25000", "--preset", "small"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert len(saves) == 3  # at 26k and 52k (>= 25k since the last save), then the final one
-    assert len(json.loads((tmp_path / "run.json").read_text())["curve"]["returns"]) == 4
+    assert seen == {"config": PRESETS["cpu"], "keep_every": 25_000}
+    assert "--preset small is the old name of --preset cpu" in result.output
 
 
 def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monkeypatch):
-    from zspace.rl.results import LearningCurve
     from zspace.rl.sectar import train as sectar_train
     from zspace.rl.sectar.run import train_run
+    from zspace.rl.sectar.train import SectarCurve
 
-    def fake_train(env_id, *, total_env_steps, seed, config, env_kwargs, log, on_iteration, on_start=None, state_dir=None):
-        curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
+    def fake_train(env_id, *, seed, log, on_iteration, **_):
+        curve = SectarCurve(env_id=env_id, seed=seed)
         for steps, ret in ((400, 1.5), (800, 2.5)):
             curve.record(steps, ret, 0.0)
             log(steps, {"charts/return": ret, "consistency/error": 0.25, "sectar/loss": 3.0})
@@ -111,7 +113,6 @@ def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monk
         return "model", curve
 
     monkeypatch.setattr(sectar_train, "train_sectar", fake_train)
-    monkeypatch.setattr(sectar_train, "save_sectar", lambda out, model, config: None)
     seen = []
     train_run(tmp_path / "nav", "zspace/Waypoints-v0", total_env_steps=800, on_progress=lambda *a: seen.append(a))
     assert seen == [(400, 800, {"charts/return": 1.5, "consistency/error": 0.25}),

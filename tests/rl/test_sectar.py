@@ -12,7 +12,8 @@ import torch
 import zspace.rl.envs  # noqa: F401 - registers the ids
 from zspace.errors import ConfigError
 from zspace.rl.exploration import Explorer, ExplorerConfig, novelty_rewards, segment_neg_elbo
-from zspace.rl.sectar.model import SECTAR_PRESETS, SeCTAR, SectarConfig, consistency_error, sectar_loss
+from zspace.rl.sectar.config import PRESETS
+from zspace.rl.sectar.model import SeCTAR, SectarConfig, consistency_error, sectar_loss
 
 TINY = SectarConfig(
     state_dim=2, state_low=(-2.0, -4.0), state_high=(2.0, 0.0), n_actions=3, segment_len=4,
@@ -28,19 +29,19 @@ def tiny_model(seed: int = 0, config: SectarConfig = TINY) -> SeCTAR:
 
 def test_for_env_binds_spaces_and_segment_length():
     env = gymnasium.make("zspace/Blocks-v0")
-    config = SECTAR_PRESETS["small"].for_env(env)
+    config = PRESETS["cpu"].model.for_env(env)
     assert config.state_dim == 14 and config.n_actions == 6 and config.segment_len == 19
     assert config.state_low[0] == pytest.approx(-2.8) and config.state_high[-1] == 1.0  # gripper bound, holding flag
-    continuous = SECTAR_PRESETS["paper"].for_env(gymnasium.make("zspace/Wheeled-v0"))
+    continuous = PRESETS["paper"].model.for_env(gymnasium.make("zspace/Wheeled-v0"))
     assert continuous.n_actions == 0 and continuous.action_low == (-1.0, -1.0)
-    assert SECTAR_PRESETS["paper"].hidden == 256 and SECTAR_PRESETS["paper"].policy_hidden == (400, 300, 200)
+    assert PRESETS["paper"].model.hidden == 256 and PRESETS["paper"].model.policy_hidden == (400, 300, 200)
 
 
 def test_config_errors_name_the_fix():
     with pytest.raises(ConfigError, match="for_env"):
-        SeCTAR(SECTAR_PRESETS["small"])
+        SeCTAR(PRESETS["cpu"].model)
     with pytest.raises(ConfigError, match="valid presets are"):
-        SECTAR_PRESETS["huge"]
+        PRESETS["huge"]
     with pytest.raises(ConfigError, match="state_dim=2"):
         dataclasses.replace(TINY, state_low=(0.0,))
 

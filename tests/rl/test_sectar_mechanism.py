@@ -78,12 +78,12 @@ def test_training_measures_every_n_iterations_and_at_the_end_without_changing_th
     }  # 3 x 92 steps, then one of planning only
     plain_model, plain = train_sectar(ENV, **kwargs)
     measured_model, curve = train_sectar(ENV, measure_every=3, **kwargs)
-    assert [(m["iteration"], m["env_steps"]) for m in curve.extra["mechanism"]] == [(3, 276), (4, 300)]
-    assert set(curve.extra["mechanism"][0]) >= {"random_m", "explorer_m", "policy_m", "decoded_m", "cosine", "z_share"}
-    assert curve.returns == plain.returns and curve.extra["sectar/loss"] == plain.extra["sectar/loss"]
+    assert [(m["iteration"], m["env_steps"]) for m in curve.mechanism] == [(3, 276), (4, 300)]
+    assert set(curve.mechanism[0]) >= {"random_m", "explorer_m", "policy_m", "decoded_m", "cosine", "z_share"}
+    assert curve.returns == plain.returns and curve.last["sectar/loss"] == plain.last["sectar/loss"]
     for p, q in zip(plain_model.parameters(), measured_model.parameters(), strict=True):
         assert torch.equal(p, q)
     # a finished run resumed from its state is measured at its last iteration, once
     train_sectar(ENV, state_dir=tmp_path, **kwargs)
     _, resumed = train_sectar(ENV, state_dir=tmp_path, measure_every=5, **kwargs)
-    assert [m["iteration"] for m in resumed.extra["mechanism"]] == [4]
+    assert [m["iteration"] for m in resumed.mechanism] == [4]

@@ -14,14 +14,13 @@ from zspace.rl.envs import WaypointsConfig
 from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.policy import sample_action
 from zspace.rl.ppo import PPOConfig
+from zspace.rl.sectar.config import ALIASES, PRESETS
 from zspace.rl.sectar.model import SeCTAR, SectarConfig
 from zspace.rl.sectar.train import (
-    SECTAR_TRAIN_PRESETS,
     SectarTrainConfig,
     explorer_rewards,
     load_sectar,
     plan_episode,
-    save_sectar,
     segment_end_rewards,
     train_sectar,
 )
@@ -52,13 +51,13 @@ def test_runs_end_to_end_within_the_budget():
     assert [(n, s) for _, n, s in calls] == [(1, 92), (2, 184)]  # after each iteration: curve so far, steps
     assert all(m is model for m, _, _ in calls) and [s for s, _ in logs] == [s for _, _, s in calls]
     assert isinstance(model, SeCTAR) and model.config.segment_len == 4 and model.config.state_dim == 2
-    assert curve.method == "sectar" and curve.env_steps == [24, 116] and curve.extra["env_steps"] == 184
+    assert curve.method == "sectar" and curve.env_steps == [24, 116] and curve.steps_taken == 184
     assert {"sectar/loss", "consistency/error"} <= set(logs[0][1])
     assert "explore/entropy" not in logs[0][1] and "explore/entropy" in logs[1][1]  # not trained before the model has data
     assert logs[0][1]["charts/buffer_segments"] == 4 * 2  # the explorer's segments only (paper)
-    shares = [curve.extra[f"time_share/{k}"] for k in ("plan", "explore", "fit")]
+    shares = [curve.time_share[k] for k in ("plan", "explore", "fit")]
     assert min(shares) > 0 and sum(shares) == pytest.approx(1.0)
-    activities = {k.split("/")[1]: v for k, v in curve.extra.items() if k.startswith("activity_share/")}
+    activities = curve.activity_share
     assert set(activities) == {"env", "decode", "score", "ppo", "vae", "other"}
     assert min(activities.values()) >= 0 and sum(activities.values()) == pytest.approx(1.0)
     assert min(activities[k] for k in ("env", "decode", "ppo", "vae")) > 0
@@ -67,10 +66,12 @@ def test_runs_end_to_end_within_the_budget():
 
 
 def test_the_last_consistency_metrics_survive_an_iteration_without_budget_for_them():
-    _, curve = run(budget=92 + 24 + 36)  # the second iteration plans and explores, then has no steps left
-    assert curve.extra["iterations"] == 2 and curve.extra["env_steps"] == 92 + 24 + 36
-    assert "consistency/error" not in curve.extra["history"][1]
-    assert curve.extra["consistency/error"] == pytest.approx(curve.extra["history"][0]["consistency/error"], abs=1e-5)
+    logs = []
+    _, curve = train_sectar(
+        ENV, total_env_steps=92 + 24 + 36, seed=0, config=TINY, env_kwargs=ENV_KWARGS, log=lambda s, m: logs.append(m)
+    )  # fmt: skip  (the second iteration has no steps left to fit)
+    assert curve.iterations == 2 and curve.steps_taken == 92 + 24 + 36
+    assert "consistency/error" not in logs[1] and curve.last["consistency/error"] == logs[0]["consistency/error"]
 
 
 def test_explorer_rewards_sit_at_segment_ends_or_on_each_step():
@@ -87,7 +88,7 @@ def test_explorer_rewards_sit_at_segment_ends_or_on_each_step():
 
 
 def test_paper_defaults_are_the_authors_and_cpu_is_ours():
-    paper = SECTAR_TRAIN_PRESETS["paper"]
+    paper = PRESETS["paper"]
     assert paper == SectarTrainConfig() and paper.model.kl_weight == 2.0 and paper.model.bc_weight == 100.0
     assert (paper.plan_episodes, paper.n_candidates, paper.plan_horizon, paper.plan_shaping) == (40, 2048, 10, "none")
     assert (paper.explore_starts, paper.explore_segments, paper.consistency_rollouts) == (400, 5, 20)
@@ -97,7 +98,7 @@ def test_paper_defaults_are_the_authors_and_cpu_is_ours():
     wheeled, blocks = (SectarTrainConfig.for_task(f"zspace/{name}-v0") for name in ("Wheeled", "Blocks"))
     assert (wheeled.plan_horizon, wheeled.explore_segments, wheeled.explorer.reset_entropy) == (20, 10, 0.0)
     assert (blocks.plan_discount, blocks.explorer.reset_entropy) == (0.995, 1.6)
-    cpu = SECTAR_TRAIN_PRESETS["cpu"]
+    cpu = PRESETS["cpu"]
     assert cpu.model.kl_weight == 0.02 and cpu.decoder_consistency and cpu.buffer_planning and cpu.buffer_consistency
     assert SectarTrainConfig.for_task("zspace/Wheeled-v0", cpu) == cpu  # ours has no per-task values
     # the authors' initialisation and absolute-state decoder, theirs on the explorer too; ours is the cpu preset's
@@ -105,7 +106,7 @@ def test_paper_defaults_are_the_authors_and_cpu_is_ours():
     # Wheeled in the authors' rad/s: pi starts at std 1 rad/s, the explorer at sqrt(20) rad/s, of 20 rad/s per unit
     assert wheeled.model.policy_init_std == pytest.approx(1 / 20) and wheeled.explorer.init_std == pytest.approx(20**0.5 / 20)
     assert wheeled.explorer.action_scale == 20 and blocks.model.policy_init_std == 1.0
-    small = SECTAR_TRAIN_PRESETS["paper-small"]  # the authors' algorithm and schedule; only the networks and K shrink
+    small = PRESETS["paper-small"]  # the authors' algorithm and schedule; only the networks and K shrink
     sizes = {"model": small.model, "explorer": small.explorer, "n_candidates": small.n_candidates}
     assert dataclasses.replace(paper, **sizes) == small and small.n_candidates == 256 and small.model.kl_weight == 2.0
     assert dataclasses.replace(small.model, hidden=256, decoder_hidden=(128, 128, 128), policy_hidden=(400, 300, 200)) == (
@@ -116,10 +117,41 @@ def test_paper_defaults_are_the_authors_and_cpu_is_ours():
         SectarTrainConfig(explore_reward="sometimes")
 
 
+def test_one_registry_of_complete_configs_and_the_old_name_of_cpu():
+    assert list(PRESETS) == ["paper", "cpu", "paper-small"]
+    assert ALIASES == {"small": "cpu"}
+    cpu = PRESETS["cpu"].model  # the model of our CPU preset: small networks, our initialisation, KL weight 0.02
+    assert (cpu.hidden, cpu.encoder_layers, cpu.decoder_hidden, cpu.policy_hidden) == (64, 1, (), (128, 128))
+    assert (cpu.kl_weight, cpu.init) == (0.02, "ours") and PRESETS["paper"].model == SectarConfig()
+    with pytest.raises(ConfigError, match=r"unknown SeCTAR preset 'huge'; valid presets are \['cpu', 'paper', 'paper-small'\]"):
+        PRESETS["huge"]
+
+
+# A seeded run's numbers, pinned: the authors' algorithm on TINY, and with every departure of ours switched on.
+OURS = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours", kl_weight=0.02), explore_reward="per_step",
+                           buffer_planning=True, buffer_consistency=True, decoder_consistency=True, grad_clip=10.0,
+                           plan_shaping="distance")  # fmt: skip
+PINNED = {
+    "paper": (TINY, {"sectar/loss": 164.60287475585938, "consistency/error": 2.4711556434631348,
+                     "consistency/value": 43.928688049316406}, 318.5345882133115),
+    "ours": (OURS, {"sectar/loss": 136.21841430664062, "consistency/error": 0.3005124628543854,
+                    "consistency/decoder_nll_per_step": -2.103276252746582}, 263.37532026480767),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", PINNED)
+def test_a_seeded_run_gives_its_pinned_numbers(name):
+    config, last, weights = PINNED[name]
+    model, curve = train_sectar(ENV, total_env_steps=300, seed=1, config=config, env_kwargs=ENV_KWARGS)
+    assert (curve.env_steps, curve.iterations, curve.steps_taken, curve.explorer_resets) == ([24, 116, 208, 300], 4, 300, 0)
+    assert {k: curve.last[k] for k in last} == pytest.approx(last, rel=1e-5)
+    assert sum(p.double().abs().sum().item() for p in model.state_dict().values()) == pytest.approx(weights, rel=1e-6)
+
+
 def test_seeded_runs_are_reproducible():
     (model_a, a), (model_b, b), (_, c) = run(seed=3), run(seed=3), run(seed=4)
     assert (a.env_steps, a.returns, a.successes) == (b.env_steps, b.returns, b.successes)
-    assert a.extra["sectar/loss"] == b.extra["sectar/loss"] != c.extra["sectar/loss"]
+    assert a.last["sectar/loss"] == b.last["sectar/loss"] != c.last["sectar/loss"]
     for (name, p), q in zip(model_a.state_dict().items(), model_b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
 
@@ -191,22 +223,30 @@ def test_decoder_consistency_fits_the_decoder_to_the_policy_and_nothing_else(mon
     assert "consistency/decoder_nll_per_step" not in metrics
 
 
+def saved(directory, config: SectarTrainConfig = TINY):
+    """A one-iteration run whose training state (its one checkpoint) is in ``directory``: (model, checkpoint)."""
+    model, _ = train_sectar(ENV, total_env_steps=24, seed=0, config=config, env_kwargs=ENV_KWARGS, state_dir=directory)
+    (checkpoint,) = (directory / "checkpoints").iterdir()
+    return model, checkpoint
+
+
 def test_save_load_round_trip(tmp_path):
-    model, _ = run(budget=24)
-    save_sectar(tmp_path, model, TINY)
-    loaded = load_sectar(tmp_path)
-    assert loaded.config == model.config
+    model, checkpoint = saved(tmp_path)
+    assert checkpoint.name == "step-00000024" and {p.name for p in checkpoint.iterdir()} == {
+        "config.json", "model.safetensors", "trainer_state.pt"}  # fmt: skip
     s0, z = torch.randn(3, 2), torch.randn(3, 2)
-    torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))
-    assert json.loads((tmp_path / "config.json").read_text())["train"]["consistency_rollouts"] == 4
+    for loaded in (load_sectar(tmp_path), load_sectar(checkpoint), load_sectar(tmp_path, "step-00000024")):
+        assert loaded.config == model.config
+        torch.testing.assert_close(loaded.predict(s0, z), model.predict(s0, z))
+    config = json.loads((checkpoint / "config.json").read_text())
+    assert (config["family"], config["train"]["consistency_rollouts"], config["seed"]) == ("sectar", 4, 0)
 
 
 def test_a_run_saved_before_the_init_choice_loads_as_our_initialisation_it_had(tmp_path):
-    model, _ = run(budget=24, config=dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours")))
-    save_sectar(tmp_path, model)
-    config = json.loads((tmp_path / "config.json").read_text())
+    model, checkpoint = saved(tmp_path, dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours")))
+    config = json.loads((checkpoint / "config.json").read_text())
     del config["model"]["init"]  # as written before SectarConfig.init
-    (tmp_path / "config.json").write_text(json.dumps(config))
+    (checkpoint / "config.json").write_text(json.dumps(config))
     loaded = load_sectar(tmp_path)
     s0, z = torch.randn(3, 2), torch.randn(3, 2)
     assert loaded.config.init == "ours"
@@ -214,9 +254,8 @@ def test_a_run_saved_before_the_init_choice_loads_as_our_initialisation_it_had(t
 
 
 def test_mismatched_checkpoint_names_the_file(tmp_path):
-    model, _ = run(budget=24)
-    save_sectar(tmp_path, model)
-    config_file = tmp_path / "config.json"
+    _, checkpoint = saved(tmp_path)
+    config_file = checkpoint / "config.json"
     data = json.loads(config_file.read_text())
     data["model"]["hidden"] = 16  # no longer the shape of the saved weights
     config_file.write_text(json.dumps(data))
@@ -226,8 +265,10 @@ def test_mismatched_checkpoint_names_the_file(tmp_path):
     config_file.write_text(json.dumps(data))
     with pytest.raises(CheckpointError, match="config.json.*hiden"):
         load_sectar(tmp_path)
-    with pytest.raises(CheckpointError, match="missing"):
+    with pytest.raises(CheckpointError, match="does not exist"):
         load_sectar(tmp_path / "nowhere")
+    with pytest.raises(CheckpointError, match="no checkpoint 'step-00000001'.*step-00000024"):
+        load_sectar(tmp_path, "step-00000001")
 
 
 def test_checkpoint_from_before_the_mlp_decoder_head_loads_or_says_what_to_do(tmp_path):
@@ -235,9 +276,8 @@ def test_checkpoint_from_before_the_mlp_decoder_head_loads_or_says_what_to_do(tm
     from safetensors.torch import load_file, save_file
 
     linear = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, decoder_hidden=()))
-    model, _ = run(budget=24, config=linear)
-    save_sectar(tmp_path, model)
-    weights, config_file = tmp_path / "model.safetensors", tmp_path / "config.json"
+    model, checkpoint = saved(tmp_path, linear)
+    weights, config_file = checkpoint / "model.safetensors", checkpoint / "config.json"
     save_file({k.replace("decoder_head.0.", "decoder_head."): v for k, v in load_file(str(weights)).items()}, str(weights))
     data = json.loads(config_file.read_text())
     del data["model"]["decoder_hidden"]
@@ -285,26 +325,28 @@ def test_resume_after_a_kill_equals_the_uninterrupted_run(tmp_path):
         )
     model_b, curve_b = train_sectar(ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
     assert (curve_b.env_steps, curve_b.returns, curve_b.successes) == (curve_a.env_steps, curve_a.returns, curve_a.successes)
-    assert curve_b.extra["sectar/loss"] == curve_a.extra["sectar/loss"]
+    assert curve_b.last["sectar/loss"] == curve_a.last["sectar/loss"]
     for (name, p), q in zip(model_a.state_dict().items(), model_b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
     with pytest.raises(CheckpointError, match="another seed"):
         train_sectar(ENV, total_env_steps=BUDGET, seed=6, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
-    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
-    torch.save(state | {"format": 1}, tmp_path / "train_state.pt")  # written before the explorer-reward fix
-    with pytest.raises(CheckpointError, match="has format 1, expected 2: .*start a new run directory"):
+    (state_file,) = tmp_path.glob("checkpoints/step-*/trainer_state.pt")  # iteration 2's; iteration 1's was removed
+    state = torch.load(state_file, weights_only=True)
+    torch.save(state | {"format": 1}, state_file)  # written before the explorer-reward fix
+    with pytest.raises(CheckpointError, match="has format 1, expected 3: .*start a new run directory"):
         train_sectar(ENV, total_env_steps=BUDGET, seed=5, config=TINY, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
 
 
 def test_a_state_saved_before_the_init_choice_resumes_only_as_the_initialisation_it_had(tmp_path):
     ours = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="ours"))
     train_sectar(ENV, total_env_steps=92, seed=2, config=ours, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
-    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
+    (state_file,) = tmp_path.glob("checkpoints/step-*/trainer_state.pt")
+    state = torch.load(state_file, weights_only=True)
     config = json.loads(state["config"])
     for part, fields in {"model": ("init", "policy_init_std"), "explorer": ("act", "init", "init_std", "action_scale")}.items():
         for name in fields:
             del config[part][name]  # as written before these fields existed
-    torch.save(state | {"config": json.dumps(config)}, tmp_path / "train_state.pt")
+    torch.save(state | {"config": json.dumps(config)}, state_file)
     _, curve = train_sectar(ENV, total_env_steps=184, seed=2, config=ours, env_kwargs=ENV_KWARGS, state_dir=tmp_path)
     assert curve.env_steps[0] == 24 and len(curve.env_steps) == 2  # resumed after its first iteration
     authors = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, init="authors"))

@@ -7,13 +7,14 @@ import numpy as np
 import torch
 
 import zspace.rl.envs  # noqa: F401  (registers the ids)
-from zspace.rl.sectar.model import SECTAR_PRESETS, SeCTAR
+from zspace.rl.sectar.config import PRESETS
+from zspace.rl.sectar.model import SeCTAR
 from zspace.rl.skills import SkillVecEnv, skills_ppo
 
 
 def tiny_model(env_id: str) -> SeCTAR:
     torch.manual_seed(0)
-    config = SECTAR_PRESETS["small"].for_env(gymnasium.make(env_id))
+    config = PRESETS["cpu"].model.for_env(gymnasium.make(env_id))
     return SeCTAR(config)
 
 

@@ -174,7 +174,7 @@ def presets_cmd() -> None:
 
     from zspace.core.config import to_dict
     from zspace.music.presets import PRESETS as MUSIC_PRESETS
-    from zspace.rl.sectar.model import SECTAR_PRESETS
+    from zspace.rl.sectar.config import PRESETS as SECTAR_PRESETS
     from zspace.vae import PRESETS
 
     # A name is what the user types next: it never wraps or gets cut (the descriptions wrap instead).
@@ -199,8 +199,9 @@ def presets_cmd() -> None:
         model = f"{m.decoder} z={m.z_size} enc={list(m.encoder_sizes)} dec={list(m.decoder_sizes)} steps={m.n_steps}"
         table.add_row("music", name, model, m.encoding, f"adam batch={preset.train.batch_size} steps={preset.train.max_steps}")
     for name, c in SECTAR_PRESETS.items():
-        model = f"z={c.z_size} lstm={c.hidden}x{c.encoder_layers} policy={list(c.policy_hidden)}"
-        table.add_row("sectar", name, model, "online", f"kl={c.kl_weight} bc={c.bc_weight}")
+        m = c.model
+        model = f"z={m.z_size} lstm={m.hidden}x{m.encoder_layers} policy={list(m.policy_hidden)} kl={m.kl_weight}"
+        table.add_row("sectar", name, model, "online", f"K={c.n_candidates} H={c.plan_horizon} batch={c.batch_size}")
     console.print(table)
 
 

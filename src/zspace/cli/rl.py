@@ -90,7 +90,7 @@ def train_sectar_cmd(
             help="Training preset: cpu (ours, CPU-sized, plans with the distance tie-break; 'small' is its old name) | "
             "paper (the authors': sparse scoring, an accelerator's sizes) | paper-small (the authors' with CPU sizes)."
         ),
-    ] = "small",
+    ] = "cpu",
     candidates: Annotated[int | None, typer.Option(help="Latent sequences scored per plan (default: the config's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the config's).")] = None,
     method: Annotated[str | None, typer.Option(help="Planner: shooting | cem (default: the config's).")] = None,
@@ -98,14 +98,12 @@ def train_sectar_cmd(
     save_every: Annotated[
         int,
         typer.Option(
-            help="Also save the model and curve so far every this many env steps (0: only at the end).",
+            help="Keep a checkpoint every this many env steps (the last iteration's is always kept; 0: only it).",
             callback=checked(NonNegativeInt),
         ),
     ] = 25_000,
     overwrite: OverwriteOpt = False,
-    resume: Annotated[
-        bool, typer.Option(help="Continue exactly from the training state OUT/train_state.pt left by a killed run.")
-    ] = False,
+    resume: Annotated[bool, typer.Option(help="Continue exactly from the last checkpoint of OUT left by a killed run.")] = False,
     threads: ThreadsOpt = 1,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
@@ -113,26 +111,25 @@ def train_sectar_cmd(
     Example: zspace train sectar --env zspace/Waypoints-v0 --layout-seed 0 --steps 150000 --out runs/nav
     """
     from zspace.rl.envs import ENV_IDS, check_env_id
-    from zspace.rl.sectar.config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
+    from zspace.rl.sectar.config import ALIASES, PRESETS, SectarTrainConfig
     from zspace.rl.sectar.run import train_run
 
     with user_errors(), _threads(threads):
         check_env_id(env, ENV_IDS)
-        name = "cpu" if preset == "small" else preset
-        if name not in SECTAR_TRAIN_PRESETS:
-            raise ConfigError(
-                f"--preset {preset!r} is not one of {', '.join(SECTAR_TRAIN_PRESETS)} (or 'small', the old name of cpu)"
-            )
-        base = SECTAR_TRAIN_PRESETS[name]
-        config = _with_planner(SectarTrainConfig.for_task(env, base), candidates, horizon, method, shaping)
+        name = ALIASES.get(preset, preset)
+        if name not in PRESETS:
+            raise ConfigError(f"--preset {preset!r} is not one of {', '.join(PRESETS)} (or 'small', the old name of cpu)")
+        if name != preset:
+            console.print(f"--preset {preset} is the old name of --preset {name}; use --preset {name}")
+        config = _with_planner(SectarTrainConfig.for_task(env, PRESETS[name]), candidates, horizon, method, shaping)
         with sectar_progress(env, steps) as on_progress:
             _, curve = train_run(out, env, total_env_steps=steps, seed=seed, config=config,
                                  env_kwargs=_env_kwargs(layout_seed, layout), save_every=save_every,
                                  overwrite=overwrite, resume=resume, on_progress=on_progress)  # fmt: skip
     last = curve.returns[-5:]
-    rows = {"env steps": curve.extra.get("env_steps", steps), "planning episodes": len(curve.returns),
+    rows = {"env steps": curve.steps_taken, "planning episodes": len(curve.returns),
             "return (last 5 episodes)": sum(last) / max(len(last), 1), "wall seconds": curve.wall_s}  # fmt: skip
-    rows |= {k: v for k, v in curve.extra.items() if k.startswith("consistency/")}
+    rows |= {k: v for k, v in curve.last.items() if k.startswith("consistency/")}
     console.print(metrics_table(f"SeCTAR on {env}", rows))
     console.print(f"model in {out}; plan with `zspace rl plan {out}`")
 

@@ -38,7 +38,7 @@ from zspace.rl.policy import ActorCritic
 from zspace.rl.ppo import PPOConfig, RolloutBatch, ppo_update
 from zspace.rl.sectar.model import SeCTAR
 
-__all__ = ["Explorer", "ExplorerConfig", "novelty_rewards", "segment_neg_elbo"]
+__all__ = ["Explorer", "ExplorerConfig", "explorer_rewards", "novelty_rewards", "segment_end_rewards", "segment_neg_elbo"]
 
 
 @configclass
@@ -93,6 +93,29 @@ def segment_neg_elbo(model: SeCTAR, states: Tensor, generator: torch.Generator |
     z = normal.loc + normal.scale * noise
     nll_per_step = -model.state_log_prob(states[:, 0], z, states[:, 1:]) / (states.shape[1] - 1)
     return nll_per_step + kl_from_posterior(posterior).sum(dim=-1)
+
+
+def explorer_rewards(values: Tensor, placement: str) -> Tensor:
+    """The explorer's rewards over a rollout of M segments of T steps joined by one unrewarded step each.
+
+    ``values (N, M, T)``: "per_step" (ours) pays each step its own term; "segment_end" pays each
+    segment's sum over T at its last step (:func:`segment_end_rewards`). Returns ``(N, M (T + 1) - 1)``.
+    """
+    n, m, seg = values.shape
+    if placement == "per_step":
+        padded = torch.cat([values, torch.zeros_like(values[:, :, :1])], dim=2)  # the joining step pays 0
+        return padded.reshape(n, -1)[:, : m * (seg + 1) - 1]
+    return segment_end_rewards(values.sum(dim=2), seg)
+
+
+def segment_end_rewards(per_segment: Tensor, segment_len: int) -> Tensor:
+    """``per_segment (N, M)`` rewards paid at each segment's last step -> ``(N, M (T + 1) - 1)`` (zeros elsewhere)."""
+    n, m = per_segment.shape
+    length = m * (segment_len + 1) - 1
+    rewards = torch.zeros(n, length, device=per_segment.device, dtype=per_segment.dtype)
+    ends = torch.clamp(torch.arange(m, device=per_segment.device) * (segment_len + 1) + segment_len, max=length - 1)
+    rewards[:, ends] = per_segment
+    return rewards
 
 
 def max_entropy(action_space: gymnasium.spaces.Space) -> float | None:

@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Independent
 
-from zspace.core.config import Registry
 from zspace.core.constraints import NonNegative, NonNegativeInt, Size, Sizes, configclass
 from zspace.core.distributions import diagonal_gaussian, gaussian
 from zspace.core.objectives import elbo_terms, kl_from_posterior
@@ -39,7 +38,7 @@ from zspace.nn.mlp import MLP
 from zspace.nn.recurrent import init_lstm_, lstm_cell
 from zspace.rl.policy import ActorCritic, xavier_mlp
 
-__all__ = ["SECTAR_INITS", "SECTAR_PRESETS", "SeCTAR", "SectarConfig", "consistency_error", "sectar_loss"]
+__all__ = ["SECTAR_INITS", "SeCTAR", "SectarConfig", "consistency_error", "sectar_loss"]
 
 SECTAR_INITS = ("authors", "ours")  # SectarConfig.init
 
@@ -55,7 +54,7 @@ class SectarConfig:
     policy MLP, KL weight 2 and BC weight 100 (every experiment sets ``kl_weight: [2]`` and
     ``bc_weight: [100]``; the ``TrajVAEBC`` class defaults are overridden). Wheeled used a 512-unit
     decoder (``decoder_rnn_hidden_dim``); we keep 256 for all tasks. ``init="authors"`` is their
-    initialisation and absolute-state decoder; ``init="ours"`` (the "small" preset) is a named option.
+    initialisation and absolute-state decoder; ``init="ours"`` (the "cpu" preset's) is a named option.
     """
 
     # --- the environment (from its spaces; see for_env) --------------------------------------
@@ -80,7 +79,7 @@ class SectarConfig:
     policy_init_std: float = 1.0  # Box: pi's initial std in action units (the authors' Wheeled: 1 rad/s of 20 = 0.05)
     # --- the loss --------------------------------------------------------------------------
     # The authors' kl_weight 2 in every experiment, against the NLL averaged per step (their loss_type "ll" divides
-    # by path_len). The "small" preset's 0.02 is our departure (docs/BENCHMARKS.md has the runs behind it).
+    # by path_len). The "cpu" preset's 0.02 is our departure (docs/BENCHMARKS.md has the runs behind it).
     kl_weight: NonNegative = 2.0
     bc_weight: NonNegative = 100.0  # authors' value; BC is averaged per step, so it is O(1) nats
 
@@ -144,16 +143,6 @@ class SectarConfig:
         return dataclasses.replace(self, **fields)
 
 
-SECTAR_PRESETS: Registry[SectarConfig] = Registry("SeCTAR")
-SECTAR_PRESETS.register("paper", SectarConfig())
-# Ours, for one CPU thread (departures from "paper", listed in docs/BENCHMARKS.md): 64-unit LSTMs, a one-layer
-# encoder, linear heads and a (128, 128) policy make planning and minibatches ~10x cheaper; KL weight 0.02.
-SECTAR_PRESETS.register(
-    "small",
-    SectarConfig(hidden=64, encoder_layers=1, decoder_hidden=(), policy_hidden=(128, 128), kl_weight=0.02, init="ours"),
-)
-
-
 class SeCTAR(nn.Module):
     """The trajectory VAE and its latent-conditioned policy; see the module docstring.
 
@@ -164,7 +153,7 @@ class SeCTAR(nn.Module):
     def __init__(self, config: SectarConfig) -> None:
         super().__init__()
         if not config.bound:
-            raise ConfigError("SectarConfig is not bound to an environment; build it with SECTAR_PRESETS[name].for_env(env)")
+            raise ConfigError("SectarConfig is not bound to an environment; build it with config.for_env(env)")
         self.config = c = config
         s, z, h = c.state_dim, c.z_size, c.hidden
         low, high = torch.tensor(c.state_low), torch.tensor(c.state_high)

@@ -1,14 +1,15 @@
-"""A SeCTAR run directory under the run contract (:mod:`zspace.train.runs`): train, save, load.
+"""A SeCTAR run directory under the run contract (:mod:`zspace.train.runs`): train, load.
 
-Layout::
+Layout (the checkpoints are :mod:`zspace.rl.sectar.io`'s)::
 
-    RUN/config.json        family "sectar", format_version, model, train, env_id, env_kwargs, seed
-    RUN/model.safetensors  the weights (written by :func:`~zspace.rl.sectar.train.save_sectar`)
-    RUN/run.json           env id and kwargs, seed, train config and the learning curve so far
+    RUN/config.json                          family "sectar", format_version, model, train, env_id, env_kwargs, seed
+    RUN/checkpoints/step-<env steps>/        config.json, model.safetensors, trainer_state.pt (with the curve)
 
-:func:`train_run` checks and locks the output directory before the first environment step, saves
-every ``save_every`` env steps and at the end (each file replaced atomically, so a kill keeps the
-last complete save), and reports progress through ``on_progress``.
+:func:`train_run` checks and locks the output directory before the first environment step,
+writes config.json once before the first iteration, a checkpoint after every iteration (the one
+before it is kept only every ``save_every`` env steps), and reports progress through
+``on_progress``. A run of the layout before checkpoints/ (``model.safetensors``,
+``train_state.pt`` and ``run.json`` at the top) loads and resumes as it is.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from zspace.core.config import from_dict, to_dict
 from zspace.core.constraints import Seed, check_value
 from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
-from zspace.rl.results import LearningCurve
+from zspace.rl.sectar import io
 from zspace.rl.sectar import train as sectar_train
-from zspace.rl.sectar.train import SectarTrainConfig
+from zspace.rl.sectar.train import SectarCurve, SectarTrainConfig
 from zspace.train import runs
 
-FAMILY = "sectar"
-RUN_FILE = "run.json"
+FAMILY = io.FAMILY
 
 # on_progress(env_steps, total_env_steps, metrics): metrics holds "return" and, once measured,
 # "consistency/error" (metres between the decoded and executed paths).
@@ -46,27 +46,6 @@ class SectarRun:
     seed: int
     config: SectarTrainConfig
     curve: dict[str, Any]
-
-
-def save_run(
-    out: str | Path, model: Any, config: SectarTrainConfig, *, env_id: str, env_kwargs: dict[str, Any], seed: int, curve: Any
-) -> Path:
-    """Write the weights, the stamped config.json and run.json (curve so far) into ``out``."""
-    out = Path(out)
-    sectar_train.save_sectar(out, model, config)
-    save_config(out, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed)
-    env = {"env_id": env_id, "env_kwargs": env_kwargs, "seed": seed}
-    atomic_write_json(out / RUN_FILE, {**env, "curve": curve.to_json(), "train": to_dict(config)})
-    return out
-
-
-def save_config(
-    out: str | Path, model: Any, config: SectarTrainConfig, *, env_id: str, env_kwargs: dict[str, Any], seed: int
-) -> Path:
-    """Write the stamped config.json alone: what ``--resume`` reads, written before the first iteration."""
-    model_config = to_dict(model.config) if hasattr(model, "config") else None
-    env = {"env_id": env_id, "env_kwargs": env_kwargs, "seed": seed}
-    return runs.save_run(out, FAMILY, {"model": model_config, "train": to_dict(config), **env})
 
 
 def check_resumable(run: str | Path, config: SectarTrainConfig, *, env_id: str, env_kwargs: dict[str, Any], seed: int) -> None:
@@ -101,8 +80,11 @@ def _env_flags(env_kwargs: dict[str, Any]) -> str:
     return " ".join(flags) if flags else "no --layout-seed or --layout"
 
 
-def load_run(run: str | Path) -> SectarRun:
-    """The model, env and training config of a run written by :func:`save_run` (``zspace train sectar``)."""
+def load_run(run: str | Path, *, checkpoint: str = "last") -> SectarRun:
+    """The model, env, training config and curve of a run written by :func:`train_run` (``zspace train sectar``).
+
+    ``checkpoint``: ``last`` (default; ``best`` is the same, SeCTAR has no validation metric) or a ``step-*`` name.
+    """
     run = Path(run)
     info = runs.load_run(run)
     if info.family != FAMILY:
@@ -113,9 +95,9 @@ def load_run(run: str | Path) -> SectarRun:
     if missing:
         raise CheckpointError(f"{where} lacks {missing}: it was not written by `zspace train sectar`")
     check_env_entries(config, where)
-    model = sectar_train.load_sectar(run)
-    run_file = run / RUN_FILE
-    curve = runs.read_json(run_file).get("curve", {}) if run_file.is_file() else {}
+    model = io.load_sectar(run, checkpoint)
+    saved = io.read_curve(run, checkpoint)
+    curve = SectarCurve.from_json(saved).to_json() if saved else {}
     train = from_dict(SectarTrainConfig, config["train"], where=f"{where}: train")
     return SectarRun(model, config["env_id"], dict(config["env_kwargs"]), int(config["seed"]), train, curve)
 
@@ -152,15 +134,14 @@ def train_run(
     overwrite: bool = False,
     resume: bool = False,
     on_progress: ProgressFn | None = None,
-) -> tuple[Any, LearningCurve]:
+) -> tuple[Any, SectarCurve]:
     """Train SeCTAR into run directory ``out``; returns (model, learning curve).
 
     ``out`` is validated and locked before any environment step (a file, an unwritable path or a
     directory holding a run without ``overwrite`` is refused). config.json is written before the
-    first iteration, so a run killed before its first save can be continued with ``resume`` (from
-    the training state of its last finished iteration); ``resume`` refuses another env, env
-    kwargs, seed or training config. ``save_every`` env steps (0: only at the end) the model and
-    curve so far are saved.
+    first iteration and a checkpoint after each, so a killed run continues with ``resume`` from its
+    last finished iteration, exactly; ``resume`` refuses another env, env kwargs, seed or training
+    config. Of the checkpoints before the last, one every ``save_every`` env steps is kept (0: none).
     """
     if save_every < 0:
         raise ConfigError(f"--save-every must be >= 0, got {save_every}")
@@ -171,35 +152,21 @@ def train_run(
             check_resumable(run_dir, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed)
 
         def start(model: Any) -> None:
-            save_config(run_dir, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed)
+            if not resume:  # a resumed run's config.json is its own, checked above
+                atomic_write_json(run_dir / runs.CONFIG, io.run_config(model, config, env_id=env_id, env_kwargs=env_kwargs,
+                                                                       seed=seed))  # fmt: skip
 
-        def save(model: Any, curve: Any) -> None:
-            save_run(run_dir, model, config, env_id=env_id, env_kwargs=env_kwargs, seed=seed, curve=curve)
-
-        saved_at = 0  # env steps at the last save
         latest: dict[str, float] = {}
 
         def log(env_steps: int, metrics: dict[str, float]) -> None:
             latest.update({k: v for k, v in metrics.items() if k in ("charts/return", "consistency/error")})
 
         def on_iteration(model: Any, curve: Any, env_steps: int) -> None:
-            nonlocal saved_at
             if on_progress is not None:
                 on_progress(env_steps, total_env_steps, dict(latest))
-            if save_every and env_steps - saved_at >= save_every:
-                save(model, curve)
-                saved_at = env_steps
 
         model, curve = sectar_train.train_sectar(
-            env_id,
-            total_env_steps=total_env_steps,
-            seed=seed,
-            config=config,
-            env_kwargs=env_kwargs,
-            log=log,
-            on_iteration=on_iteration,
-            on_start=start,
-            state_dir=run_dir,  # the exact-resume state (sectar_io.TRAIN_STATE) of each finished iteration
-        )
-        save(model, curve)
+            env_id, total_env_steps=total_env_steps, seed=seed, config=config, env_kwargs=env_kwargs, log=log,
+            on_iteration=on_iteration, on_start=start, state_dir=run_dir, keep_every=save_every,
+        )  # fmt: skip
     return model, curve

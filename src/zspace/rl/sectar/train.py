@@ -17,10 +17,8 @@ Co-Reyes et al. (ICML 2018), Algorithm 1, as the authors' ``VAEPDEntropy.train``
 
 Every environment step (planning, exploration, consistency rollouts) counts toward the budget.
 Defaults are the authors' (Waypoints); :meth:`SectarTrainConfig.for_task` sets their per-task
-values and ``SECTAR_TRAIN_PRESETS["cpu"]`` is ours, whose departures are named options:
-``buffer_planning`` / ``buffer_consistency`` (more than the explorer's segments in the buffer),
-``decoder_consistency`` (fit the decoder to the policy's rollouts too), ``explore_reward="per_step"``,
-``plan_shaping="distance"``, and the "small" model (KL weight 0.02, CPU sizes).
+values and ``PRESETS["cpu"]`` (:mod:`zspace.rl.sectar.config`) is ours, whose departures are named
+options there.
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -38,11 +35,11 @@ import torch
 from torch import Tensor
 
 from zspace.errors import ConfigError, TrainingDivergedError
-from zspace.rl.exploration import Explorer, novelty_rewards, segment_neg_elbo
+from zspace.rl.exploration import Explorer, explorer_rewards, novelty_rewards, segment_end_rewards, segment_neg_elbo
 from zspace.rl.ppo import ppo_update
 from zspace.rl.results import LearningCurve
-from zspace.rl.sectar.config import SECTAR_TRAIN_PRESETS, SectarTrainConfig
-from zspace.rl.sectar.io import TRAIN_STATE, load_sectar, load_train_state, save_sectar, save_train_state
+from zspace.rl.sectar.config import PRESETS, SectarTrainConfig
+from zspace.rl.sectar.io import load_sectar, load_train_state, save_train_state
 from zspace.rl.sectar.mechanism import measure_mechanism
 from zspace.rl.sectar.model import SeCTAR, consistency_error, sectar_loss
 from zspace.rl.sectar.plan import plan_episode, plan_episodes
@@ -50,14 +47,36 @@ from zspace.rl.segments import SegmentBuffer, ppo_segments, rollout_segments
 from zspace.rl.timing import Stopwatch, timed
 
 __all__ = [
-    "SECTAR_TRAIN_PRESETS", "SectarTrainConfig", "SegmentBuffer", "explorer_rewards", "load_sectar", "plan_episode", "save_sectar", "segment_end_rewards",
-    "train_sectar",
+    "PRESETS", "SectarCurve", "SectarTrainConfig", "SegmentBuffer", "explorer_rewards", "load_sectar", "plan_episode",
+    "segment_end_rewards", "train_sectar",
 ]  # fmt: skip
 
 
-# Per-iteration metrics kept in ``curve.extra["history"]`` (saved with a resumable training state).
-HISTORY = ("sectar/kl", "sectar/nll_per_step", "sectar/bc", "consistency/error", "consistency/log_prob_per_step",
-           "explore/neg_elbo_segment_end", "explore/neg_elbo_per_step", "explore/entropy", "explore/resets")  # fmt: skip
+@dataclasses.dataclass(kw_only=True)
+class SectarCurve(LearningCurve):
+    """SeCTAR's learning curve (after each iteration's planning episodes) and what else its training measured."""
+
+    method: str = "sectar"
+    iterations: int = 0  # finished iterations, a resumed run's earlier ones included
+    steps_taken: int = 0  # every env step: planning, exploration and consistency
+    explorer_resets: int = 0
+    stopped_early: bool = False  # by time_limit_s
+    # each sectar/* and consistency/* metric's last value (an iteration short of budget for its consistency step keeps
+    # the one before)
+    last: dict[str, float] = dataclasses.field(default_factory=dict)
+    # shares of this invocation's loop wall time per phase (plan, explore, fit) and per activity (zspace.rl.timing:
+    # env, decode, score, ppo, vae, other)
+    time_share: dict[str, float] = dataclasses.field(default_factory=dict)
+    activity_share: dict[str, float] = dataclasses.field(default_factory=dict)
+    mechanism: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # measure_every's: iteration, env_steps, fields
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SectarCurve:
+        """A curve from :meth:`to_json`, or from a training state of before these fields (their ``extra``)."""
+        data = dict(data)
+        extra = data.pop("extra", None) or {}
+        data.setdefault("mechanism", extra.get("mechanism", []))
+        return cls(**data)
 
 
 def _check_finite(what: str, value: Tensor | np.ndarray | float, iteration: int, env_steps: int) -> None:
@@ -147,29 +166,6 @@ def _plan_phase(run: _Run, curve: LearningCurve, seed: int) -> np.ndarray:
     return episodes.segment_starts
 
 
-def explorer_rewards(values: Tensor, placement: str) -> Tensor:
-    """The explorer's rewards over a rollout of M segments of T steps joined by one unrewarded step each.
-
-    ``values (N, M, T)``: "per_step" (ours) pays each step its own term; "segment_end" pays each
-    segment's sum over T at its last step (:func:`segment_end_rewards`). Returns ``(N, M (T + 1) - 1)``.
-    """
-    n, m, seg = values.shape
-    if placement == "per_step":
-        padded = torch.cat([values, torch.zeros_like(values[:, :, :1])], dim=2)  # the joining step pays 0
-        return padded.reshape(n, -1)[:, : m * (seg + 1) - 1]
-    return segment_end_rewards(values.sum(dim=2), seg)
-
-
-def segment_end_rewards(per_segment: Tensor, segment_len: int) -> Tensor:
-    """``per_segment (N, M)`` rewards paid at each segment's last step -> ``(N, M (T + 1) - 1)`` (zeros elsewhere)."""
-    n, m = per_segment.shape
-    length = m * (segment_len + 1) - 1
-    rewards = torch.zeros(n, length, device=per_segment.device, dtype=per_segment.dtype)
-    ends = torch.clamp(torch.arange(m, device=per_segment.device) * (segment_len + 1) + segment_len, max=length - 1)
-    rewards[:, ends] = per_segment
-    return rewards
-
-
 def _explore_phase(run: _Run, starts: np.ndarray) -> dict[str, float]:
     """2. Explorer rollouts of ``explore_segments`` segments from the planning episodes' segment starts."""
     c, mc, model, explorer = run.config, run.model.config, run.model, run.explorer
@@ -240,43 +236,34 @@ def train_sectar(
     config: SectarTrainConfig | None = None,
     env_kwargs: dict[str, Any] | None = None,
     log: Callable[[int, dict[str, float]], None] | None = None,
-    on_iteration: Callable[[SeCTAR, LearningCurve, int], None] | None = None,
+    on_iteration: Callable[[SeCTAR, SectarCurve, int], None] | None = None,
     on_start: Callable[[SeCTAR], None] | None = None,
     device: str = "cpu",
     state_dir: str | os.PathLike | None = None,
+    keep_every: int = 0,
     time_limit_s: float | None = None,
     measure_every: int = 0,
-) -> tuple[SeCTAR, LearningCurve]:
+) -> tuple[SeCTAR, SectarCurve]:
     """Train SeCTAR online on ``env_id`` within ``total_env_steps`` environment steps.
 
     ``config`` defaults to the authors' for the task (``SectarTrainConfig.for_task(env_id)``).
-    The curve records, after each iteration's planning episodes, the total env steps so far and
-    their mean return and success. Everything random derives from ``seed`` (weights, actions,
-    latents, minibatches, layouts), so a CPU run is reproducible; torch's global RNG is restored
-    after. ``log(env_steps, metrics)`` receives ``sectar/*``, ``consistency/*`` and ``explore/*``
-    each iteration; ``on_iteration(model, curve, env_steps)`` is called after it (e.g. to save a
-    checkpoint; the model is in train mode and must not be changed); ``on_start(model)`` once, when
-    the arguments are checked and before the first iteration (e.g. to write the run's config).
+    Everything random derives from ``seed`` (weights, actions, latents, minibatches, layouts), so a
+    CPU run is reproducible; torch's global RNG is restored after. ``log(env_steps, metrics)``
+    receives ``sectar/*``, ``consistency/*``, ``explore/*`` and ``charts/*`` each iteration;
+    ``on_iteration(model, curve, env_steps)`` is called after it (the model is in train mode and
+    must not be changed); ``on_start(model)`` once, when the arguments are checked and before the
+    first iteration (e.g. to write the run's config).
 
-    ``curve.extra`` holds each ``sectar/*`` and ``consistency/*`` metric's last value (an iteration
-    without budget left for its consistency step keeps the one before), and ``curve.extra["history"]``
-    lists each iteration's env steps and its :data:`HISTORY` metrics (last minibatch / step of the
-    iteration). ``state_dir``: after every iteration the whole training state is written there
-    (:func:`~zspace.rl.sectar.io.save_train_state`); if it already holds one (same task, seed and
-    config), training resumes from it and continues exactly as the uninterrupted run would have
-    (on CPU), up to ``total_env_steps`` (which may be raised to train longer). ``time_limit_s``
-    stops before an iteration that would end past that many wall seconds, judged by the last one
-    (``curve.extra["stopped_early"]``). ``curve.extra["time_share/plan|explore|fit"]`` is the share
-    of the loop's wall time spent planning (decoder and environment), exploring and fitting
-    (VAE minibatches and the consistency PPO with its rollouts); ``activity_share/<activity>`` cuts
-    the same time by what it was spent on (:mod:`zspace.rl.timing`): ``env`` (environment steps),
-    ``decode`` (the SeCTAR model's passes for planning, rewards and the consistency error),
-    ``score`` (scoring the planned states), ``ppo`` (explorer and consistency updates), ``vae``
-    (VAE minibatches) and ``other`` (the policies' actions in rollouts, buffers, bookkeeping).
+    ``state_dir``: after every iteration a checkpoint ``state_dir/checkpoints/step-<env steps>/``
+    holds the model and the whole training state (:func:`~zspace.rl.sectar.io.save_train_state`;
+    the one before it is removed unless ``keep_every`` > 0 env steps lie between it and the last
+    one kept). If ``state_dir`` already holds one (same task, seed and config), training resumes
+    from it and continues exactly as the uninterrupted run would have (on CPU), up to
+    ``total_env_steps`` (which may be raised to train longer). ``time_limit_s`` stops before an
+    iteration that would end past that many wall seconds, judged by the last one.
     ``measure_every`` > 0: every that many iterations and after the last, the skills are measured
-    (:func:`~zspace.rl.sectar.mechanism.measure_mechanism` from 16 buffer start states, once it has any) into
-    ``curve.extra["mechanism"]``, a list of ``{"iteration", "env_steps", <Mechanism fields>}``; its
-    env steps are not training's (not counted in the budget) and it changes no random stream.
+    (:func:`~zspace.rl.sectar.mechanism.measure_mechanism` from 16 buffer start states, once it has
+    any) into ``curve.mechanism``; its env steps are not training's and it changes no random stream.
 
     Raises:
         ConfigError: the budget is less than one planning iteration.
@@ -286,8 +273,8 @@ def train_sectar(
 
     config = SectarTrainConfig.for_task(env_id) if config is None else config
     kwargs = dict(env_kwargs or {})
-    curve = LearningCurve(method="sectar", env_id=env_id, seed=seed)
-    start_time, prior_wall_s = time.perf_counter(), 0.0
+    curve = SectarCurve(env_id=env_id, seed=seed)
+    start_time = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         run = _start(env_id, config, kwargs, seed, total_env_steps, device)
         try:
@@ -299,43 +286,45 @@ def train_sectar(
                 )
             if on_start is not None:
                 on_start(run.model)
-            latest: dict[str, float] = {}  # each metric's last value (an iteration short of budget skips a phase)
-            if state_dir is not None and (Path(state_dir) / TRAIN_STATE).is_file():
-                curve = LearningCurve.from_json(load_train_state(state_dir, run, env_id=env_id, seed=seed))
-            prior_wall_s = curve.wall_s  # a resumed run's wall time counts its earlier parts
-            stopped, last_iteration_s = False, 0.0
+            saved = None if state_dir is None else load_train_state(state_dir, run, env_id=env_id, seed=seed)
+            curve = curve if saved is None else SectarCurve.from_json(saved)
+            prior_wall_s, last_iteration_s = curve.wall_s, 0.0  # a resumed run's wall time counts its earlier parts
             phase_s = {"plan": 0.0, "explore": 0.0, "fit": 0.0}  # wall seconds per phase, summed over iterations
             clock = Stopwatch()  # and per activity (env steps, decoding, PPO, VAE minibatches, plan scoring)
             while run.afford(plan_cost):
                 tic = time.perf_counter()
                 if time_limit_s is not None and tic - start_time + last_iteration_s > time_limit_s:
-                    stopped = True  # the next iteration would end past the limit (as long as the last one)
+                    curve.stopped_early = True  # the next iteration would end past the limit (as long as the last one)
                     break
                 run.iteration += 1
                 metrics = _iteration(run, curve, seed, phase_s, clock)
-                latest.update(metrics)
-                history = {k: round(v, 5) for k, v in metrics.items() if k in HISTORY}  # what the diagnosis reads, per iteration
-                curve.extra.setdefault("history", []).append({"env_steps": run.env_steps, **history})
+                curve.last.update({k: v for k, v in metrics.items() if k.startswith(("consistency/", "sectar/"))})
                 if measure_every > 0 and run.iteration % measure_every == 0 and run.buffer.size:
                     _measure(run, curve, env_id, kwargs, seed)
+                _summarize(run, curve, phase_s, clock, prior_wall_s + time.perf_counter() - start_time)
                 if log is not None:
                     log(run.env_steps, metrics)
                 if state_dir is not None:
-                    curve.wall_s = prior_wall_s + time.perf_counter() - start_time
-                    save_train_state(state_dir, run, curve, env_id=env_id, seed=seed)
+                    save_train_state(state_dir, run, curve, env_id=env_id, env_kwargs=kwargs, seed=seed, keep_every=keep_every)
                 if on_iteration is not None:
                     on_iteration(run.model, curve, run.env_steps)
                 last_iteration_s = time.perf_counter() - tic
-            measured = [m["iteration"] for m in curve.extra.get("mechanism", [])]
+            measured = [m["iteration"] for m in curve.mechanism]
             if measure_every > 0 and run.buffer.size and run.iteration not in measured:  # also a resumed, finished run
                 _measure(run, curve, env_id, kwargs, seed)
         finally:
             run.close()
-        curve.extra.update({k: v for k, v in latest.items() if k.startswith(("consistency/", "sectar/"))})
-    curve.wall_s = prior_wall_s + time.perf_counter() - start_time
-    curve.extra.update(iterations=run.iteration, env_steps=run.env_steps, explorer_resets=run.explorer.resets,
-                       stopped_early=stopped, **_time_shares(phase_s, clock))  # fmt: skip
+    _summarize(run, curve, phase_s, clock, prior_wall_s + time.perf_counter() - start_time)
     return run.model.cpu(), curve
+
+
+def _summarize(run: _Run, curve: SectarCurve, phase_s: dict[str, float], clock: Stopwatch, wall_s: float) -> None:
+    """The run's counters and this invocation's shares of wall time per phase and activity, into ``curve``."""
+    total = sum(phase_s.values())
+    curve.iterations, curve.steps_taken, curve.explorer_resets = run.iteration, run.env_steps, run.explorer.resets
+    curve.wall_s = wall_s
+    curve.time_share = {k: v / max(total, 1e-9) for k, v in phase_s.items()}
+    curve.activity_share = clock.shares(total)
 
 
 def _iteration(run: _Run, curve: LearningCurve, seed: int, phase_s: dict[str, float], clock: Stopwatch) -> dict[str, float]:
@@ -353,8 +342,8 @@ def _iteration(run: _Run, curve: LearningCurve, seed: int, phase_s: dict[str, fl
     return metrics | {"charts/buffer_segments": float(run.buffer.size), "charts/return": curve.returns[-1]}
 
 
-def _measure(run: _Run, curve: LearningCurve, env_id: str, env_kwargs: dict, seed: int, starts: int = 16) -> None:
-    """Append the skills' mechanism at this iteration to ``curve.extra["mechanism"]`` (random streams of its own)."""
+def _measure(run: _Run, curve: SectarCurve, env_id: str, env_kwargs: dict, seed: int, starts: int = 16) -> None:
+    """Append the skills' mechanism at this iteration to ``curve.mechanism`` (random streams of its own)."""
     generator = torch.Generator().manual_seed(seed * 100_003 + run.iteration)
     index = torch.randint(run.buffer.size, (starts,), generator=generator)
     model, dev = run.model, run.device
@@ -363,14 +352,7 @@ def _measure(run: _Run, curve: LearningCurve, env_id: str, env_kwargs: dict, see
                                seed=seed * 100_003 + run.iteration, env_kwargs=env_kwargs)  # fmt: skip
     model.train()
     row = {"iteration": run.iteration, "env_steps": run.env_steps, **dataclasses.asdict(result)}
-    curve.extra.setdefault("mechanism", []).append({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()})
-
-
-def _time_shares(phase_s: dict[str, float], clock: Stopwatch) -> dict[str, float]:
-    """``time_share/<phase>`` and ``activity_share/<activity>`` (``other``: the rest) of the loop's wall time."""
-    total = sum(phase_s.values())
-    phases = {f"time_share/{k}": v / max(total, 1e-9) for k, v in phase_s.items()}
-    return phases | {f"activity_share/{k}": v for k, v in clock.shares(total).items()}
+    curve.mechanism.append({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()})
 
 
 def _consistency_step(run: _Run) -> dict[str, float]:
