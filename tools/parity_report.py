@@ -47,7 +47,7 @@ def main() -> None:
         for name in sorted(reference):
             same = True
             for case, (kind, bars, digits) in CASES.items():
-                spec = PrepareConfig(kind=kind, bars=bars, max_per_song=None, **overrides).window_spec
+                spec = PrepareConfig(kind=kind, bars=bars, max_per_song=None, **overrides)
                 result = song_windows(SongRef(id=name, path=str(FIXTURES / "parity" / name), reader="midi"), spec)
                 tokens = [] if result.tokens is None else np.asarray(result.tokens)
                 ours = {hexes(w, digits) for w in tokens}
