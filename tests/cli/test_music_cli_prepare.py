@@ -123,7 +123,7 @@ def test_bad_values_exit_2_with_one_line(tmp_path, extra, message):
 def test_user_file_windows_are_the_training_windows(tmp_path):
     """encode/interpolate read a file as `prepare` cuts it (both rules): a 3/4 passage, a gap and two tracks."""
     from zspace.music.config import MusicConverter
-    from zspace.music.windows import midi_windows
+    from zspace.music.data import midi_windows
 
     midi = tmp_path / "song"
     tracks = [(0, quarters(60, 8, skip=(4,))), (40, quarters(76, 6))]  # a bar of silence splits the piano line

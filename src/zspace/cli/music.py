@@ -313,7 +313,8 @@ def interpolate_cmd(
 ) -> None:
     """Slerp between the codes of two MIDI files and write the decoded path as one MIDI file.
 
-    Windows are cut as the training data was (Magenta's melodies per instrument, sliding by a bar).
+    Windows are cut by the run's converter, the rules its training data was cut by (by default
+    Magenta's: melodies per instrument, sliding by a bar).
 
     Example: zspace music interpolate runs/mel2 a.mid b.mid --steps 7 --out interp/ --wav
     """
@@ -354,9 +355,10 @@ def encode_cmd(
 ) -> None:
     """Encode MIDI files to posterior mean codes: one row per window, every window of every file.
 
-    Windows are cut as the training data was: Magenta's melodies per instrument (or drum tracks,
-    trios), sliding by one bar; a line shorter than a window is padded with silence. Each code's
-    tag says where it came from (section, line, first bar).
+    Windows are cut by the run's converter, the rules its training data was cut by (by default
+    Magenta's: melodies per instrument, or drum tracks, trios), sliding by one bar; a line shorter
+    than a window is padded with silence. Each code's tag says where it came from (section, line,
+    first bar).
 
     Example: zspace music encode runs/mel2 a.mid b.mid --out codes.npz
     """

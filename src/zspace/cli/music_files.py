@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
     from zspace.music.config import MusicConverter
     from zspace.music.corpus import PrepareReport
+    from zspace.music.data import Window
     from zspace.music.encoding import Encoding
-    from zspace.music.windows import Window
 
 __all__ = ["command_words", "describe_windows", "pick_window", "read_windows", "report_table", "warn_if_silent", "write_windows"]
 
@@ -62,7 +62,7 @@ def warn_if_silent(encoding: Encoding, tokens: np.ndarray, run: Path, checkpoint
 
 def read_windows(files: Sequence[Path], converter: MusicConverter, track: int | None = None) -> list[tuple[Path, list[Window]]]:
     """Every window of each file, cut by ``converter`` (the run's, as its training data was), file by file."""
-    from zspace.music.windows import midi_windows
+    from zspace.music.data import midi_windows
 
     return [(f, midi_windows(f, converter, track=track)) for f in files]
 

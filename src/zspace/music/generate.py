@@ -20,10 +20,10 @@ from zspace.core.io import atomic_write, plain_file_name
 from zspace.core.latent import slerp
 from zspace.errors import ConfigError, DataError
 from zspace.music.config import MusicConverter
+from zspace.music.data import midi_windows
 from zspace.music.encoding import DEFAULT_QPM, Encoding, Note, NoteSequence, get_encoding
 from zspace.music.midi import write_midi
 from zspace.music.model import MusicVAE
-from zspace.music.windows import midi_windows
 
 
 def model_encoding(model: MusicVAE, encoding: Encoding | None = None) -> Encoding:
@@ -117,7 +117,7 @@ def read_tokens(path: str | Path, converter: MusicConverter, *, track: int | Non
     """The earliest window of a MIDI file as tokens ``(n_steps, n_tracks)``, and its tempo.
 
     Windows are cut by the run's converter, as its training data was
-    (:func:`zspace.music.windows.midi_windows`; a line shorter than a window is padded with
+    (:func:`zspace.music.data.midi_windows`; a line shorter than a window is padded with
     silence); the earliest is the first by (section, start bar, line). A file that gives none is
     a DataError that says why (e.g. a drum-only file for a melody model).
     """

@@ -7,7 +7,7 @@ windows (kilobytes), so a worker never sends a parsed score back and the parent 
 more than the windows of the songs in flight.
 
 Windows are cut by the config's converter (:class:`zspace.music.config.MusicConverter`, Magenta's
-data converters, cut by :mod:`zspace.music.windows`; ``tests/music/test_parity.py`` checks
+data converters, cut by :mod:`zspace.music.data`; ``tests/music/test_parity.py`` checks
 them against note_seq): each song is cut at its meter and
 tempo changes, only sections whose bars are ``steps_per_bar`` (16) steps give windows of
 ``bars`` bars sliding by one bar from each melody / drum track; duplicates within a song are
@@ -30,9 +30,9 @@ import numpy as np
 
 from zspace.errors import ConfigError, DataError, ZspaceError
 from zspace.music.config import PrepareConfig
+from zspace.music.data import Skip, section_windows
 from zspace.music.encoding import NoteSequence, get_encoding, melody_transpositions, transpose_melody_tokens
 from zspace.music.midi import music21_sections, read_midi_sections
-from zspace.music.windows import Skip, section_windows
 
 SPLITS = ("train", "valid", "test")
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})

@@ -1,4 +1,4 @@
-"""A user's MIDI file cut into windows by the run's converter, as the training data was (zspace.music.windows)."""
+"""A user's MIDI file cut into windows by the run's converter, as the training data was (zspace.music.data)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from zspace.errors import ConfigError, DataError
 from zspace.music.config import MusicConverter
-from zspace.music.windows import midi_windows
+from zspace.music.data import midi_windows
 
 pretty_midi = pytest.importorskip("pretty_midi")
 MELODY2 = MusicConverter(kind="melody", bars=2)  # cat-mel_2bar's converter
