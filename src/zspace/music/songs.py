@@ -7,13 +7,14 @@ windows (kilobytes), so a worker never sends a parsed score back and the parent 
 more than the windows of the songs in flight.
 
 Windows are cut by the config's converter (:class:`zspace.music.config.MusicConverter`, Magenta's
-data converters, cut by :mod:`zspace.music.data`; ``tests/music/test_parity.py`` checks
-them against note_seq): each song is cut at its meter and
-tempo changes, only sections whose bars are ``steps_per_bar`` (16) steps give windows of
-``bars`` bars sliding by one bar from each melody / drum track; duplicates within a song are
-removed, then at most ``max_per_song`` kept (a seeded random choice, made once; Magenta's
-converters draw at most 5 windows of a sequence afresh each epoch, ``max_tensors_per_notesequence``). ``meter="any"`` (a departure) cuts ``steps_per_bar``-step "bars" from any
-meter instead, which keeps e.g. Essen's many 2/4 and 3/4 tunes but not their bar lines.
+data converters, in :mod:`zspace.music.data`; ``tests/music/test_parity.py`` checks them against
+note_seq): each song is cut at its meter and tempo changes, only sections whose bars are
+``steps_per_bar`` (16) steps give windows of ``bars`` bars sliding by one bar from each melody /
+drum track; duplicates within a song are removed, then at most ``max_per_song`` kept (a seeded
+random choice, made once; Magenta's converters draw at most 5 windows of a sequence afresh each
+epoch, ``max_tensors_per_notesequence``). ``meter="any"`` (a departure) cuts
+``steps_per_bar``-step "bars" from any meter instead, which keeps e.g. Essen's many 2/4 and 3/4
+tunes but not their bar lines.
 """
 
 from __future__ import annotations
