@@ -28,11 +28,12 @@ import numpy as np
 import torch
 
 from zspace.core.io import atomic_write_json
+from zspace.errors import CheckpointError
 from zspace.music.corpus import load_prepared
 from zspace.music.metrics import kl_and_active_units
 from zspace.music.paper_metrics import majority_accuracy, paper_metrics
 from zspace.music.run import MusicRunConfig, batch_tokens, build_model, make_step_fn
-from zspace.train import Trainer
+from zspace.train import Trainer, runs
 from zspace.train import checkpoint as ckpt
 
 PRESETS = {"flat16": "flat-mel_16bar", "hier16": "hierdec-mel_16bar"}
@@ -138,28 +139,35 @@ def _train_for(model: torch.nn.Module, config: MusicRunConfig, data: torch.Tenso
 STATE_FILE = "bench16.json"  # in the state directory: what the checkpoints were trained on, and for how long
 
 
-def resume_key(setup: Setup, train_tokens: np.ndarray) -> dict[str, Any]:
-    """What a resumed run must share with the one that wrote the checkpoints (the step target,
-    device, threads and time limit may change between sessions)."""
-    kept = ("z_size", "encoder_size", "decoder_size", "batch_size", "autocast", "seed", "init", "deterministic")
-    digest = hashlib.sha256(np.ascontiguousarray(train_tokens).tobytes()).hexdigest()
-    return {**{k: getattr(setup, k) for k in kept}, "train_windows": len(train_tokens), "train_sha256": digest}
+def tokens_sha256(tokens: np.ndarray) -> str:
+    """The training windows' fingerprint, stamped into each model's config.json as its data_sha256."""
+    return hashlib.sha256(np.ascontiguousarray(tokens).tobytes()).hexdigest()
 
 
-def _read_state(state_dir: Path, key: dict[str, Any]) -> dict[str, Any]:
+def _read_state(state_dir: Path, data_sha256: str) -> dict[str, Any]:
     path = state_dir / STATE_FILE
     if not path.is_file():
         if any(ckpt.list_checkpoints(p) for p in state_dir.glob("*") if p.is_dir()):
             raise SystemExit(f"{state_dir} holds checkpoints but no {STATE_FILE}: choose an empty --state-dir-16bar")
-        return {"key": key, "train_seconds": {}}
+        return {"train_seconds": {}}
     state = json.loads(path.read_text())
-    if state["key"] != key:
-        diff = sorted(k for k in key if state["key"].get(k) != key[k])
-        raise SystemExit(
-            f"{state_dir} was trained with other settings ({', '.join(diff)} differ): rerun with the command in "
-            f"{path} to resume it, or choose another --state-dir-16bar"
-        )
+    # State directories begun before each model's config.json carried data_sha256 kept it here.
+    if state.pop("key", {}).get("train_sha256", data_sha256) != data_sha256:
+        raise SystemExit(f"{state_dir} was trained on other windows: resume it with the command in {path}")
     return state
+
+
+def _check_resumable(run_dir: Path, config: MusicRunConfig, data_sha256: str) -> None:
+    """A model's checkpoints resume under the library's rules (``zspace music train --resume``'s):
+    the same model, objective, seed, batch size and training windows; and here the same autocast,
+    which changes the numbers the run computes."""
+    if not ckpt.list_checkpoints(run_dir):
+        return
+    saved = MusicRunConfig.from_json(ckpt.read_config(run_dir), where=str(run_dir / ckpt.CONFIG))
+    ckpt.check_resumable(saved, config, run_dir / ckpt.CONFIG)
+    runs.check_data_unchanged(run_dir, data_sha256, "the training windows")
+    if saved.train.autocast != config.train.autocast:
+        raise CheckpointError(f"--resume: train.autocast differs from the run saved in {run_dir}; resume with the same options")
 
 
 def _checkpoint_step(run_dir: Path) -> int:
@@ -179,8 +187,11 @@ def train_in_rounds(names: list[str], train_tokens: np.ndarray, setup: Setup, *,
     if setup.steps is None or round_steps < 1:
         raise ValueError("train_in_rounds needs setup.steps and round_steps >= 1")
     state_dir = Path(state_dir)
-    state = _read_state(state_dir, resume_key(setup, train_tokens))
+    data_sha256 = tokens_sha256(train_tokens)
+    state = _read_state(state_dir, data_sha256)
     configs = {name: run_config(name, setup) for name in names}
+    for name in names:
+        _check_resumable(state_dir / name, configs[name], data_sha256)
     models: dict[str, torch.nn.Module] = {}
     for name in names:
         torch.manual_seed(setup.seed)
@@ -193,7 +204,8 @@ def train_in_rounds(names: list[str], train_tokens: np.ndarray, setup: Setup, *,
         """Train (or, at its own step, just load) ``name`` to ``target``; returns the seconds taken."""
         config = configs[name]
         train_config = dataclasses.replace(config.train, max_steps=target, checkpoint_every=round_steps)
-        trainer = Trainer(models[name], make_step_fn(config), train_config, run_dir=state_dir / name, run_config=config.to_json())
+        run_config = config.to_json(data_sha256=data_sha256)
+        trainer = Trainer(models[name], make_step_fn(config), train_config, run_dir=state_dir / name, run_config=run_config)
         start = time.perf_counter()
         fits[name] = trainer.fit(data, resume=steps[name] > 0)
         steps[name] = fits[name].step

@@ -28,7 +28,7 @@ def main() -> None:
     for expand in (False, True):
         counts = {"2bar": 0, "16bar": 0, "songs_2bar": 0, "songs_16bar": 0}
         for bars in (2, 16):
-            spec = PrepareConfig(bars=bars, max_per_song=None, expand_repeats=expand).window_spec
+            spec = PrepareConfig(bars=bars, max_per_song=None, expand_repeats=expand)
             for ref in refs:
                 result = song_windows(ref, spec)
                 n = 0 if result.tokens is None else len(result.tokens)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from zspace.errors import CheckpointError
 from zspace.music.corpus import PrepareConfig, prepare
 
 from ._load import BENCH_DIR, load_bench
@@ -214,7 +215,18 @@ def test_resuming_turns_with_other_settings_says_what_differs(tmp_path):
     tokens = load_bench("musicvae").synthetic_melodies(8, 16, seed=0)
     setup = music16.Setup(z_size=4, encoder_size=8, decoder_size=8, batch_size=4, steps=2, threads=1)
     music16.train_in_rounds(["flat16"], tokens, setup, state_dir=tmp_path, round_steps=2)
-    with pytest.raises(SystemExit, match="z_size differ"):
+    with pytest.raises(CheckpointError, match="--resume: model differ"):
         music16.train_in_rounds(["flat16"], tokens, replace(setup, z_size=5), state_dir=tmp_path, round_steps=2)
-    with pytest.raises(SystemExit, match="train_sha256"):
+    with pytest.raises(CheckpointError, match="train.seed, train.batch_size differ"):
+        music16.train_in_rounds(["flat16"], tokens, replace(setup, seed=1, batch_size=2), state_dir=tmp_path, round_steps=2)
+    with pytest.raises(CheckpointError, match="the training windows changed"):
         music16.train_in_rounds(["flat16"], tokens[:4], setup, state_dir=tmp_path, round_steps=2)
+    with pytest.raises(CheckpointError, match="train.autocast differs"):
+        music16.train_in_rounds(["flat16"], tokens, replace(setup, autocast="bfloat16"), state_dir=tmp_path, round_steps=2)
+    # a state directory begun before the models' config.json carried the windows' sha256
+    state = json.loads((tmp_path / music16.STATE_FILE).read_text())
+    (tmp_path / music16.STATE_FILE).write_text(json.dumps(state | {"key": {"train_sha256": "0" * 64}}))
+    for config in (tmp_path / "flat16").rglob("config.json"):
+        config.write_text(json.dumps({k: v for k, v in json.loads(config.read_text()).items() if k != "data_sha256"}))
+    with pytest.raises(SystemExit, match="trained on other windows"):
+        music16.train_in_rounds(["flat16"], tokens, setup, state_dir=tmp_path, round_steps=2)

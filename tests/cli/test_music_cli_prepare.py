@@ -122,15 +122,15 @@ def test_bad_values_exit_2_with_one_line(tmp_path, extra, message):
 
 def test_user_file_windows_are_the_training_windows(tmp_path):
     """encode/interpolate read a file as `prepare` cuts it (both rules): a 3/4 passage, a gap and two tracks."""
-    from zspace.music import get_encoding
-    from zspace.music.filewindows import FileRules, midi_windows
+    from zspace.music.config import MusicConverter
+    from zspace.music.data import midi_windows
 
     midi = tmp_path / "song"
     tracks = [(0, quarters(60, 8, skip=(4,))), (40, quarters(76, 6))]  # a bar of silence splits the piano line
     write(midi / "a.mid", tracks, meters=((4, 4, 0), (3, 4, 16 * 6)))  # 3/4 from bar 7: a section of its own
-    for flags, rules in (((), FileRules()), (("--melody", "skyline"), FileRules(melody="skyline"))):
+    for flags, converter in (((), MusicConverter()), (("--melody", "skyline"), MusicConverter(melody="skyline"))):
         training, _, _ = prepare(tmp_path, midi, *flags, "--max-per-song", 0, name=f"{len(flags)}.npz")
-        user = midi_windows(midi / "a.mid", get_encoding("melody"), 32, rules)
+        user = midi_windows(midi / "a.mid", converter)
         cut = {tuple(int(t) for t in w.tokens[:, 0]) for w in user if not w.padded}  # a padded line: the one departure
         assert {tuple(int(t) for t in w) for w in training} == cut, flags
         assert any(w.padded for w in user) or flags  # the 1-bar piano line after the gap (Magenta drops it)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from zspace.errors import ConfigError, DataError
 from zspace.music import DrumsEncoding, MelodyEncoding, TrioEncoding, read_midi
 from zspace.music.corpus import PrepareConfig, load_prepared, prepare
-from zspace.music.songs import SKIP_REASONS, SongRef, WindowSpec, song_windows, split_of
+from zspace.music.songs import SKIP_REASONS, SongRef, song_windows, split_of
 
 pretty_midi = pytest.importorskip("pretty_midi")
 mido = pytest.importorskip("mido")
@@ -116,7 +116,9 @@ def test_damaged_files_are_skipped_with_a_reason_never_raised(tmp_path, data):
     damaged = good[:start] + data.draw(st.binary(max_size=64), label="noise") + good[start + data.draw(st.integers(0, 64)) :]
     (tmp_path / "bad.mid").write_bytes(damaged)
     for kind in ("melody", "trio"):
-        result = song_windows(SongRef(id="bad.mid", path=str(tmp_path / "bad.mid"), reader="midi"), WindowSpec(kind=kind, bars=2))
+        result = song_windows(
+            SongRef(id="bad.mid", path=str(tmp_path / "bad.mid"), reader="midi"), PrepareConfig(kind=kind, bars=2)
+        )
         assert (result.tokens is None) == (result.skip in SKIP_REASONS)
         assert result.tokens is not None or result.message
 

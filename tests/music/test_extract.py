@@ -7,10 +7,11 @@ import pytest
 
 from zspace.errors import ConfigError
 from zspace.music import Note, NoteSequence
-from zspace.music.corpus import PrepareConfig, prepare
-from zspace.music.extract import extract_drum_lines, extract_melody_lines, slide
+from zspace.music.config import PrepareConfig
+from zspace.music.corpus import prepare
+from zspace.music.extract import drum_lines, melody_lines, slide
 from zspace.music.sections import RawNote, TimeChange, quantized_sections, split_times
-from zspace.music.songs import SongRef, WindowSpec, song_windows
+from zspace.music.songs import SongRef, song_windows
 
 OFF, HOLD = 1, 0
 
@@ -20,7 +21,7 @@ def tok(pitch: int) -> int:
 
 
 def lines_of(*notes: Note, **kw) -> list[list[int]]:
-    return sorted(line.tolist() for line in extract_melody_lines(NoteSequence(notes=notes), **kw))
+    return sorted(line.tolist() for line in (x.tokens for x in melody_lines(NoteSequence(notes=notes), **kw)))
 
 
 def test_melodies_are_per_instrument_and_programs_0_to_31_only():
@@ -55,7 +56,7 @@ def test_a_bar_of_silence_splits_melodies_and_max_bars_truncates():
 
 
 def test_windows_slide_by_a_bar_and_may_open_with_a_note_off():
-    (line,) = extract_melody_lines(NoteSequence(notes=(Note(60, 0, 16), Note(62, 18, 20), Note(64, 32, 40))))
+    (line,) = [x.tokens for x in melody_lines(NoteSequence(notes=(Note(60, 0, 16), Note(62, 18, 20), Note(64, 32, 40))))]
     windows = slide(line, 32, 16)
     assert windows.shape == (2, 32) and windows[1, 0] == OFF  # the note of bar 0 ends on bar 1's line
 
@@ -64,7 +65,7 @@ def test_drum_tracks_take_all_kits_ignore_unknown_pitches_and_split_at_gaps():
     hits = [Note(36, 0, 1, is_drum=True), Note(42, 0, 1, is_drum=True, instrument=1), Note(38, 4, 5, is_drum=True)]
     unknown = [Note(20, 10, 11, is_drum=True), Note(90, 24, 25, is_drum=True)]
     later = [Note(36, 40, 41, is_drum=True)]  # 35 steps after the last hit: a new track
-    lines = extract_drum_lines(NoteSequence(notes=(*hits, *unknown, *later)))
+    lines = [x.tokens for x in drum_lines(NoteSequence(notes=(*hits, *unknown, *later)))]
     assert [len(x) for x in lines] == [16, 16]
     assert lines[0][0] == 0b101 and lines[0][4] == 0b10 and lines[0][10] == 0  # kick + closed hat; snare
     assert lines[1][8] == 1  # the second track starts at its bar line (step 32)
@@ -96,8 +97,8 @@ def test_sixteen_steps_per_bar_are_required_unless_asked_otherwise(tmp_path):
     pm.instruments.append(inst)
     pm.write(str(tmp_path / "waltz.mid"))
     ref = SongRef(id="waltz.mid", path=str(tmp_path / "waltz.mid"), reader="midi")
-    assert song_windows(ref, WindowSpec(kind="melody", bars=2)).skip == "meter"
-    waltz = song_windows(ref, WindowSpec(kind="melody", bars=2, steps_per_bar=12, max_per_song=None))
+    assert song_windows(ref, PrepareConfig(kind="melody", bars=2)).skip == "meter"
+    waltz = song_windows(ref, PrepareConfig(kind="melody", bars=2, steps_per_bar=12, max_per_song=None))
     assert waltz.tokens.shape == (7, 24, 1)  # 8 bars of 12 steps, windows of 2 bars sliding by one
     with pytest.raises(ConfigError, match="max_bars"):
         PrepareConfig(bars=16, max_bars=8)
@@ -126,8 +127,8 @@ def test_each_preset_prepares_magentas_data():
     from zspace.music.presets import PRESETS, data_config
 
     two_bar, sixteen_bar = data_config("cat-mel_2bar_tiny"), data_config("hierdec-mel_16bar")
-    assert (two_bar.bars, two_bar.transpose, two_bar.all_programs) == (2, 5, False)
-    assert (sixteen_bar.bars, sixteen_bar.transpose, sixteen_bar.all_programs) == (16, 0, True)
+    assert (two_bar.bars, two_bar.transpose, two_bar.converter.programs) == (2, 5, range(32))
+    assert (sixteen_bar.bars, sixteen_bar.transpose, sixteen_bar.converter.programs) == (16, 0, None)
     assert data_config("hierdec-trio_16bar_tiny").kind == "trio"
     for name in PRESETS:
         config = data_config(name)

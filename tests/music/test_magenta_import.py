@@ -23,9 +23,10 @@ from typer.testing import CliRunner
 
 from zspace.cli.main import app
 from zspace.errors import CheckpointError
+from zspace.music.config import MusicVAEConfig
 from zspace.music.encoding import get_encoding
 from zspace.music.magenta import expected_shapes, import_run, load_checkpoint, to_state_dict
-from zspace.music.presets import PRESETS, MusicVAEConfig
+from zspace.music.presets import PRESETS
 from zspace.music.run import load_model, load_run_config
 from zspace.music.tfcheckpoint import read_checkpoint
 
@@ -159,7 +160,7 @@ def test_import_magenta_writes_a_run_the_other_commands_read(tmp_path: Path) -> 
     result = runner.invoke(app, ["music", "import-magenta", str(prefix), "--config", "cat-mel_2bar_tiny", "--out", str(run)])
     assert result.exit_code == 0, result.output
     config = load_run_config(run)
-    assert config.preset == "cat-mel_2bar_tiny" and config.prepare is not None and config.prepare.kind == "melody"
+    assert config.preset == "cat-mel_2bar_tiny" and config.converter is not None and config.converter.kind == "melody"
     model = load_model(run)
     assert model.sample(2, greedy=True).shape == (2, 32, 1)
     result = runner.invoke(app, ["music", "sample", str(run), "-n", "2", "--no-png", "--out", str(tmp_path / "s")])

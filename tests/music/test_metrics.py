@@ -7,15 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from zspace.core.objectives import kl_standard_normal
-from zspace.music.metrics import (
-    evaluate,
-    interpolation_smoothness,
-    kl_and_active_units,
-    reconstruction_accuracy,
-    smoothness,
-)
+from zspace.music.config import MusicVAEConfig
+from zspace.music.metrics import evaluate, interpolation_smoothness, kl_and_active_units, smoothness
 from zspace.music.model import MusicVAE
-from zspace.music.presets import MusicVAEConfig
+from zspace.music.paper_metrics import decoder_accuracy, posterior_codes, posterior_samples
 
 CONFIG = MusicVAEConfig(n_steps=8, z_size=4, encoder_sizes=(16,), decoder_sizes=(16,))  # melody, 90 classes
 
@@ -29,6 +24,16 @@ def model(seed: int = 0) -> MusicVAE:
     return MusicVAE(CONFIG)
 
 
+def reconstruction_accuracy(m: MusicVAE, x: torch.Tensor, *, teacher_forced: bool = True, **kw) -> dict[str, float]:
+    """decoder_accuracy from the posterior means, greedy; the model left in the mode it was in."""
+    was_training = m.training
+    m.eval()
+    try:
+        return decoder_accuracy(m, x, posterior_codes(m, x)[0], teacher_forced=teacher_forced, **kw)
+    finally:
+        m.train(was_training)
+
+
 def test_teacher_forced_accuracy_counts_argmax_hits_on_hand_built_logits():
     m, x = model(), tokens(5)
 
@@ -38,9 +43,12 @@ def test_teacher_forced_accuracy_counts_argmax_hits_on_hand_built_logits():
         return (F.one_hot(wrong[..., 0], 90).float(),)
 
     m.decoder.teacher_forced = logits
-    assert reconstruction_accuracy(m, x, batch_size=2) == {"accuracy": 0.75, "accuracy/melody": 0.75}
-    with pytest.raises(ValueError, match="mode"):
-        reconstruction_accuracy(m, x, mode="free")
+    scores = reconstruction_accuracy(m, x, batch_size=2)
+    assert (scores["accuracy"], scores["accuracy/melody"]) == (0.75, 0.75)
+    onsets = x[..., 0] >= 2
+    assert scores["onset_accuracy"] == pytest.approx(
+        float(onsets[:, 1::4].sum() + onsets[:, 2::4].sum() + onsets[:, 3::4].sum()) / float(onsets.sum())
+    )
 
 
 def test_a_model_that_overfit_one_batch_reconstructs_it():
@@ -53,9 +61,7 @@ def test_a_model_that_overfit_one_batch_reconstructs_it():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert m.training  # the metrics restore the mode they found
     assert reconstruction_accuracy(m, x)["accuracy"] > 0.97
-    assert m.training
     assert reconstruction_accuracy(m, tokens(4, seed=1))["accuracy"] < 0.5  # unseen windows are not
 
 
@@ -63,11 +69,12 @@ def test_sampled_equals_teacher_forced_for_a_decoder_that_ignores_its_inputs():
     m, x = model(), tokens(6)
     with torch.no_grad():
         m.decoder.cores[0].lstm.layers[0].weight_ih_l0[:, :90] = 0.0  # the previous token's weights
-    tf = reconstruction_accuracy(m, x, mode="teacher_forced")
-    sampled = reconstruction_accuracy(m, x, mode="sampled")
-    assert sampled == pytest.approx(tf, abs=1e-12)
+    tf = reconstruction_accuracy(m, x, teacher_forced=True)
+    sampled = reconstruction_accuracy(m, x, teacher_forced=False)
+    assert "nll_nats" in tf and "nll_nats" not in sampled  # only the teacher-forced decoder scores the targets
+    assert sampled == pytest.approx({k: v for k, v in tf.items() if k != "nll_nats"}, abs=1e-12)
     m2 = model()  # one that reads its inputs does differ
-    assert reconstruction_accuracy(m2, x, mode="sampled") != reconstruction_accuracy(m2, x, mode="teacher_forced")
+    assert reconstruction_accuracy(m2, x, teacher_forced=False) != reconstruction_accuracy(m2, x, teacher_forced=True)
 
 
 def test_smoothness_of_known_paths():
@@ -90,7 +97,8 @@ def test_interpolation_smoothness_is_in_range_and_its_ends_are_the_reconstructio
     out = interpolation_smoothness(m, a, b, steps=5)
     assert 0 <= out["change_rate"] <= 1 and -1 <= out["monotonicity"] <= 1 and out["steps"] == 5
     ends = (
-        reconstruction_accuracy(m, a, mode="sampled")["accuracy"] + reconstruction_accuracy(m, b, mode="sampled")["accuracy"]
+        reconstruction_accuracy(m, a, teacher_forced=False)["accuracy"]
+        + reconstruction_accuracy(m, b, teacher_forced=False)["accuracy"]
     ) / 2
     assert out["endpoint_accuracy"] == pytest.approx(ends)
 
@@ -120,5 +128,6 @@ def test_evaluate_is_deterministic_given_the_seed():
         "active_units",
         "interp_change_rate",
     } <= set(first)
-    sampled_z = [reconstruction_accuracy(m, x, z="sample", seed=5) for _ in range(2)]
-    assert sampled_z[0] == sampled_z[1]
+    m.eval()
+    sampled_z = [posterior_samples(m, x, torch.Generator().manual_seed(5), batch_size=4) for _ in range(2)]
+    assert torch.equal(*sampled_z) and not torch.equal(sampled_z[0], posterior_codes(m, x)[0])

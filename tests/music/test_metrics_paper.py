@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Independent, Normal
 
+from zspace.music.config import MusicVAEConfig
 from zspace.music.model import Generation, MusicVAE
 from zspace.music.paper_metrics import derangement, majority_accuracy, onset_mask, paper_metrics
-from zspace.music.presets import MusicVAEConfig
 
 FLAT = MusicVAEConfig(n_steps=8, z_size=4, encoder_sizes=(16,), decoder_sizes=(16,))
 HIER = MusicVAEConfig(n_steps=8, z_size=4, encoder_sizes=(16,), decoder_sizes=(16,), decoder="hierarchical", segment_length=4)

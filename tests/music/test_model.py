@@ -13,6 +13,7 @@ from zspace.core.config import from_dict, to_dict
 from zspace.core.distributions import categorical
 from zspace.core.schedules import Schedule
 from zspace.errors import ConfigError
+from zspace.music.config import MusicVAEConfig
 from zspace.music.model import MusicVAE, sampler
 from zspace.music.objective import (
     MusicObjective,
@@ -22,7 +23,7 @@ from zspace.music.objective import (
     make_loss_fn,
     reconstruction_log_likelihood,
 )
-from zspace.music.presets import PRESETS, MusicPreset, MusicVAEConfig
+from zspace.music.presets import PRESETS, MusicPreset, preset_model
 from zspace.nn.recurrent import BidirectionalLSTMEncoder
 
 # Uneven layer sizes exercise the stacks; 3 segments of 4 steps exercise the boundaries.
@@ -392,7 +393,7 @@ def test_config_errors_name_the_field():
         replace(TRIO, decoder_token_depths=(5,))
     with pytest.raises(ConfigError, match="cat-mel_2bar_small"):
         PRESETS["cat-mel_2bar"]
-    assert MusicVAE.from_preset("cat-mel_2bar_tiny", z_size=8).config.z_size == 8
+    assert preset_model("cat-mel_2bar_tiny", z_size=8).config.z_size == 8
 
 
 def test_magenta_initialisation_is_the_default_and_pytorch_a_named_option():

@@ -35,7 +35,7 @@ def our_windows(name: str, case: str) -> list[str]:
     """Our windows of one file as note_seq_parity.py's hex strings, sorted."""
     kind, bars, digits = CASES[case]
     path = FIXTURES / "parity" / name
-    spec = PrepareConfig(kind=kind, bars=bars, max_per_song=None).window_spec  # the defaults are Magenta's
+    spec = PrepareConfig(kind=kind, bars=bars, max_per_song=None)  # the defaults are Magenta's
     result = song_windows(SongRef(id=name, path=str(path), reader="midi"), spec)
     if result.tokens is None:
         return []

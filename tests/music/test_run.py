@@ -10,6 +10,7 @@ import torch
 
 from zspace.errors import CheckpointError, ConfigError, DataError
 from zspace.music import Note, NoteSequence, canonical_melody_tokens, get_encoding, read_midi, write_midi
+from zspace.music.config import MusicConverter
 from zspace.music.corpus import PrepareConfig, load_prepared, prepare
 from zspace.music.generate import encode, interpolate, read_tokens, sample, to_sequence, write_samples
 from zspace.music.model import MusicVAE
@@ -89,7 +90,7 @@ def test_training_writes_checkpoints_and_resumes_exactly(trained, data_path, tmp
     out, config, _, result, data = trained
     assert result.step == 4 and len(data.valid) > 0
     assert sorted(p.name for p in (out / "checkpoints").iterdir() if p.is_dir()) == ["step-00000002", "step-00000004"]
-    assert load_run_config(out) == config
+    assert load_run_config(out) == replace(config, converter=data.converter)
     assert {"elbo", "accuracy", "kl_bits"} <= set(result.valid_metrics)
 
     # 2 steps, then resumed to 4: the same weights as the straight 4-step run.
@@ -156,13 +157,13 @@ def test_interpolation_end_points_are_the_reconstructions(trained, tmp_path):
 
 
 def test_read_tokens_and_its_errors(tmp_path):
-    encoding = get_encoding("melody")
     path = write_midi(NoteSequence(notes=(Note(60, 0, 4), Note(64, 4, 8)), qpm=90.0), tmp_path / "a.mid")
-    tokens, qpm = read_tokens(path, encoding, 32)
+    converter = MusicConverter(kind="melody", bars=2)
+    tokens, qpm = read_tokens(path, converter)
     assert tokens.shape == (32, 1) and tokens[0, 0] == 60 - 21 + 2 and abs(qpm - 90.0) < 1e-3
     drums = write_midi(NoteSequence(notes=(Note(36, 0, 1, is_drum=True),)), tmp_path / "d.mid")
     with pytest.raises(DataError, match="no melody notes"):
-        read_tokens(drums, encoding, 32)
+        read_tokens(drums, converter)
     (tmp_path / "bad.mid").write_bytes(b"not midi")
     with pytest.raises(DataError, match="not a MIDI file"):
-        read_tokens(tmp_path / "bad.mid", encoding, 32)
+        read_tokens(tmp_path / "bad.mid", converter)

@@ -83,7 +83,12 @@ def prepare_cmd(
         str, typer.Option(help="magenta: melodies per instrument | skyline: top voice of all tracks merged (departure).")
     ] = _DEFAULTS.melody,
     melody_programs: Annotated[
-        str, typer.Option(help="magenta: programs 0-31 for 2-bar windows, all for longer (configs.py) | 0-31 | all.")
+        str,
+        typer.Option(
+            "--melody-programs",
+            "--programs",
+            help="magenta: programs 0-31 for 2-bar windows, all for longer (configs.py) | 0-31 | all.",
+        ),
     ] = _DEFAULTS.melody_programs,
     split_time_changes: Annotated[
         bool, typer.Option(help="Cut songs at meter and tempo changes (Magenta); --no-split-...: first meter and tempo only.")
@@ -215,23 +220,35 @@ DecodeGreedyOpt = Annotated[
 ]
 
 TrackOpt = Annotated[int | None, typer.Option(help="Read only this MIDI track (0-based) of each file.", callback=checked(Track))]
+# The file commands cut files by the run's converter (as its training data was cut); these options change one rule.
 MelodyRuleOpt = Annotated[
-    str,
-    typer.Option("--melody", help="magenta: melodies per instrument (as the training data) | skyline: top voice of all tracks."),
-]
-ProgramsOpt = Annotated[str, typer.Option(help="Melody programs: magenta (0-31 for 2-bar models, all for longer) | 0-31 | all.")]
-FileMeterOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        help="4/4: sections whose bars fit the model (16 steps: 4/4, 2/2; Magenta) | any: such bars cut from any meter."
+        "--melody", help="magenta: melodies per instrument | skyline: top voice of all tracks. Default: the run's rule."
+    ),
+]
+ProgramsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--melody-programs", "--programs",
+        help="Melody programs: magenta (0-31 for 2-bar models, all for longer) | 0-31 | all. Default: the run's rule.",
+    ),
+]  # fmt: skip
+FileMeterOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="4/4: sections whose bars fit the model (16 steps: 4/4, 2/2; Magenta) | any: such bars cut from any meter. "
+        "Default: the run's rule."
     ),
 ]
 
 
-def _rules(melody: str, programs: str, track: int | None, meter: str, steps_per_bar: int) -> Any:
-    from zspace.music.filewindows import FileRules
+def _converter(config: Any, melody: str | None, melody_programs: str | None, meter: str | None) -> Any:
+    """The run's converter, with the rules given on the command line in place of its own."""
+    from dataclasses import replace
 
-    return FileRules(melody=melody, programs=programs, track=track, meter=meter, steps_per_bar=steps_per_bar)
+    given = {"melody": melody, "melody_programs": melody_programs, "meter": meter}
+    return replace(config.data_converter, **{k: v for k, v in given.items() if v is not None})
 
 
 def _load(run: Path, checkpoint: str) -> tuple[Any, Any]:
@@ -287,16 +304,17 @@ def interpolate_cmd(
     window_a: Annotated[int, typer.Option(help="Which window of A, numbered as `zspace music encode` lists them.")] = 0,
     window_b: Annotated[int, typer.Option(help="Which window of B.")] = 0,
     track: TrackOpt = None,
-    melody: MelodyRuleOpt = "magenta",
-    programs: ProgramsOpt = "magenta",
-    meter: FileMeterOpt = "4/4",
+    melody: MelodyRuleOpt = None,
+    programs: ProgramsOpt = None,
+    meter: FileMeterOpt = None,
     png: PngOpt = True,
     wav: WavOpt = False,
     checkpoint: CheckpointOpt = "best",
 ) -> None:
     """Slerp between the codes of two MIDI files and write the decoded path as one MIDI file.
 
-    Windows are cut as the training data was (Magenta's melodies per instrument, sliding by a bar).
+    Windows are cut by the run's converter, the rules its training data was cut by (by default
+    Magenta's: melodies per instrument, sliding by a bar).
 
     Example: zspace music interpolate runs/mel2 a.mid b.mid --steps 7 --out interp/ --wav
     """
@@ -308,9 +326,9 @@ def interpolate_cmd(
     with user_errors():
         check_output_dir(out)
         config, model = _load(run, checkpoint)
-        rules = _rules(melody, programs, track, meter, config.model.steps_per_bar)
-        bars = config.model.n_steps // config.model.steps_per_bar
-        (_, a_windows), (_, b_windows) = read_windows([a, b], config.encoding, config.model.n_steps, rules)
+        converter = _converter(config, melody, programs, meter)
+        bars = converter.bars
+        (_, a_windows), (_, b_windows) = read_windows([a, b], converter, track)
         start = pick_window(a, a_windows, window_a, bars, "--window-a")
         end = pick_window(b, b_windows, window_b, bars, "--window-b")
         path = interpolate(model, start.tokens, end.tokens, steps, encoding=config.encoding)
@@ -329,17 +347,18 @@ def encode_cmd(
     files: Annotated[list[Path], typer.Argument(help="MIDI files; every window (the model's length) of each is encoded.")],
     out: Annotated[Path, typer.Option("--out", "-o", parser=output_path, help="Output .npz: z (n, z_size), names, tags, qpm.")],
     track: TrackOpt = None,
-    melody: MelodyRuleOpt = "magenta",
-    programs: ProgramsOpt = "magenta",
-    meter: FileMeterOpt = "4/4",
+    melody: MelodyRuleOpt = None,
+    programs: ProgramsOpt = None,
+    meter: FileMeterOpt = None,
     checkpoint: CheckpointOpt = "best",
     overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Encode MIDI files to posterior mean codes: one row per window, every window of every file.
 
-    Windows are cut as the training data was: Magenta's melodies per instrument (or drum tracks,
-    trios), sliding by one bar; a line shorter than a window is padded with silence. Each code's
-    tag says where it came from (section, line, first bar).
+    Windows are cut by the run's converter, the rules its training data was cut by (by default
+    Magenta's: melodies per instrument, or drum tracks, trios), sliding by one bar; a line shorter
+    than a window is padded with silence. Each code's tag says where it came from (section, line,
+    first bar).
 
     Example: zspace music encode runs/mel2 a.mid b.mid --out codes.npz
     """
@@ -350,8 +369,7 @@ def encode_cmd(
     with user_errors():
         check_output_file(out, overwrite=overwrite, suffixes=(".npz",), inputs=files)
         config, model = _load(run, checkpoint)
-        rules = _rules(melody, programs, track, meter, config.model.steps_per_bar)
-        read = read_windows(files, config.encoding, config.model.n_steps, rules)
+        read = read_windows(files, _converter(config, melody, programs, meter), track)
         windows = [(f, w) for f, file_windows in read for w in file_windows]
         z = encode(model, np.stack([w.tokens for _, w in windows]), encoding=config.encoding)
         codes = Codes(z=z, names=tuple(f.name for f, _ in windows), qpm=np.array([w.qpm for _, w in windows]),
@@ -422,9 +440,9 @@ def attributes_cmd(
         int, typer.Option("-n", help="Apply without --input: codes drawn from the prior.", callback=bounded(1, MAX_SAMPLES))
     ] = 1,
     track: TrackOpt = None,
-    melody: MelodyRuleOpt = "magenta",
-    programs: ProgramsOpt = "magenta",
-    meter: FileMeterOpt = "4/4",
+    melody: MelodyRuleOpt = None,
+    programs: ProgramsOpt = None,
+    meter: FileMeterOpt = None,
     greedy: DecodeGreedyOpt = True,
     temperature: TemperatureOpt = 1.0,
     seed: SeedOpt = 0,
@@ -449,8 +467,8 @@ def attributes_cmd(
         if data is not None:
             _fit_attributes(config, model, data, attribute, quantile, out)
         else:
-            rules = _rules(melody, programs, track, meter, config.model.steps_per_bar)
-            _apply_attributes(config, model, vectors, apply or [], input or [], rules, n=n, greedy=greedy,
+            converter = _converter(config, melody, programs, meter)
+            _apply_attributes(config, model, vectors, apply or [], input or [], converter, track, n=n, greedy=greedy,
                               temperature=temperature, seed=seed, png=png, wav=wav, out=out)  # fmt: skip
 
 
@@ -474,7 +492,8 @@ def _fit_attributes(config: Any, model: Any, data: Path, names: list[str] | None
 
 
 def _apply_attributes(
-    config: Any, model: Any, vectors_dir: Path, specs: list[str], inputs: list[Path], rules: Any, *, n: int, greedy: bool,
+    config: Any, model: Any, vectors_dir: Path, specs: list[str], inputs: list[Path], converter: Any, track: int | None, *,
+    n: int, greedy: bool,
     temperature: float, seed: int, png: bool, wav: bool, out: Path,
 ) -> None:  # fmt: skip
     import numpy as np
@@ -490,7 +509,7 @@ def _apply_attributes(
         raise ConfigError(f"{vectors_dir} holds vectors of a {fitted.encoding} model; this run reads {config.encoding.name}")
     strengths = parse_strengths(specs, fitted.names)
     if inputs:
-        read = [read_tokens(f, config.encoding, config.model.n_steps, rules) for f in inputs]
+        read = [read_tokens(f, converter, track=track) for f in inputs]
         z, qpm = encode(model, np.stack([t for t, _ in read]), encoding=config.encoding), [q for _, q in read]
     else:
         if n < 1:

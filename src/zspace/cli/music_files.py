@@ -15,9 +15,10 @@ from zspace.music.songs import SKIP_REASONS, SPLITS
 if TYPE_CHECKING:
     import numpy as np
 
+    from zspace.music.config import MusicConverter
     from zspace.music.corpus import PrepareReport
+    from zspace.music.data import Window
     from zspace.music.encoding import Encoding
-    from zspace.music.filewindows import FileRules, FileWindow
 
 __all__ = ["command_words", "describe_windows", "pick_window", "read_windows", "report_table", "warn_if_silent", "write_windows"]
 
@@ -59,16 +60,14 @@ def warn_if_silent(encoding: Encoding, tokens: np.ndarray, run: Path, checkpoint
     )
 
 
-def read_windows(
-    files: Sequence[Path], encoding: Encoding, n_steps: int, rules: FileRules
-) -> list[tuple[Path, list[FileWindow]]]:
-    """Every window of each file (as the training data was cut), file by file."""
-    from zspace.music.filewindows import midi_windows
+def read_windows(files: Sequence[Path], converter: MusicConverter, track: int | None = None) -> list[tuple[Path, list[Window]]]:
+    """Every window of each file, cut by ``converter`` (the run's, as its training data was), file by file."""
+    from zspace.music.data import midi_windows
 
-    return [(f, midi_windows(f, encoding, n_steps, rules)) for f in files]
+    return [(f, midi_windows(f, converter, track=track)) for f in files]
 
 
-def describe_windows(read: Sequence[tuple[Path, Sequence[FileWindow]]], bars: int) -> None:
+def describe_windows(read: Sequence[tuple[Path, Sequence[Window]]], bars: int) -> None:
     """One line per file: how many windows, from which lines and tracks, first and last."""
     for f, windows in read:
         lines = sorted({(w.section, w.line, w.track) for w in windows if w.start_bar is not None})
@@ -79,7 +78,7 @@ def describe_windows(read: Sequence[tuple[Path, Sequence[FileWindow]]], bars: in
         console.print(f"{f.name}: {len(windows)} window(s) from {parts}: {span}{padded}")
 
 
-def pick_window(f: Path, windows: Sequence[FileWindow], index: int, bars: int, option: str) -> FileWindow:
+def pick_window(f: Path, windows: Sequence[Window], index: int, bars: int, option: str) -> Window:
     """Window ``index`` of a file's windows; says which when the file gives several."""
     from zspace.errors import ConfigError
 

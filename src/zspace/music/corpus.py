@@ -25,7 +25,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -33,28 +33,22 @@ from typing import Any
 import numpy as np
 
 from zspace import __version__
-from zspace.core.constraints import Positive, Seed, Size, configclass
 from zspace.core.files import read_npz
 from zspace.core.io import atomic_write_text
 from zspace.core.workers import worker_pool
 from zspace.errors import ConfigError, DataError
-from zspace.music.encoding import ENCODINGS, STEPS_PER_BAR, Encoding, get_encoding
-from zspace.music.extract import MAX_BARS
+from zspace.music.config import MusicConverter, PrepareConfig, converter_of
+from zspace.music.encoding import ENCODINGS, Encoding, get_encoding
 from zspace.music.npzfile import write_npz
 from zspace.music.songs import (
-    KINDS,
-    MELODY_PROGRAM_RULES,
-    MELODY_RULES,
-    METERS,
     SKIP_REASONS,
     SPLITS,
     SongRef,
     SongWindows,
-    WindowSpec,
-    every_program,
     list_songs,
     song_windows,
     stable_fraction,
+    window_dtype,
     with_split,
 )
 
@@ -63,67 +57,6 @@ log = logging.getLogger(__name__)
 FORMAT = "zspace.music.prepared"
 FORMAT_VERSION = 1
 WARNINGS_PER_REASON = 3  # a Lakh folder has thousands of bad files: warn about a few, count all
-
-
-@configclass
-class PrepareConfig:
-    """What ``prepare`` makes of a source. The split is fixed by song ids, never by ``seed``."""
-
-    kind: str = "melody"  # melody | drums | trio
-    bars: Size = 2  # window length; windows slide by one bar (MusicVAE: 2 or 16)
-    meter: str = "4/4"  # "4/4": songs with 16-step bars only (Magenta); "any": 16-step windows of any meter
-    max_per_song: Size | None = 50  # distinct windows kept per song (seeded choice); None keeps all
-    seed: Seed = 0  # picks the capped windows
-    limit: Size | None = None  # read only this many songs: a fixed hash-spread sample, nested as it grows
-    workers: Size | None = None  # parsing processes; None: os.cpu_count(); 1: in this process
-    valid_fraction: float = 0.05
-    test_fraction: float = 0.05
-    transpose: int = 0  # melody only: add train copies shifted by every -k..+k semitones that fits (Magenta: 5)
-    gap_bars: Positive = 1.0  # melody, drums: a silence this long splits a line (Magenta)
-    steps_per_bar: Size = STEPS_PER_BAR  # 16 (Magenta); e.g. 12 keeps 3/4 sections instead, n_steps = bars * 12
-    max_bars: Size | None = MAX_BARS  # each melody / drum track is truncated to this many bars (Magenta: 100)
-    # Departures from Magenta's converters, off by default (docs/BENCHMARKS.md, "Data"):
-    split_time_changes: bool = True  # False: ignore meter/tempo changes after the first
-    melody: str = "magenta"  # "skyline": merge all tracks and keep the top voice
-    # "magenta": as configs.py, programs 0..31 for 2-bar windows (cat-mel_2bar) and every program
-    # for 16-bar ones (mel_16bar_converter); "0-31" or "all" to force one rule.
-    melody_programs: str = "magenta"
-    expand_repeats: bool = False  # music21 scores: write out repeats (most dance tunes are short without)
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ConfigError(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.meter not in METERS:
-            raise ConfigError(f"meter {self.meter!r} is not one of {', '.join(METERS)}")
-        if not (0 <= self.valid_fraction < 1 and 0 <= self.test_fraction < 1 and self.valid_fraction + self.test_fraction < 1):
-            raise ConfigError(
-                f"valid_fraction={self.valid_fraction} and test_fraction={self.test_fraction} must be in [0, 1) and leave a train split"
-            )
-        if not 0 <= self.transpose <= 12:
-            raise ConfigError(f"transpose must be 0..12 semitones, got {self.transpose}")
-        if self.transpose and self.kind != "melody":
-            raise ConfigError(f"transpose augments melodies only; kind {self.kind!r} needs transpose 0")
-        if self.gap_bars <= 0:
-            raise ConfigError(f"gap_bars must be > 0, got {self.gap_bars}")
-        if self.melody_programs not in MELODY_PROGRAM_RULES:
-            raise ConfigError(f"melody_programs {self.melody_programs!r} is not one of {', '.join(MELODY_PROGRAM_RULES)}")
-        if self.melody not in MELODY_RULES:
-            raise ConfigError(f"melody {self.melody!r} is not one of {', '.join(MELODY_RULES)}")
-        if self.steps_per_bar < 1 or (self.max_bars is not None and self.max_bars < self.bars):
-            raise ConfigError(
-                f"steps_per_bar must be >= 1 and max_bars (None: no limit) >= bars={self.bars}, "
-                f"got steps_per_bar={self.steps_per_bar}, max_bars={self.max_bars}"
-            )
-
-    @property
-    def window_spec(self) -> WindowSpec:
-        names = {f.name for f in fields(WindowSpec)}
-        return WindowSpec(**{k: v for k, v in asdict(self).items() if k in names}, all_programs=self.all_programs)
-
-    @property
-    def all_programs(self) -> bool:
-        """Whether melodies come from every GM program (else 0..31 only)."""
-        return every_program(self.melody_programs, self.bars)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +121,11 @@ class PreparedData:
         return get_encoding(self.manifest["encoding"])
 
     @property
+    def converter(self) -> MusicConverter:
+        """The rules the windows were cut by (files written before it was stored: from their prepare config)."""
+        return converter_of(self.manifest.get("converter") or self.manifest["config"])
+
+    @property
     def train(self) -> np.ndarray:
         return self.tokens["train"]
 
@@ -202,7 +140,7 @@ class PreparedData:
 
 def prepare(
     out: str | Path,
-    config: PrepareConfig = PrepareConfig(),
+    config: PrepareConfig | None = None,
     *,
     corpus: str | None = None,
     midi_dir: str | Path | None = None,
@@ -215,14 +153,14 @@ def prepare(
     Unreadable songs are skipped (warned about and counted); zero windows is a DataError.
     """
     start = time.perf_counter()
-    out = Path(out)
+    config, out = config or PrepareConfig(), Path(out)
     if out.suffix != ".npz":
         raise ConfigError(f"--out {out} must end in .npz")
     refs, source = list_songs(corpus=corpus, midi_dir=midi_dir)
     if config.limit is not None and config.limit < len(refs):
         refs = sorted(refs, key=lambda r: stable_fraction(r.id, "limit"))[: config.limit]
     refs = with_split(refs, config.valid_fraction, config.test_fraction)
-    spec, unit = config.window_spec, source["unit"]
+    unit, dtype = source["unit"], window_dtype(config.kind)
     source_name = source.get("path") or ",".join(f"music21:{n}" for n in source["name"].split(","))
 
     parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
@@ -233,7 +171,7 @@ def prepare(
     seen: set[bytes] = set()
     per_source: dict[str, Counter[str]] = {r.source: Counter({s: 0 for s in SPLITS}) for r in refs}
     duplicates = capped = augmented = 0
-    for done, result in enumerate(_run(refs, spec, config.workers), start=1):
+    for done, result in enumerate(_run(refs, config), start=1):
         if result.tokens is None:
             skipped[result.skip] += 1
             examples.setdefault(result.skip, [])
@@ -272,18 +210,19 @@ def prepare(
     encoding = get_encoding(config.kind)
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "kind": config.kind, "encoding": encoding.name,
-        "bars": config.bars, "steps_per_bar": config.steps_per_bar, "n_steps": spec.n_steps,
-        "n_tracks": len(encoding.output_depths), "output_depths": list(encoding.output_depths), "dtype": spec.dtype.name,
+        "bars": config.bars, "steps_per_bar": config.steps_per_bar, "n_steps": config.n_steps,
+        "n_tracks": len(encoding.output_depths), "output_depths": list(encoding.output_depths), "dtype": dtype.name,
         "counts": counts, "songs": songs_per_split, "source": source, "songs_listed": len(refs),
         "songs_read": report.songs_read, "skipped": dict(sorted(skipped.items())), "duplicates_dropped": duplicates,
-        "capped_dropped": capped, "augmented": augmented, "config": asdict(config), "command": command,
+        "capped_dropped": capped, "augmented": augmented, "config": asdict(config),
+        "converter": asdict(config.converter), "command": command,
         "windows_per_source": {k: dict(v) for k, v in report.windows_per_source.items()},
         "zspace_version": __version__,
     }  # fmt: skip
-    shape = (spec.n_steps, len(encoding.output_depths))
+    shape = (config.n_steps, len(encoding.output_depths))
     members: dict[str, tuple[tuple[int, ...], np.dtype, list[np.ndarray]]] = {}
     for s in SPLITS:
-        members[s] = ((counts[s], *shape), spec.dtype, parts[s])
+        members[s] = ((counts[s], *shape), dtype, parts[s])
         members[f"{s}_song"] = ((counts[s],), np.dtype(np.int32), song_parts[s])
     names = np.array(song_names, dtype=str)
     members["songs"] = (names.shape, names.dtype, [names])
@@ -344,18 +283,18 @@ def load_prepared(path: str | Path, *, kind: str | None = None, bars: int | None
     )
 
 
-def _run(refs: list[SongRef], spec: WindowSpec, workers: int | None) -> Iterator[SongWindows]:
+def _run(refs: list[SongRef], config: PrepareConfig) -> Iterator[SongWindows]:
     """``song_windows`` of every ref, in order; at most a few songs per worker in flight."""
-    workers = min(workers or os.cpu_count() or 1, len(refs))
+    workers = min(config.workers or os.cpu_count() or 1, len(refs))
     if workers <= 1:
-        yield from (song_windows(ref, spec) for ref in refs)
+        yield from (song_windows(ref, config) for ref in refs)
         return
     pool = worker_pool(workers)  # spawned workers that die with this process, even on kill -9
     pending: deque = deque()
     todo: Iterable[SongRef] = iter(refs)
     try:
         for ref in todo:
-            pending.append((ref, pool.submit(song_windows, ref, spec)))
+            pending.append((ref, pool.submit(song_windows, ref, config)))
             if len(pending) >= 4 * workers:
                 yield _result(*pending.popleft())
         while pending:

@@ -6,7 +6,7 @@ vectors. The note data model is :mod:`zspace.music.notes`, the token rules
 :mod:`zspace.music.tokens`; both are re-exported here. ``encode`` reads one line per track from
 all of a sequence's tracks (the top voice, :func:`~zspace.music.tokens.skyline`); training data
 and user files are cut by Magenta's per-instrument rules instead (:mod:`zspace.music.extract`,
-:mod:`zspace.music.filewindows`).
+:mod:`zspace.music.data`).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zspace.music.config import MAX_BARS, MELODY_PROGRAMS
 from zspace.music.notes import Note, NoteSequence
 from zspace.music.tokens import (
     _DRUM_BITS,
@@ -41,9 +42,6 @@ from zspace.music.tokens import (
     MELODY_NO_EVENT,
     MELODY_NOTE_OFF,
 )
-
-MELODY_PROGRAMS = range(32)  # MusicVAE's MEL_PROGRAMS: piano, chromatic percussion, organ, guitar
-MAX_BARS = 100  # MusicVAE's configs: "Truncate long melodies before slicing."
 
 
 def melody_notes(notes: Iterable[Note], programs: Collection[int] | None = MELODY_PROGRAMS) -> list[Note]:
@@ -148,22 +146,6 @@ def melody_lines(
                 del events[max_bars * steps_per_bar :]
             lines.append(Line(tokens=np.array(events, dtype=np.int64), start_step=start, instrument=instrument))
     return lines
-
-
-def extract_melody_lines(
-    seq: NoteSequence,
-    *,
-    gap_bars: float | None = 1.0,
-    max_bars: int | None = MAX_BARS,
-    programs: Collection[int] | None = MELODY_PROGRAMS,
-) -> list[np.ndarray]:
-    """The tokens of :func:`melody_lines`: int64 arrays, each whole bars long."""
-    return [line.tokens for line in melody_lines(seq, gap_bars=gap_bars, max_bars=max_bars, programs=programs)]
-
-
-def extract_drum_lines(seq: NoteSequence, *, gap_bars: float | None = 1.0, max_bars: int | None = MAX_BARS) -> list[np.ndarray]:
-    """The tokens of :func:`drum_lines`: int64 drum tokens (9-class bit sets)."""
-    return [line.tokens for line in drum_lines(seq, gap_bars=gap_bars, max_bars=max_bars)]
 
 
 def drum_lines(seq: NoteSequence, *, gap_bars: float | None = 1.0, max_bars: int | None = MAX_BARS) -> list[Line]:

@@ -19,8 +19,9 @@ from zspace.core.files import read_npz
 from zspace.core.io import atomic_write, plain_file_name
 from zspace.core.latent import slerp
 from zspace.errors import ConfigError, DataError
+from zspace.music.config import MusicConverter
+from zspace.music.data import midi_windows
 from zspace.music.encoding import DEFAULT_QPM, Encoding, Note, NoteSequence, get_encoding
-from zspace.music.filewindows import FileRules, midi_windows
 from zspace.music.midi import write_midi
 from zspace.music.model import MusicVAE
 
@@ -112,16 +113,15 @@ def interpolate(
 
 
 # ---------------------------------------------------------------------------- MIDI
-def read_tokens(path: str | Path, encoding: Encoding, n_steps: int, rules: FileRules | None = None) -> tuple[np.ndarray, float]:
+def read_tokens(path: str | Path, converter: MusicConverter, *, track: int | None = None) -> tuple[np.ndarray, float]:
     """The earliest window of a MIDI file as tokens ``(n_steps, n_tracks)``, and its tempo.
 
-    Windows are cut as the training data was (:func:`zspace.music.filewindows.midi_windows`:
-    Magenta's per-instrument melodies; a line shorter than a window is padded with silence); the
-    earliest is the first by (section, start bar, line). ``rules`` should carry the model's
-    ``steps_per_bar``. A file that gives none is a DataError that says why (e.g. a drum-only file
-    for a melody model).
+    Windows are cut by the run's converter, as its training data was
+    (:func:`zspace.music.data.midi_windows`; a line shorter than a window is padded with
+    silence); the earliest is the first by (section, start bar, line). A file that gives none is
+    a DataError that says why (e.g. a drum-only file for a melody model).
     """
-    windows = midi_windows(path, encoding, n_steps, rules or FileRules())
+    windows = midi_windows(path, converter, track=track)
     first = min(windows, key=lambda w: (w.section, w.start_bar or 0, w.line))
     return first.tokens, first.qpm
 

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from zspace.errors import CheckpointError
-from zspace.music.presets import PRESETS, MusicVAEConfig
+from zspace.music.config import MusicVAEConfig
+from zspace.music.presets import PRESETS
 from zspace.music.tfcheckpoint import read_checkpoint
 
 FORGET_BIAS = 1.0  # LSTMBlockCell's default, which Magenta never changes
@@ -245,7 +246,7 @@ def import_run(checkpoint: str | Path, preset: str, out: str | Path, *, overwrit
     trained run (sample, encode, decode, interpolate, attributes, serve) reads it. Returns the
     checkpoint's directory.
     """
-    from zspace.music.presets import data_config
+    from zspace.music.presets import converter_of_preset
     from zspace.music.run import FAMILY, MusicRunConfig
     from zspace.train import checkpoint as ckpt
     from zspace.train import runs
@@ -256,7 +257,7 @@ def import_run(checkpoint: str | Path, preset: str, out: str | Path, *, overwrit
         model=magenta_model_config(found.model),
         objective=found.objective,
         train=found.train,
-        prepare=data_config(preset),
+        converter=converter_of_preset(preset),
     )
     # With ``overwrite`` the run is written beside the old one (``run_dir``) and swapped in when the block ends.
     with runs.guard_run_dir(out, overwrite=overwrite, family=FAMILY) as run_dir:

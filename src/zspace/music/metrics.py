@@ -5,11 +5,9 @@ integer dtype: a prepared split as is), runs in eval mode under ``no_grad`` in b
 model's device, and is seeded: the same call gives the same numbers.
 
 - the paper's metric (sampled accuracy at temperature 1), onset accuracy and the z-swap gap:
-  :mod:`zspace.music.paper_metrics`, gathered by :func:`evaluate`;
-- :func:`reconstruction_accuracy`: argmax accuracy after encoding the window to ``z`` (the
-  posterior mean by default, or a posterior sample). ``teacher_forced``: the true previous token
-  fed at every step; ``sampled``: the decoder runs free from ``z`` feeding back its own argmax
-  (not the paper's metric, which samples at temperature 1: argmax decoding of 16-bar melodies
+  :mod:`zspace.music.paper_metrics`, gathered by :func:`evaluate`. Every accuracy is
+  :func:`~zspace.music.paper_metrics.decoder_accuracy`: teacher-forced (the true previous token
+  fed at every step) or free-running, greedy or sampled (argmax decoding of 16-bar melodies
   scores about the majority class, "hold", whether or not the decoder reads z);
 - KL and active units: how much information the posterior carries, and in how many dimensions
   (Burda et al. 2016: unit u is active when Var_x E_q[z_u] > 0.01). A KL below the free-bits
@@ -19,8 +17,6 @@ model's device, and is seeded: the same call gives the same numbers.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import torch
 from torch import Tensor
@@ -29,54 +25,6 @@ from zspace.core.latent import slerp
 from zspace.core.objectives import active_units, kl_from_posterior, nats_to_bits
 from zspace.music.model import MusicVAE, sampler
 from zspace.music.paper_metrics import as_tokens, input_vectors, majority_accuracy, model_device, paper_metrics
-
-Mode = Literal["teacher_forced", "sampled"]
-
-
-def _codes(model: MusicVAE, targets: Tensor, z: Literal["mean", "sample"], generator: torch.Generator) -> Tensor:
-    posterior = model.encode(input_vectors(model, targets)).base_dist
-    if z == "mean":
-        return posterior.loc
-    noise = torch.randn(posterior.loc.shape, generator=generator, device=posterior.loc.device)
-    return posterior.loc + posterior.scale * noise
-
-
-@torch.no_grad()
-def reconstruction_accuracy(
-    model: MusicVAE,
-    tokens: Tensor | np.ndarray,
-    *,
-    mode: Mode = "teacher_forced",
-    z: Literal["mean", "sample"] = "mean",
-    batch_size: int = 256,
-    seed: int = 0,
-) -> dict[str, float]:
-    """Per-step argmax accuracy of reconstructing ``tokens`` (n, T, n_tracks) from their codes.
-
-    Returns ``{"accuracy": mean over tracks, "accuracy/<track>": ...}``, each in [0, 1]: the
-    fraction of (window, step) pairs whose class is right. ``seed`` draws z when ``z="sample"``.
-    """
-    if mode not in ("teacher_forced", "sampled"):
-        raise ValueError(f"mode must be 'teacher_forced' or 'sampled', got {mode!r}")
-    device = model_device(model)
-    targets_all, was_training = as_tokens(tokens, device), model.training
-    model.eval()
-    generator, pick = torch.Generator(device=device).manual_seed(seed), sampler(greedy=True)
-    correct = torch.zeros(model.config.n_tracks, dtype=torch.float64, device=device)
-    try:
-        for start in range(0, len(targets_all), batch_size):
-            targets = targets_all[start : start + batch_size]  # (B, T, K)
-            codes = _codes(model, targets, z, generator)
-            if mode == "teacher_forced":
-                predicted = torch.stack([lg.argmax(-1) for lg in model.decoder.teacher_forced(codes, targets)], dim=-1)
-            else:
-                predicted = model.decoder.generate(codes, targets.shape[1], pick).classes
-            correct += (predicted == targets).sum(dim=(0, 1)).double()
-    finally:
-        model.train(was_training)
-    per_track = correct / (len(targets_all) * targets_all.shape[1])
-    names = model.config.track_names
-    return {"accuracy": float(per_track.mean()), **{f"accuracy/{n}": float(a) for n, a in zip(names, per_track)}}
 
 
 @torch.no_grad()
@@ -186,14 +134,11 @@ def evaluate(
 ) -> dict[str, float]:
     """Everything on one set of windows (n, T, n_tracks), on the model's device: the paper's metric
     and z-use checks of :func:`zspace.music.paper_metrics.paper_metrics` (tf_acc, sampled_acc_t1,
-    sampled_acc_argmax, onset_acc_t1, zswap_gap_nats, ...), per-track teacher-forced accuracies
-    for several tracks, kl_nats, kl_bits, active_units, and the smoothness of ``n_interpolations``
+    sampled_acc_argmax, onset_acc_t1, zswap_gap_nats, per-track tf_accuracy/<track> for several
+    tracks, ...), kl_nats, kl_bits, active_units, and the smoothness of ``n_interpolations``
     slerp paths between seeded random pairs of windows."""
     tokens = as_tokens(tokens, model_device(model))
     out: dict[str, float] = paper_metrics(model, tokens, z_draws=z_draws, seed=seed, batch_size=batch_size)
-    if model.config.n_tracks > 1:
-        tf = reconstruction_accuracy(model, tokens, batch_size=batch_size, seed=seed)
-        out |= {f"tf_{name}": v for name, v in tf.items() if name != "accuracy"}  # tf_accuracy/melody, ...
     out |= kl_and_active_units(model, tokens, batch_size=batch_size)
     if n_interpolations and len(tokens) >= 2:
         pairs = torch.randperm(len(tokens), generator=torch.Generator().manual_seed(seed))[: 2 * n_interpolations]
@@ -208,6 +153,5 @@ __all__ = [
     "interpolation_smoothness",
     "kl_and_active_units",
     "majority_accuracy",
-    "reconstruction_accuracy",
     "smoothness",
 ]

@@ -2,7 +2,7 @@
 autoregressive LSTM decoder p(x|z) over one or more instrument tracks.
 
 Modules only; the loss lives in :mod:`zspace.music.objective`, the config in
-:mod:`zspace.music.presets`. The model knows nothing of MIDI: it reads class indices per track
+:mod:`zspace.music.config`. The model knows nothing of MIDI: it reads class indices per track
 and the encoding's input vectors, and returns logits per track.
 
 Decoder layout. Both decoders are "embeddings -> autoregressive cores":
@@ -34,10 +34,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Independent, Normal
 
-from zspace.core.config import override
 from zspace.core.distributions import standard_normal
 from zspace.errors import ConfigError
-from zspace.music.presets import PRESETS, MusicVAEConfig
+from zspace.music.config import MusicVAEConfig
 from zspace.nn.recurrent import BidirectionalLSTMEncoder, Conductor, LSTMDecoderCore, glorot_lstm_
 
 Pick = Callable[[Sequence[Tensor]], Tensor]  # per-track logits [(N, D_k)] -> classes (N, K)
@@ -378,11 +377,6 @@ class MusicVAE(nn.Module):
         return next(self.parameters()).device
 
     # -- construction --------------------------------------------------------------------------
-    @classmethod
-    def from_preset(cls, name: str, input_tables: Sequence[Tensor] | None = None, **overrides: object) -> MusicVAE:
-        """The model of a named preset; ``overrides`` are MusicVAEConfig fields (``z_size=64``)."""
-        return cls(override(PRESETS[name].model, overrides), input_tables)
-
     @classmethod
     def from_state_dict(cls, config: MusicVAEConfig, state_dict: Mapping[str, Tensor]) -> MusicVAE:
         """Rebuild a trained model from its config and weights; the input tables travel in the weights."""

@@ -60,9 +60,19 @@ def reconstruction_log_likelihood(logits: Sequence[Tensor], targets: Tensor) -> 
 
 
 @torch.no_grad()
-def accuracy(logits: Sequence[Tensor], targets: Tensor) -> Tensor:
-    """Fraction of steps whose argmax class is the target, per track: (n_tracks,)."""
-    return torch.stack([(lg.argmax(dim=-1) == targets[..., k]).float().mean() for k, lg in enumerate(logits)])
+def correct_steps(predicted: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
+    """How many steps have the target class, per track: predicted and targets (B, T, K) -> (K,) float.
+
+    ``mask`` (B, T, K) bool counts only the steps it marks (e.g. onsets). Every music accuracy
+    counts with this: the training metric here, :func:`zspace.music.paper_metrics.decoder_accuracy`.
+    """
+    hit = predicted == targets
+    return (hit if mask is None else hit & mask).sum(dim=(0, 1)).float()
+
+
+def argmax_classes(logits: Sequence[Tensor]) -> Tensor:
+    """The most likely class of every step and track: one (B, T, D_k) per track -> (B, T, K) long."""
+    return torch.stack([lg.argmax(dim=-1) for lg in logits], dim=-1)
 
 
 def loss_terms(
@@ -85,7 +95,7 @@ def loss_terms(
     normal = posterior.base_dist
     kl_per_dim = kl_from_posterior(normal)  # (B, Z), Kingma & Welling app. B
     terms = elbo_terms(log_likelihood, kl_per_dim, beta=beta, free_nats=free_nats)
-    per_track = accuracy(logits, targets)
+    per_track = correct_steps(argmax_classes(logits), targets) / targets.shape[:2].numel()  # teacher-forced, greedy
     metrics = {
         "elbo": terms.elbo.detach(),
         "reconstruction": terms.reconstruction.detach(),
@@ -123,7 +133,8 @@ def make_loss_fn(objective: MusicObjective, *, track_names: Sequence[str] | None
 __all__ = [
     "MusicObjective",
     "SamplingSchedule",
-    "accuracy",
+    "argmax_classes",
+    "correct_steps",
     "inverse_sigmoid",
     "loss_terms",
     "make_loss_fn",

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from zspace.music.encoding import get_encoding
 from zspace.music.model import MusicVAE, sampler
-from zspace.music.objective import reconstruction_log_likelihood
+from zspace.music.objective import argmax_classes, correct_steps, reconstruction_log_likelihood
 
 # The smallest class that is a note onset, per track name: 0 is "no event" in every track,
 # 1 is "note off" in the melodic tracks.
@@ -84,56 +84,61 @@ def posterior_codes(model: MusicVAE, targets: Tensor, *, batch_size: int = 256) 
     return torch.cat(means), torch.cat(scales)
 
 
-def _rates(correct: Tensor, onsets_correct: Tensor, onsets: Tensor, n_steps: int) -> dict[str, float]:
-    """Accuracy (mean over tracks of per-track step accuracy) and onset accuracy (pooled over tracks)."""
-    return {
-        "accuracy": float((correct / n_steps).mean()),
-        "onset_accuracy": float(onsets_correct.sum() / onsets.sum().clamp_min(1)),
-    }
+@torch.no_grad()
+def posterior_samples(model: MusicVAE, targets: Tensor, generator: torch.Generator, *, batch_size: int = 256) -> Tensor:
+    """One code z ~ q(z|x) per window, drawn batch by batch with ``generator``: (n, T, K) -> (n, z_size)."""
+    mean, scale = posterior_codes(model, targets, batch_size=batch_size)
+    noise = [torch.randn((len(m), mean.shape[1]), generator=generator, device=mean.device) for m in mean.split(batch_size)]
+    return mean + scale * torch.cat(noise)
 
 
 @torch.no_grad()
-def teacher_forced_scores(model: MusicVAE, targets: Tensor, codes: Tensor, *, batch_size: int = 256) -> dict[str, float]:
-    """Argmax accuracy, onset accuracy and NLL (nats per window) of the teacher-forced decoder given ``codes``.
-
-    targets: (n, T, n_tracks) long; codes: (n, z_size), the z each window is decoded from.
-    """
-    counts = torch.zeros(3, model.config.n_tracks, dtype=torch.float64, device=targets.device)
-    nll = torch.zeros((), dtype=torch.float64, device=targets.device)
-    for start in range(0, len(targets), batch_size):
-        batch, z = targets[start : start + batch_size], codes[start : start + batch_size]
-        logits = model.decoder.teacher_forced(z, batch)
-        predicted = torch.stack([lg.argmax(-1) for lg in logits], dim=-1)  # (B, T, K)
-        hit, onset = predicted == batch, onset_mask(model, batch)
-        counts += torch.stack([hit.sum((0, 1)), (hit & onset).sum((0, 1)), onset.sum((0, 1))]).double()
-        nll -= reconstruction_log_likelihood(logits, batch).double().sum()
-    n_steps = len(targets) * targets.shape[1]
-    return _rates(*counts, n_steps) | {"nll_nats": float(nll) / len(targets)}
-
-
-@torch.no_grad()
-def sampled_scores(
+def decoder_accuracy(
     model: MusicVAE,
     targets: Tensor,
     codes: Tensor,
     *,
-    temperature: float | None = 1.0,
+    teacher_forced: bool = True,
+    greedy: bool = True,
+    temperature: float = 1.0,
     generator: torch.Generator | None = None,
     batch_size: int = 256,
 ) -> dict[str, float]:
-    """Accuracy and onset accuracy of free-running decoding from ``codes``, step by step against ``targets``.
+    """How often decoding ``codes`` gives back ``targets``, step by step: every music accuracy.
 
-    ``temperature`` None decodes by argmax; otherwise each step is drawn from
-    softmax(logits / temperature) with ``generator`` (on the model's device).
+    targets: (n, T, n_tracks) long; codes: (n, z_size), the z each window is decoded from.
+    ``teacher_forced``: the true previous token is fed at every step (the decoder's training
+    view); else the decoder runs free, feeding back its own choices. ``greedy``: each step's
+    class is the argmax; else a draw from softmax(logits / temperature) with ``generator``
+    (Table 1's metric: free-running, sampled at temperature 1).
+
+    Returns ``accuracy`` (mean over tracks of the per-track step accuracy), ``accuracy/<track>``,
+    ``onset_accuracy`` (the steps whose target is a note onset, pooled over tracks), each in
+    [0, 1], and when teacher-forced ``nll_nats``, -log p(x|z) in nats per window.
     """
-    pick = sampler(greedy=True) if temperature is None else sampler(temperature=temperature, generator=generator)
-    counts = torch.zeros(3, model.config.n_tracks, dtype=torch.float64, device=targets.device)
+    pick = sampler(greedy=greedy, temperature=temperature, generator=generator)
+    n_tracks = model.config.n_tracks
+    correct, onsets_correct, onsets = (torch.zeros(n_tracks, dtype=torch.float64, device=targets.device) for _ in range(3))
+    nll = torch.zeros((), dtype=torch.float64, device=targets.device)
     for start in range(0, len(targets), batch_size):
-        batch = targets[start : start + batch_size]
-        decoded = model.decoder.generate(codes[start : start + batch_size], batch.shape[1], pick).classes
-        hit, onset = decoded == batch, onset_mask(model, batch)
-        counts += torch.stack([hit.sum((0, 1)), (hit & onset).sum((0, 1)), onset.sum((0, 1))]).double()
-    return _rates(*counts, len(targets) * targets.shape[1])
+        batch, z = targets[start : start + batch_size], codes[start : start + batch_size]  # (B, T, K), (B, Z)
+        if teacher_forced:
+            logits = model.decoder.teacher_forced(z, batch)
+            nll -= reconstruction_log_likelihood(logits, batch).double().sum()
+            predicted = argmax_classes(logits) if greedy else pick([lg.flatten(0, 1) for lg in logits]).view(batch.shape)
+        else:
+            predicted = model.decoder.generate(z, batch.shape[1], pick).classes
+        onset = onset_mask(model, batch)
+        correct += correct_steps(predicted, batch).double()
+        onsets_correct += correct_steps(predicted, batch, onset).double()
+        onsets += onset.sum((0, 1)).double()
+    per_track = correct / (len(targets) * targets.shape[1])
+    scores = {
+        "accuracy": float(per_track.mean()),
+        **{f"accuracy/{name}": float(a) for name, a in zip(model.config.track_names, per_track)},
+        "onset_accuracy": float(onsets_correct.sum() / onsets.sum().clamp_min(1)),
+    }
+    return scores | ({"nll_nats": float(nll) / len(targets)} if teacher_forced else {})
 
 
 @torch.no_grad()
@@ -147,7 +152,7 @@ def paper_metrics(
     onset_acc_t1_zdraw_mean (``z_draws`` codes z ~ q(z|x), mean and standard deviation over the
     draws); sampled_acc_argmax and onset_acc_argmax; zswap_tf_nll_nats and zswap_gap_nats
     (NLL with shuffled codes minus NLL with the true ones, nats per window); sampled_acc_t1_zswap
-    and onset_acc_t1_zswap.
+    and onset_acc_t1_zswap; for several tracks, tf_accuracy/<track> (teacher-forced, per track).
     """
     device, was_training = model_device(model), model.training
     targets = as_tokens(tokens, device)
@@ -157,17 +162,20 @@ def paper_metrics(
         mean, scale = posterior_codes(model, targets, batch_size=batch_size)
         swapped = mean[derangement(len(targets), generator)]
 
-        def sampled(codes: Tensor, temperature: float | None = 1.0) -> dict[str, float]:
-            return sampled_scores(model, targets, codes, temperature=temperature, generator=generator, batch_size=batch_size)
+        def sampled(codes: Tensor, greedy: bool = False) -> dict[str, float]:
+            return decoder_accuracy(
+                model, targets, codes, teacher_forced=False, greedy=greedy, generator=generator, batch_size=batch_size
+            )
 
-        tf = teacher_forced_scores(model, targets, mean, batch_size=batch_size)
-        tf_swapped = teacher_forced_scores(model, targets, swapped, batch_size=batch_size)
-        t1, argmax, t1_swapped = sampled(mean), sampled(mean, None), sampled(swapped)
+        tf = decoder_accuracy(model, targets, mean, batch_size=batch_size)
+        tf_swapped = decoder_accuracy(model, targets, swapped, batch_size=batch_size)
+        t1, argmax, t1_swapped = sampled(mean), sampled(mean, greedy=True), sampled(swapped)
         noise = [torch.randn(mean.shape, generator=generator, device=device) for _ in range(z_draws)]
         draws = [sampled(mean + scale * eps) for eps in noise]
     finally:
         model.train(was_training)
     draw_acc = np.array([d["accuracy"] for d in draws])
+    per_track = {f"tf_{k}": v for k, v in tf.items() if k.startswith("accuracy/")} if model.config.n_tracks > 1 else {}
     return {
         "n_windows": len(targets),
         "tf_acc": tf["accuracy"],
@@ -185,7 +193,7 @@ def paper_metrics(
         "zswap_gap_nats": tf_swapped["nll_nats"] - tf["nll_nats"],
         "sampled_acc_t1_zswap": t1_swapped["accuracy"],
         "onset_acc_t1_zswap": t1_swapped["onset_accuracy"],
-    }
+    } | per_track
 
 
 def majority_accuracy(train_tokens: Tensor | np.ndarray, test_tokens: Tensor | np.ndarray) -> float:
@@ -203,6 +211,7 @@ def majority_accuracy(train_tokens: Tensor | np.ndarray, test_tokens: Tensor | n
 __all__ = [
     "ONSET_MIN_CLASS",
     "as_tokens",
+    "decoder_accuracy",
     "derangement",
     "input_vectors",
     "majority_accuracy",
@@ -210,6 +219,5 @@ __all__ = [
     "onset_mask",
     "paper_metrics",
     "posterior_codes",
-    "sampled_scores",
-    "teacher_forced_scores",
+    "posterior_samples",
 ]

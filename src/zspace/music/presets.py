@@ -10,120 +10,19 @@ variants keep the structure and objective at CPU size.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import field, replace
-from typing import Literal
 
-import torch
+from torch import Tensor
 
-from zspace.core.config import Registry
-from zspace.core.constraints import Size, Sizes, configclass
+from zspace.core.config import Registry, override
+from zspace.core.constraints import configclass
 from zspace.core.schedules import Schedule
 from zspace.errors import ConfigError
-from zspace.music.corpus import PrepareConfig
+from zspace.music.config import TRACKS, MusicConverter, MusicVAEConfig, PrepareConfig
+from zspace.music.model import MusicVAE
 from zspace.music.objective import MusicObjective, SamplingSchedule
 from zspace.train import TrainConfig
-
-# Track names of each encoding, in the order of output_depths / targets[..., k].
-TRACKS: dict[str, tuple[str, ...]] = {
-    "melody": ("melody",),
-    "drums": ("drums",),
-    "trio": ("melody", "bass", "drums"),
-}
-
-
-@configclass
-class MusicVAEConfig:
-    """Architecture of a MusicVAE and the encoding it reads. Defaults: Magenta's cat-mel_2bar_small.
-
-    The encoding contract: ``output_depths`` classes per track (melody 90, drums 512, trio
-    90/90/512), ``input_depth`` the width of one step of the encoder's input (melody 90, drums
-    10, trio 692: Magenta's). The decoder feeds back each track's previous class as a vector: one-hot over
-    its classes by default (Magenta feeds back the output one-hot), or the rows of a table the
-    caller passes, of widths ``decoder_token_depths``.
-    """
-
-    encoding: Literal["melody", "drums", "trio"] = "melody"
-    output_depths: Sizes = (90,)  # classes per track: no-event, note-off, MIDI 21..108
-    input_depth: Size = 90  # encoder input width per step (the encoding's input vector)
-    decoder_token_depths: Sizes | None = None  # per-track fed-back vector width; None: one-hot
-    n_steps: Size = 32  # 2 bars of 16 steps: Magenta's max_seq_len
-    steps_per_bar: Size = 16  # 4 steps per quarter in 4/4, Magenta's quantization
-    z_size: Size = 256
-    encoder_sizes: Sizes = (512,)  # units per direction of each bidirectional layer
-    decoder_sizes: Sizes = (256, 256)  # decoder LSTM layers; the conductor uses the same (Magenta)
-    decoder: Literal["flat", "hierarchical"] = "flat"
-    segment_length: Size = 16  # hierarchical: steps per conductor embedding (one bar, Magenta's [16, 16])
-    # How whole-sequence LSTM passes multiply: "float32" calls nn.LSTM's fused kernels (oneDNN,
-    # cuDNN; exact). "bfloat16" runs zspace.nn.recurrent.lstm_scan, a Python loop over time with
-    # bf16 matmuls (~2.5x MKL's float32 GEMMs on an AVX512-BF16 CPU) and float32 gates, state
-    # and accumulation: it pays only for wide LSTMs (~1.4x on a 512-unit BiLSTM alone), and ties
-    # at cat-mel_2bar_small's size (bench/musicvae.py), so float32 stays the default.
-    lstm_matmuls: Literal["float32", "bfloat16"] = "float32"
-    # Where training starts. "magenta": TF's defaults as Magenta uses them, glorot-uniform LSTM
-    # and output kernels (one [input + hidden, 4H] kernel per LSTM), zero biases plus the forget
-    # bias 1.0 of LSTMBlockCell, N(0, 0.001) for mu, sigma and the state-from-z layers.
-    # "pytorch" (ours before): nn.LSTM's and nn.Linear's own uniform(+-1/sqrt(fan_in)) weights and
-    # output bias, with Magenta's zero LSTM biases, forget bias and N(0, 0.001) layers.
-    init: Literal["magenta", "pytorch"] = "magenta"
-
-    def __post_init__(self) -> None:
-        def fail(field_name: str, message: str) -> None:
-            raise ConfigError(f"MusicVAEConfig.{field_name}: {message}")
-
-        if self.encoding not in TRACKS:
-            fail("encoding", f"{self.encoding!r} is not one of {sorted(TRACKS)}")
-        if len(self.output_depths) != len(TRACKS[self.encoding]):
-            fail(
-                "output_depths",
-                f"the {self.encoding} encoding has tracks {TRACKS[self.encoding]}, got {len(self.output_depths)} depths {self.output_depths}",
-            )
-        if self.decoder_token_depths is not None and len(self.decoder_token_depths) != len(self.output_depths):
-            fail(
-                "decoder_token_depths", f"needs one width per track ({len(self.output_depths)}), got {self.decoder_token_depths}"
-            )
-        if self.lstm_matmuls not in ("float32", "bfloat16"):
-            fail("lstm_matmuls", f"{self.lstm_matmuls!r} is not one of ['bfloat16', 'float32']")
-        if self.init not in ("magenta", "pytorch"):
-            fail("init", f"{self.init!r} is not one of ['magenta', 'pytorch']")
-        if self.decoder not in ("flat", "hierarchical"):
-            fail("decoder", f"{self.decoder!r} is not one of ['flat', 'hierarchical']")
-        for name in ("input_depth", "n_steps", "steps_per_bar", "z_size", "segment_length"):
-            if getattr(self, name) < 1:
-                fail(name, f"must be >= 1, got {getattr(self, name)}")
-        for name in ("output_depths", "encoder_sizes", "decoder_sizes", "decoder_token_depths"):
-            sizes = getattr(self, name)
-            if sizes is not None and (not sizes or min(sizes) < 1):
-                fail(name, f"must be one or more positive sizes, got {sizes}")
-        if self.decoder == "hierarchical" and self.n_steps % self.segment_length:
-            fail("n_steps", f"{self.n_steps} is not a whole number of segments of segment_length={self.segment_length}")
-
-    @property
-    def track_names(self) -> tuple[str, ...]:
-        return TRACKS[self.encoding]
-
-    @property
-    def n_tracks(self) -> int:
-        return len(self.output_depths)
-
-    @property
-    def token_depths(self) -> tuple[int, ...]:
-        """Width of the vector each track's previous class is fed back as (one-hot: its depth)."""
-        return self.output_depths if self.decoder_token_depths is None else self.decoder_token_depths
-
-    @property
-    def matmul_dtype(self) -> torch.dtype | None:
-        """The recurrent blocks' ``matmul_dtype``: None for nn.LSTM's fused float32 kernels."""
-        return torch.bfloat16 if self.lstm_matmuls == "bfloat16" else None
-
-    @property
-    def n_bars(self) -> float:
-        return self.n_steps / self.steps_per_bar
-
-    @property
-    def n_segments(self) -> int:
-        """Conductor steps U (1 for a flat decoder: the whole sequence is one segment)."""
-        return self.n_steps // self.segment_length if self.decoder == "hierarchical" else 1
-
 
 # lstm_models.get_default_hparams + base_model: Adam, lr (1e-3 - 1e-5) * 0.9999^step + 1e-5,
 # global-norm clipping at 1.0. Magenta counts steps, not epochs: max_steps is the budget, and
@@ -241,6 +140,16 @@ DATA: dict[str, PrepareConfig] = {
 }
 
 
+def preset_model(name: str, input_tables: Sequence[Tensor] | None = None, **overrides: object) -> MusicVAE:
+    """A fresh MusicVAE of preset ``name``; ``overrides`` are MusicVAEConfig fields (``z_size=64``)."""
+    return MusicVAE(override(PRESETS[name].model, overrides), input_tables)
+
+
+def converter_of_preset(preset: str) -> MusicConverter:
+    """The data converter of a preset (Magenta's configs.py), without the data-set options."""
+    return data_config(preset).converter
+
+
 def data_config(preset: str) -> PrepareConfig:
     """The prepare config (Magenta's data converter) of a preset; ``*_tiny`` variants share their
     full preset's. An unknown name lists the valid ones."""
@@ -251,4 +160,14 @@ def data_config(preset: str) -> PrepareConfig:
     return DATA[name]
 
 
-__all__ = ["DATA", "MAGENTA_TRAIN", "PRESETS", "TRACKS", "MusicPreset", "MusicVAEConfig", "data_config"]
+__all__ = [
+    "DATA",
+    "MAGENTA_TRAIN",
+    "PRESETS",
+    "TRACKS",
+    "MusicPreset",
+    "MusicVAEConfig",
+    "converter_of_preset",
+    "data_config",
+    "preset_model",
+]

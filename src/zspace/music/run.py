@@ -16,6 +16,8 @@ one-hot inputs for the whole set instead would cost 90 floats per melody step: ~
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
@@ -28,15 +30,17 @@ from zspace.core.config import from_dict, to_dict
 from zspace.core.constraints import configclass
 from zspace.core.memory import check_model_fits
 from zspace.errors import CheckpointError, ConfigError
-from zspace.music.corpus import PrepareConfig, PreparedData, load_prepared
+from zspace.music.config import MusicConverter, MusicVAEConfig, converter_of
+from zspace.music.corpus import PreparedData, load_prepared
 from zspace.music.encoding import Encoding, get_encoding
 from zspace.music.model import MusicVAE
 from zspace.music.objective import LossFn, MusicObjective, make_loss_fn
-from zspace.music.presets import MAGENTA_TRAIN, PRESETS, MusicVAEConfig
+from zspace.music.presets import MAGENTA_TRAIN, PRESETS
 from zspace.train import FitResult, TrainConfig, Trainer, runs
 from zspace.train import checkpoint as ckpt
 
 FAMILY = "music"
+log = logging.getLogger(__name__)
 
 
 @configclass
@@ -45,8 +49,10 @@ class MusicRunConfig:
 
     ``preset`` records where model/objective/train came from (informational: the three
     configs are what the run uses). ``data`` is the prepared ``.npz`` path, as given.
-    ``prepare``: the data converter the model's windows follow, for a run without a data file
-    (one imported from Magenta's checkpoints: the preset's converter, as Magenta's configs.py).
+    ``converter``: the rules that cut the model's windows (Magenta's ``data_converter``), used
+    for every file the run reads (``encode``, ``interpolate``, ``attributes``, serve's uploads).
+    :func:`train` records the data's; a run imported from Magenta's checkpoints has its preset's
+    (configs.py); None: Magenta's converter for the model's encoding and length.
     """
 
     preset: str | None = None
@@ -54,7 +60,7 @@ class MusicRunConfig:
     model: MusicVAEConfig = field(default_factory=MusicVAEConfig)
     objective: MusicObjective = field(default_factory=MusicObjective)
     train: TrainConfig = MAGENTA_TRAIN
-    prepare: PrepareConfig | None = None
+    converter: MusicConverter | None = None
 
     def __post_init__(self) -> None:
         encoding = get_encoding(self.model.encoding)
@@ -63,6 +69,13 @@ class MusicRunConfig:
                 f"MusicRunConfig.model: the {encoding.name} encoding has input depth {encoding.input_depth} and output depths "
                 f"{encoding.output_depths}, the model {self.model.input_depth} and {self.model.output_depths}"
             )
+        if self.converter is not None:
+            self.converter.check_fits(self.model, "MusicRunConfig.converter")
+
+    @property
+    def data_converter(self) -> MusicConverter:
+        """The converter files are cut by: the stored one, or Magenta's for the model."""
+        return self.converter or MusicConverter.for_model(self.model)
 
     @classmethod
     def from_preset(cls, name: str, *, data: str | Path, **train: Any) -> MusicRunConfig:
@@ -85,7 +98,42 @@ class MusicRunConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str = "config.json") -> MusicRunConfig:
         data = runs.family_config(data, FAMILY, where=where)
+        if "converter" not in data:  # a run written before the converter was stored
+            data = _with_converter(data, where)
         return from_dict(cls, data, where=where)
+
+
+def _with_converter(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A config.json without ``converter`` given the rules it was trained with: its ``prepare``
+    config (imported runs), else its data file's (the manifest beside the ``.npz``), else
+    Magenta's for its model (the rules every file command used for it before)."""
+    data = dict(data)
+    prepare = data.pop("prepare", None)
+    converter = None
+    try:
+        model = from_dict(MusicVAEConfig, data.get("model", {}), where=f"{where}: model")
+    except ConfigError:
+        return data  # from_dict on the whole config names the bad field
+    if prepare is None and data.get("data"):
+        prepare = _manifest_converter(Path(data["data"]))
+    if prepare is not None:
+        try:
+            converter = converter_of(prepare)
+            converter.check_fits(model)
+        except ConfigError as err:
+            log.warning("%s: its data's rules do not fit its model (%s); files are cut by Magenta's rules", where, err)
+            converter = None
+    data["converter"] = to_dict(converter or MusicConverter.for_model(model))
+    return data
+
+
+def _manifest_converter(npz: Path) -> dict[str, Any] | None:
+    """The converter (or prepare config) in the manifest beside a prepared ``.npz``, if it is there."""
+    try:
+        manifest = json.loads(npz.with_suffix(".json").read_text())
+        return manifest.get("converter") or manifest["config"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def check_data(config: MusicRunConfig, data: PreparedData) -> None:
@@ -144,6 +192,7 @@ def train(
         config = replace(config, data=str(Path(config.data).expanduser().absolute())) if config.data else config
         data = load_prepared(config.data)
         check_data(config, data)
+        config = replace(config, converter=data.converter)  # the run cuts files as its data was cut
         data_sha256 = runs.file_hash(config.data)
         if resume and out is not None:
             ckpt.check_resumable(load_run_config(out), config, Path(out) / ckpt.CONFIG)

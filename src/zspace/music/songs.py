@@ -6,14 +6,15 @@ its own per-song cap). :func:`song_windows` parses one song and returns only its
 windows (kilobytes), so a worker never sends a parsed score back and the parent never holds
 more than the windows of the songs in flight.
 
-Windows follow MusicVAE's data converters (Magenta ``music_vae/data.py``; the rules are in
-:mod:`zspace.music.sections`, :mod:`zspace.music.extract` and :mod:`zspace.music.trio`, and
-``tests/music/test_parity.py`` checks them against note_seq): each song is cut at its meter and
-tempo changes, only sections whose bars are ``steps_per_bar`` (16) steps give windows of
-``bars`` bars sliding by one bar from each melody / drum track; duplicates within a song are
-removed, then at most ``max_per_song`` kept (a seeded random choice, made once; Magenta's
-converters draw at most 5 windows of a sequence afresh each epoch, ``max_tensors_per_notesequence``). ``meter="any"`` (a departure) cuts ``steps_per_bar``-step "bars" from any
-meter instead, which keeps e.g. Essen's many 2/4 and 3/4 tunes but not their bar lines.
+Windows are cut by the config's converter (:class:`zspace.music.config.MusicConverter`, Magenta's
+data converters, in :mod:`zspace.music.data`; ``tests/music/test_parity.py`` checks them against
+note_seq): each song is cut at its meter and tempo changes, only sections whose bars are
+``steps_per_bar`` (16) steps give windows of ``bars`` bars sliding by one bar from each melody /
+drum track; duplicates within a song are removed, then at most ``max_per_song`` kept (a seeded
+random choice, made once; Magenta's converters draw at most 5 windows of a sequence afresh each
+epoch, ``max_tensors_per_notesequence``). ``meter="any"`` (a departure) cuts
+``steps_per_bar``-step "bars" from any meter instead, which keeps e.g. Essen's many 2/4 and 3/4
+tunes but not their bar lines.
 """
 
 from __future__ import annotations
@@ -29,35 +30,10 @@ from typing import Any
 import numpy as np
 
 from zspace.errors import ConfigError, DataError, ZspaceError
-from zspace.music.encoding import (
-    BASS_PROGRAMS,
-    MELODY_MAX_PITCH,
-    MELODY_MIN_PITCH,
-    STEPS_PER_BAR,
-    NoteSequence,
-    canonical_melody_tokens,
-    extract_melodies,
-    get_encoding,
-    melody_transpositions,
-    transpose_melody_tokens,
-)
-from zspace.music.extract import MAX_BARS, MELODY_PROGRAMS, extract_drum_lines, extract_melody_lines, slide
+from zspace.music.config import PrepareConfig
+from zspace.music.data import Skip, section_windows
+from zspace.music.encoding import NoteSequence, get_encoding, melody_transpositions, transpose_melody_tokens
 from zspace.music.midi import music21_sections, read_midi_sections
-from zspace.music.trio import trio_windows
-
-KINDS = ("melody", "drums", "trio")
-METERS = ("4/4", "any")  # "4/4": only bars of steps_per_bar steps, as Magenta; "any": such "bars" cut from any meter
-MELODY_RULES = ("magenta", "skyline")
-MELODY_PROGRAM_RULES = ("magenta", "0-31", "all")
-
-
-def every_program(rule: str, bars: int) -> bool:
-    """Whether melodies of ``bars``-bar windows come from every GM program under a
-    ``MELODY_PROGRAM_RULES`` rule (else programs 0..31 only)."""
-    if rule == "magenta":
-        return bars > 2  # configs.py: MEL_PROGRAMS for the 2-bar converters only
-    return rule == "all"
-
 
 SPLITS = ("train", "valid", "test")
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
@@ -191,32 +167,9 @@ def list_songs(*, corpus: str | None = None, midi_dir: str | Path | None = None)
     return refs, {"type": "music21", "name": ",".join(dict.fromkeys(names)), "unit": "tune"}
 
 
-@dataclass(frozen=True, kw_only=True)
-class WindowSpec:
-    """How to cut one song into windows (the part of the prepare config a worker needs)."""
-
-    kind: str
-    bars: int
-    meter: str = "4/4"
-    max_per_song: int | None = 50  # None: keep every window
-    seed: int = 0
-    transpose: int = 0  # melody, train split: add copies shifted by every fitting -k..+k
-    gap_bars: float = 1.0  # melody, drums: split lines at this much silence (Magenta's default)
-    steps_per_bar: int = STEPS_PER_BAR  # bars of other lengths (e.g. 12: 3/4) only if set here
-    max_bars: int | None = MAX_BARS  # Magenta truncates each melody / drum track to 100 bars
-    split_time_changes: bool = True  # Magenta; False: one section, first meter and tempo (departure)
-    melody: str = "magenta"  # per-instrument lines (Magenta) | "skyline": all tracks merged, top voice (departure)
-    all_programs: bool = False  # melodies from every program, not just 0..31 (Magenta's 16-bar converter)
-    expand_repeats: bool = False  # music21 scores: write out repeats first (departure: more data)
-
-    @property
-    def n_steps(self) -> int:
-        return self.bars * self.steps_per_bar
-
-    @property
-    def dtype(self) -> np.dtype:
-        """uint8 when every class fits (melody, 90), else uint16 (drums, 512)."""
-        return np.dtype(np.uint8 if max(get_encoding(self.kind).output_depths) <= 256 else np.uint16)
+def window_dtype(kind: str) -> np.dtype:
+    """uint8 when every class fits (melody, 90), else uint16 (drums, 512)."""
+    return np.dtype(np.uint8 if max(get_encoding(kind).output_depths) <= 256 else np.uint16)
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,62 +184,57 @@ class SongWindows:
     augmented: int = 0  # transposed copies added
 
 
-def song_windows(ref: SongRef, spec: WindowSpec) -> SongWindows:
-    """Parse one song and cut it into windows; any failure becomes a skip, never an exception."""
+def song_windows(ref: SongRef, config: PrepareConfig) -> SongWindows:
+    """Parse one song and cut it into windows by ``config``'s converter rules, then drop
+    duplicates, cap and augment; any failure becomes a skip, never an exception."""
     try:
-        seqs = _read(ref, spec)
-    except _Skip as skip:
+        seqs = _read(ref, config)
+    except Skip as skip:
         return SongWindows(ref, None, skip.reason, skip.message)
     except Exception as err:  # noqa: BLE001 - a bad file is a skip; the message says what broke
         reason = "corrupt" if ref.reader == "midi" else "unreadable"
         return SongWindows(ref, None, reason, f"{type(err).__name__}: {err}")
-    windows, last_skip = [], _Skip("silent", "no notes")
+    windows, last_skip = [], Skip("silent", "no notes")
     for seq in seqs:
         try:
-            windows.append(_windows(seq, spec))
-        except _Skip as skip:
+            windows.append(np.stack([w.tokens for w in section_windows(seq, config)]))
+        except Skip as skip:
             last_skip = skip
         except DataError as err:  # e.g. a meter whose bars are not whole steps
-            last_skip = _Skip("meter", str(err))
+            last_skip = Skip("meter", str(err))
         except Exception as err:  # noqa: BLE001 - odd content must not end a 170k-file run; the type is kept
-            last_skip = _Skip("unreadable", f"{type(err).__name__}: {err}")
+            last_skip = Skip("unreadable", f"{type(err).__name__}: {err}")
     if not windows:
         return SongWindows(ref, None, last_skip.reason, last_skip.message)
     tokens = _unique_rows(np.concatenate(windows))
     capped = 0
-    if spec.max_per_song is not None and len(tokens) > spec.max_per_song:
-        rng = np.random.default_rng([spec.seed, int(stable_fraction(ref.id, "cap") * 2**32)])
-        keep = np.sort(rng.choice(len(tokens), size=spec.max_per_song, replace=False))  # keep time order
+    if config.max_per_song is not None and len(tokens) > config.max_per_song:
+        rng = np.random.default_rng([config.seed, int(stable_fraction(ref.id, "cap") * 2**32)])
+        keep = np.sort(rng.choice(len(tokens), size=config.max_per_song, replace=False))  # keep time order
         capped, tokens = len(tokens) - len(keep), tokens[keep]
     augmented = 0
-    if spec.transpose and spec.kind == "melody" and ref.split == "train":
-        copies = [transpose_melody_tokens(w, int(s)) for w in tokens for s in melody_transpositions(w, spec.transpose) if s]
+    if config.transpose and config.kind == "melody" and ref.split == "train":
+        copies = [transpose_melody_tokens(w, int(s)) for w in tokens for s in melody_transpositions(w, config.transpose) if s]
         if copies:
             before = len(tokens)
             tokens = _unique_rows(np.concatenate([tokens, np.stack(copies)]))
             augmented = len(tokens) - before
-    return SongWindows(ref, tokens.astype(spec.dtype), capped=capped, augmented=augmented)
+    return SongWindows(ref, tokens.astype(window_dtype(config.kind)), capped=capped, augmented=augmented)
 
 
-class _Skip(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason, self.message = reason, message
-
-
-def _read(ref: SongRef, spec: WindowSpec) -> list[NoteSequence]:
+def _read(ref: SongRef, config: PrepareConfig) -> list[NoteSequence]:
     """The song's quantized sections (cut at meter and tempo changes unless told not to)."""
-    split = spec.split_time_changes
+    split = config.split_time_changes
     if ref.reader == "midi":
         path = Path(ref.path)
         with path.open("rb") as f:
             header = f.read(14)
         if not header:
-            raise _Skip("empty", "0 bytes")
+            raise Skip("empty", "0 bytes")
         if header[:4] != b"MThd":
-            raise _Skip("not_midi", "no 'MThd' header")
+            raise Skip("not_midi", "no 'MThd' header")
         if len(header) >= 10 and int.from_bytes(header[8:10], "big") == 2:
-            raise _Skip("type2", "type-2 MIDI (independent sequences) is unsupported")
+            raise Skip("type2", "type-2 MIDI (independent sequences) is unsupported")
         return read_midi_sections(path, split=split)
     converter = _require("music21.converter")
     stream = _require("music21.stream")
@@ -294,76 +242,7 @@ def _read(ref: SongRef, spec: WindowSpec) -> list[NoteSequence]:
         warnings.simplefilter("ignore")
         score = converter.parseFile(ref.path, number=ref.number, forceSource=True, storePickle=False)
         scores = list(score.scores) if isinstance(score, stream.Opus) else [score]
-        return [x for s in scores for x in music21_sections(s, split=split, expand_repeats=spec.expand_repeats)]
-
-
-def _windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
-    """All windows of one section: int64 ``(n, n_steps, n_tracks)``."""
-    if spec.meter == "4/4" and seq.steps_per_bar != spec.steps_per_bar:
-        num, den = seq.time_signature
-        raise _Skip("meter", f"{num}/{den} bars are {seq.steps_per_bar} steps, not {spec.steps_per_bar} (--meter any keeps them)")
-    if spec.meter == "any":  # departure: cut steps_per_bar-step "bars" whatever the meter
-        seq = replace(seq, time_signature=_meter_of(spec.steps_per_bar, seq.steps_per_quarter))
-    n, hop = spec.n_steps, spec.steps_per_bar
-    if spec.kind == "melody" and spec.melody == "skyline":
-        return _skyline_windows(seq, spec)
-    if spec.kind in ("melody", "drums"):
-        if spec.kind == "melody":
-            programs = None if spec.all_programs else MELODY_PROGRAMS
-            lines = extract_melody_lines(seq, gap_bars=spec.gap_bars, max_bars=spec.max_bars, programs=programs)
-            if not lines:
-                which = "any program" if spec.all_programs else "programs 0..31"
-                raise _Skip("no_melody", f"no notes of {which} in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
-        else:
-            lines = extract_drum_lines(seq, gap_bars=spec.gap_bars, max_bars=spec.max_bars)
-            if not lines:
-                raise _Skip("no_drums", "no notes of the 9 drum classes on the drum channel")
-        windows = [slide(line, n, hop) for line in lines]
-        windows = [w for w in windows if len(w)]
-        if not windows:
-            longest = max(len(line) for line in lines) // hop
-            raise _Skip("too_short", f"the longest {spec.kind} line spans {longest} bar(s), windows need {spec.bars}")
-        return np.concatenate(windows)[..., None]
-    return _trio_windows(seq, spec)
-
-
-def _meter_of(steps_per_bar: int, steps_per_quarter: int) -> tuple[int, int]:
-    """A time signature whose bar is ``steps_per_bar`` steps (in sixteenths at 4 per quarter)."""
-    return (steps_per_bar, 4 * steps_per_quarter)
-
-
-def _skyline_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
-    """The `--melody skyline` departure: all programs and tracks merged, top voice, leading note
-    offs made "no event", all-silent windows dropped."""
-    n, hop = spec.n_steps, spec.steps_per_bar
-    segments = extract_melodies(seq, gap_bars=spec.gap_bars)
-    if not segments:
-        raise _Skip("no_melody", f"no non-drum notes in MIDI pitch {MELODY_MIN_PITCH}..{MELODY_MAX_PITCH}")
-    lines = [slide(s.tokens, n, hop) for s in segments if len(s.tokens) >= n]
-    if not lines:
-        longest = max(len(s.tokens) for s in segments) // hop
-        raise _Skip("too_short", f"the longest melody spans {longest} bar(s), windows need {spec.bars}")
-    windows = canonical_melody_tokens(np.concatenate(lines))[..., None]
-    keep = windows.any(axis=(1, 2))
-    if not keep.any():
-        raise _Skip("silent", f"every {spec.bars}-bar window is silent")
-    return windows[keep]
-
-
-def _trio_windows(seq: NoteSequence, spec: WindowSpec) -> np.ndarray:
-    """Magenta's TrioConverter windows (:mod:`zspace.music.trio`): ``(n, n_steps, 3)``."""
-    parts = {"drums" if x.is_drum else "melody" if x.program in MELODY_PROGRAMS else "bass" if x.program in BASS_PROGRAMS else ""
-             for x in seq.notes}  # fmt: skip
-    if "drums" not in parts:
-        raise _Skip("no_drums", "no notes on the drum channel")
-    if "bass" not in parts:
-        raise _Skip("no_bass", f"no notes with a bass program ({BASS_PROGRAMS.start}..{BASS_PROGRAMS.stop - 1})")
-    if "melody" not in parts:
-        raise _Skip("no_melody", "no notes of melody programs 0..31")
-    windows = trio_windows(seq, spec.bars)
-    if not len(windows):
-        raise _Skip("too_short", f"no {spec.bars} bars where a melody, a bass and a drum track all play")
-    return windows
+        return [x for s in scores for x in music21_sections(s, split=split, expand_repeats=config.expand_repeats)]
 
 
 def _unique_rows(windows: np.ndarray) -> np.ndarray:

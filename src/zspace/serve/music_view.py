@@ -22,8 +22,8 @@ import torch
 from zspace.core.latent import slerp
 from zspace.errors import ZspaceError
 from zspace.music.attributes import apply_attributes, load_attribute_vectors
+from zspace.music.config import MusicConverter
 from zspace.music.encoding import DEFAULT_QPM, STEPS_PER_QUARTER
-from zspace.music.filewindows import FileRules
 from zspace.music.generate import decode, encode, read_tokens
 from zspace.music.midi import write_midi
 from zspace.music.run import load_model, load_run_config
@@ -37,8 +37,10 @@ MIDI_MAGIC = b"MThd"
 class MusicView:
     """A loaded MusicVAE run (and its attribute vectors, when ``RUN/attributes`` holds them)."""
 
-    def __init__(self, model: Any, encoding: Any, vectors: Any = None) -> None:
+    def __init__(self, model: Any, encoding: Any, vectors: Any = None, converter: MusicConverter | None = None) -> None:
         self.model = model.eval()
+        # the rules uploads are cut by: the run's, as its training data was
+        self.converter = converter or MusicConverter.for_model(model.config)
         self.encoding = encoding
         self.z_size = model.config.z_size
         self.n_steps = model.config.n_steps
@@ -54,7 +56,7 @@ class MusicView:
             if vectors.encoding != config.encoding.name or vectors.z_size != config.model.z_size:
                 log.warning("%s holds attribute vectors of another model; the page offers none", run_dir / ATTRIBUTES_DIR)
                 vectors = None
-        return cls(load_model(run_dir), config.encoding, vectors)
+        return cls(load_model(run_dir), config.encoding, vectors, config.data_converter)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -124,9 +126,7 @@ class MusicView:
         require(content[: len(MIDI_MAGIC)] == MIDI_MAGIC, "not a MIDI file: it does not start with 'MThd'", status=415)
         with _scratch_file(content) as path:
             try:
-                tokens, qpm = read_tokens(
-                    path, self.encoding, self.n_steps, FileRules(steps_per_bar=self.model.config.steps_per_bar)
-                )
+                tokens, qpm = read_tokens(path, self.converter)
             except ZspaceError as err:  # the message names our scratch file: name the upload instead
                 raise RequestError(str(err).replace(str(path), "the uploaded file")) from err
         z = encode(self.model, tokens[None])[0]
