@@ -102,8 +102,8 @@ def test_ids_are_registered_idempotently_with_vector_entry_points():
         assert isinstance(vector, vec) and vector.reset(seed=0)[0].shape == (3, *vector.single_observation_space.shape)
 
 
-@pytest.mark.filterwarnings("error")
 @pytest.mark.filterwarnings("ignore:.*Wheeled-v0 is out of date")  # gymnasium's note that Wheeled-v1 exists
+@pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("include_stage", [False, True])
 @pytest.mark.parametrize("env_id", NUMPY_IDS)
 def test_gymnasium_env_checker_passes(env_id, include_stage):
