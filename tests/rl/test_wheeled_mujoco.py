@@ -131,3 +131,17 @@ def test_render_draws_the_car():
     before = env.render()
     drive(env.unwrapped, [1.0, 1.0], 20)
     assert before.shape == (256, 256, 3) and not np.array_equal(before, env.render())
+
+
+def test_sectar_trains_on_the_mujoco_car_with_the_authors_wheeled_settings():
+    from tests.rl.test_sectar_train import TINY
+
+    from zspace.rl.sectar.config import SectarTrainConfig
+    from zspace.rl.sectar.train import train_sectar
+
+    paper = SectarTrainConfig.for_task(ENV_ID)
+    assert paper == SectarTrainConfig.for_task("zspace/Wheeled-v0") != SectarTrainConfig()  # the same action units
+    assert paper.model.policy_init_std == pytest.approx(1 / 20)  # the authors' 1 rad/s
+    kwargs = {"config": WheeledConfig(segment_len=4, n_segments=3)}
+    _, curve = train_sectar(ENV_ID, total_env_steps=120, seed=0, config=TINY, env_kwargs=kwargs)
+    assert 60 < curve.env_steps[-1] <= 120 and np.all(np.isfinite(curve.returns))

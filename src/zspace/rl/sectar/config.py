@@ -134,6 +134,7 @@ PAPER_TASKS: dict[str, dict[str, Any]] = {
                                    "buffer_segments": 100_000, "explorer": {"reset_entropy": 0.0,
                                    "ppo": PPOConfig(update_epochs=10, n_minibatches=199, ent_coef=1e-3)}},
 }  # fmt: skip
+PAPER_TASKS["zspace/Wheeled-v1"] = PAPER_TASKS["zspace/Wheeled-v0"]  # the same task and action units, in MuJoCo
 
 SECTAR_TRAIN_PRESETS: Registry[SectarTrainConfig] = Registry("SeCTAR training")
 SECTAR_TRAIN_PRESETS.register("paper", SectarTrainConfig())
