@@ -171,6 +171,7 @@ MPC_TASKS: dict[str, dict[str, int]] = {
     "zspace/SwimmerWaypoints-v1": {"n_paths": 4000, "horizon": 99 * 30, "plan_every": 99, "random_episodes": 100,
                                    "episodes_per_iter": 20},
 }  # fmt: skip
+MPC_TASKS["zspace/Wheeled-v1"] = MPC_TASKS["zspace/Wheeled-v0"]  # the same task on the authors' MuJoCo car
 
 
 def sample_actions(space: spaces.Space, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:

@@ -7,14 +7,16 @@ id                              task                                            
 ==============================  ==================================================  ===========
 ``zspace/Waypoints-v0``         point, 4 moves, 50 waypoints (r 0.4), +1 per 3rd    20 x 19
 ``zspace/Wheeled-v0``           differential drive, 50 waypoints (r 0.6), walls     50 x 19
+``zspace/Wheeled-v1``           the same task, the authors' MuJoCo car               50 x 19
 ``zspace/Blocks-v0``            gripper, 6 actions, 4 objects to goals (r 0.8)      50 x 19
 ``zspace/SwimmerWaypoints-v0``  MuJoCo swimmer, 10 waypoints (r 0.2), +1 per 3rd    50 x 99
 ``zspace/SwimmerWaypoints-v1``  the authors' velocity-servo swimmer, 0.2 s steps     50 x 99
 ==============================  ==================================================  ===========
 
-The numpy environments also have a vector entry point (``gymnasium.make_vec(id, num_envs=n)``
-returns :class:`WaypointsVec` etc., stepping all copies as arrays). The swimmer needs MuJoCo
-(the ``rl`` extra) when made, not when registered. The numpy tasks' defaults are the authors'
+The numpy environments and ``Wheeled-v1`` also have a vector entry point
+(``gymnasium.make_vec(id, num_envs=n)`` returns :class:`WaypointsVec` etc., stepping all copies
+together). The swimmers and ``Wheeled-v1`` need MuJoCo (the ``rl`` extra) when made, not when
+registered. The numpy tasks' defaults are the authors'
 layouts (``layout="uniform"``: i.i.d. uniform goals as their goal files, random starts);
 ``gymnasium.make(id, layout="walk")`` gives our earlier, easier layouts (each task's module says
 how they differ). Every environment takes ``include_stage``
@@ -68,6 +70,7 @@ _PACKAGE = __name__
 _ENTRY_POINTS: dict[str, tuple[str, str | None]] = {
     "zspace/Waypoints-v0": (f"{_PACKAGE}.waypoints:WaypointsEnv", f"{_PACKAGE}.waypoints:WaypointsVec"),
     "zspace/Wheeled-v0": (f"{_PACKAGE}.wheeled:WheeledEnv", f"{_PACKAGE}.wheeled:WheeledVec"),
+    "zspace/Wheeled-v1": (f"{_PACKAGE}.wheeled_mujoco:WheeledMujocoEnv", f"{_PACKAGE}.wheeled_mujoco:WheeledMujocoVec"),
     "zspace/Blocks-v0": (f"{_PACKAGE}.blocks:BlocksEnv", f"{_PACKAGE}.blocks:BlocksVec"),
     "zspace/SwimmerWaypoints-v0": (f"{_PACKAGE}.swimmer:SwimmerWaypointsEnv", None),
     "zspace/SwimmerWaypoints-v1": (f"{_PACKAGE}.swimmer_vel:SwimmerVelWaypointsEnv", None),

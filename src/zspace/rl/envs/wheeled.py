@@ -143,13 +143,12 @@ class WheeledSim(BatchedSim):
         max_episode_steps: int | None,
     ) -> None:
         self.config = c = config
-        v, w, rim = c.max_speed, c.max_yaw_rate, c.max_speed
-        bound = np.array([c.wall, c.wall, 1.0, 1.0, v, v, w, rim, rim])
+        base_low, base_high = self.observation_bounds(c)
         super().__init__(
             num_envs=num_envs,
             targets_shape=(c.n_waypoints, 2),
-            base_low=-bound,
-            base_high=bound,
+            base_low=base_low,
+            base_high=base_high,
             target_bound=c.wall,
             action_space=spaces.Box(-1.0, 1.0, (2,), dtype=np.float32),
             max_episode_steps=capped(c.max_episode_steps, max_episode_steps),
@@ -160,6 +159,13 @@ class WheeledSim(BatchedSim):
         self.heading = np.zeros(num_envs)  # rad
         self.wheels = np.zeros((num_envs, 2))  # rad/s, left and right
         self.velocity = np.zeros((num_envs, 2))  # m/s, realised over the last step
+
+    @staticmethod
+    def observation_bounds(c: WheeledConfig) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)`` of the base observation (see the module docstring)."""
+        v, w, rim = c.max_speed, c.max_yaw_rate, c.max_speed
+        bound = np.array([c.wall, c.wall, 1.0, 1.0, v, v, w, rim, rim])
+        return -bound, bound
 
     @property
     def waypoints(self) -> np.ndarray:

@@ -136,6 +136,7 @@ PAPER_TASKS: dict[str, dict[str, Any]] = {
                                    "buffer_segments": 100_000, "explorer": {"reset_entropy": 0.0,
                                    "ppo": PPOConfig(update_epochs=10, n_minibatches=199, ent_coef=1e-3)}},
 }  # fmt: skip
+PAPER_TASKS["zspace/Wheeled-v1"] = PAPER_TASKS["zspace/Wheeled-v0"]  # the same task and action units, in MuJoCo
 
 PRESETS: Registry[SectarTrainConfig] = Registry("SeCTAR")
 PRESETS.register("paper", SectarTrainConfig())
