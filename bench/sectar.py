@@ -44,7 +44,7 @@ from _common import command_line, emit_json, parse_args
 from zspace.core.io import atomic_write_text
 
 METHODS = ("sectar", "mpc", "oracle", "ppo", "ppo_count", "skills_ppo")
-ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
+ENVS = "zspace/Waypoints-v0,zspace/Wheeled-v1,zspace/Blocks-v0"
 SHARES = ("time_share/", "activity_share/")  # SeCTAR's shares of its loop's wall time (train_sectar)
 KEPT = ("mechanism", "tiebreak", "diagnosis")  # sections of the results file that other benches write; --merge keeps them
 

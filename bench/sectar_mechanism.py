@@ -38,7 +38,7 @@ FIELDS = ("random_m", "explorer_m", "policy_m", "decoded_m", "cosine", "end_erro
 class Args:
     """Train SeCTAR briefly and measure what its skills do (see the module docstring)."""
 
-    envs: str = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
+    envs: str = "zspace/Waypoints-v0,zspace/Wheeled-v1,zspace/Blocks-v0"
     variants: str = "cpu,paper-small"
     seeds: int = 3
     first_seed: int = 0

@@ -38,7 +38,7 @@ from sectar_mechanism import state_name
 class Args:
     """Every planner with the same objective, K and H (see the module docstring)."""
 
-    envs: str = "zspace/Waypoints-v0,zspace/Wheeled-v0,zspace/Blocks-v0"
+    envs: str = "zspace/Waypoints-v0,zspace/Wheeled-v1,zspace/Blocks-v0"
     seeds: int = 3
     first_seed: int = 0
     variant: str = "cpu"  # the SeCTAR preset whose mechanism-run models plan
