@@ -96,7 +96,7 @@ def test_train_sample_interpolate_smoke(tmp_path):
 
     torch.set_num_threads(1)
     data, run = prepared(tmp_path), tmp_path / "runs" / "mel2"
-    args = ["music", "train", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
+    args = ["train", "music", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
     result = runner.invoke(app, [*args, "--steps", "2", "--batch-size", "4", "--seed", "1"])
     assert result.exit_code == 0, result.output
     assert (run / "checkpoints" / "step-00000002" / "model.safetensors").is_file()
@@ -145,7 +145,7 @@ def test_interpolate_a_bad_midi_file_exits_2(tmp_path):
     torch.set_num_threads(1)
     data, run = prepared(tmp_path), tmp_path / "run"
     args = ["--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--steps", "1", "--batch-size", "4"]
-    assert runner.invoke(app, ["music", "train", *args, "--device", "cpu"]).exit_code == 0
+    assert runner.invoke(app, ["train", "music", *args, "--device", "cpu"]).exit_code == 0
     (tmp_path / "bad.mid").write_bytes(b"MThd\x00\x00")
     good = tmp_path / "midi" / "song0.mid"
     result = runner.invoke(
@@ -163,7 +163,7 @@ def test_train_bf16_on_a_device_without_bf16_kernels_trains_in_float32_and_says_
     torch.set_num_threads(1)
     monkeypatch.setattr(precision, "bf16_unsupported_reason", lambda device_type: "bf16 autocast is unsupported on this cpu (x)")
     data, run = prepared(tmp_path), tmp_path / "run"
-    args = ["music", "train", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
+    args = ["train", "music", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
     with caplog.at_level("WARNING", logger="zspace.train"):
         result = runner.invoke(app, [*args, "--steps", "2", "--batch-size", "4", "--bf16"])
     assert result.exit_code == 0, result.output

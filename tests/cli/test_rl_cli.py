@@ -1,4 +1,4 @@
-"""`zspace rl train sectar / plan / render` through typer's CliRunner, on a one-episode budget; `zspace presets`."""
+"""`zspace train sectar`, `zspace sectar plan / render` through typer's CliRunner, on a one-episode budget; `zspace presets`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ TINY = ["--env", "zspace/Waypoints-v0", "--layout-seed", "0", "--steps", "1300",
 def run(tmp_path_factory):
     threads = torch.get_num_threads()
     out = tmp_path_factory.mktemp("rl") / "nav"
-    result = runner.invoke(app, ["rl", "train", "sectar", *TINY, "--out", str(out)])
+    result = runner.invoke(app, ["train", "sectar", *TINY, "--out", str(out)])
     torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
     return out
@@ -35,18 +35,18 @@ def test_train_writes_a_reloadable_run(run):
 
 
 def test_plan_reports_returns_reproducibly(run):
-    first = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8"])
-    second = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8"])
+    first = runner.invoke(app, ["sectar", "plan", str(run), "--episodes", "1", "--candidates", "8"])
+    second = runner.invoke(app, ["sectar", "plan", str(run), "--episodes", "1", "--candidates", "8"])
     assert first.exit_code == 0, first.output
     assert "return mean" in first.output and first.output == second.output
-    sparse = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8", "--shaping", "none"])
+    sparse = runner.invoke(app, ["sectar", "plan", str(run), "--episodes", "1", "--candidates", "8", "--shaping", "none"])
     assert sparse.exit_code == 0 and "return mean" in sparse.output, sparse.output
     # the default preset (cpu) plans with its labelled tie-break; --shaping none is the authors' sparse scoring
     assert "distance tie-break (ours)" in first.output and "sparse reward (the authors')" in sparse.output
 
 
 def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
-    result = runner.invoke(app, ["rl", "render", str(run), "--skills", "3", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["sectar", "render", str(run), "--skills", "3", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     gif = Image.open(tmp_path / "episode.gif")
     assert gif.n_frames == 20  # one frame per segment of the 380-step episode
@@ -56,11 +56,11 @@ def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["rl", "train", "sectar", "--env", "zspace/Nope-v0", "--out", "x"], "Nope"),
-        (["rl", "train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
-        (["rl", "plan", "missing-run"], "missing-run"),
-        (["rl", "train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping = 'dense': expected one of"),
-        (["rl", "train", "sectar", "--save-every", "-1", "--out", "x"], "--save-every"),
+        (["train", "sectar", "--env", "zspace/Nope-v0", "--out", "x"], "Nope"),
+        (["train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
+        (["sectar", "plan", "missing-run"], "missing-run"),
+        (["train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping = 'dense': expected one of"),
+        (["train", "sectar", "--save-every", "-1", "--out", "x"], "--save-every"),
     ],
 )
 def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
@@ -91,7 +91,7 @@ def test_train_saves_every_n_env_steps_and_at_the_end(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sectar_train, "train_sectar", fake_train)
     monkeypatch.setattr(sectar_train, "save_sectar", lambda out, model, config: saves.append(out))
-    result = runner.invoke(app, ["rl", "train", "sectar", "--steps", "52000", "--save-every", "25000", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["train", "sectar", "--steps", "52000", "--save-every", "25000", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert len(saves) == 3  # at 26k and 52k (>= 25k since the last save), then the final one
     assert len(json.loads((tmp_path / "run.json").read_text())["curve"]["returns"]) == 4

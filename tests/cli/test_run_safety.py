@@ -23,7 +23,7 @@ def test_structured_refuses_to_replace_a_fitted_model_unless_told(tmp_path):
     first = runner.invoke(app, [*SSVM, "--out", str(out)])
     assert first.exit_code == 0, first.output
     weights = (out / "weights.safetensors").read_bytes()
-    again = runner.invoke(app, ["structured", "fit", "--problem", "synthetic-latent", "--seed", "1", "--out", str(out)])
+    again = runner.invoke(app, ["train", "structured", "--problem", "synthetic-latent", "--seed", "1", "--out", str(out)])
     assert again.exit_code == 2 and "--overwrite" in again.output and "--resume" not in again.output
     assert (out / "weights.safetensors").read_bytes() == weights
     replaced = runner.invoke(app, [*SSVM, "--seed", "1", "--overwrite", "--out", str(out)])
@@ -75,7 +75,7 @@ def test_sectar_checks_out_before_the_first_env_step(tmp_path, no_training, exis
 
 def test_sectar_old_spelling_is_an_alias(tmp_path, no_training):
     (tmp_path / "x").write_text("")
-    result = runner.invoke(app, ["rl", "train", "sectar", "--out", str(tmp_path / "x")])
+    result = runner.invoke(app, ["train", "sectar", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "is a file" in result.output
 
 
@@ -142,7 +142,7 @@ def test_eval_names_the_run_when_its_config_has_no_family(tmp_path):
         ["music", "encode", "RUN", "a.mid", "--out", "{dir}"],
         ["music", "sample", "RUN", "--out", "{file}"],
         ["music", "decode", "RUN", "codes.npz", "--out", "{file}"],
-        ["rl", "render", "RUN", "--out", "{file}"],
+        ["sectar", "render", "RUN", "--out", "{file}"],
     ],
 )
 def test_output_paths_are_checked_before_any_work(tmp_path, command):
