@@ -71,7 +71,11 @@ NUMERIC = [
         ("--horizon", SIZE), ("--save-every", ("-1", "abc")), ("--threads", SIZE)]],
     *[("train structured --out new-run", flag, values) for flag, values in [
         ("--alpha", POSITIVE), ("--n-samples", SIZE), ("--seed", SEED), ("--test-fraction", (*FRACTION, "0", "1"))]],
-    ("train structured --out new-run", "--set", ("random_state=abc", "tol=nan", "max_epochs=-1", "alpha=-1")),
+    ("train structured --out new-run", "--set", ("params.random_state=abc", "params.tol=nan", "params.max_epochs=-1",
+                                                 "params.alpha=-1", "test_fraction=1")),
+    ("train music --preset cat-mel_2bar_tiny --data mel2.npz --out new-run", "--set",
+     ("train.lr=nan", "train.batch_size=0", "objective.free_bits=-1", "model.z_size=0")),
+    ("train sectar --out new-run", "--set", ("plan_horizon=0", "lr=nan", "model.z_size=-1", "batch_size=abc")),
     *[("eval vae", flag, values) for flag, values in [
         ("--iw", (*SIZE, "1000000000")), ("--batch-size", SIZE), ("--seed", SEED), ("--episodes", SIZE)]],
     *[("sample vae", flag, values) for flag, values in [

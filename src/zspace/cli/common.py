@@ -177,12 +177,11 @@ def apply_sets(config: Any, pairs: list[str] | None, flag: str = "--set") -> Any
     """``config`` (a typed run config) with ``--set path.to.field=value`` pairs applied: the one ``--set`` grammar.
 
     Each value is parsed by its field's type and checked by the config's constraints
-    (:func:`zspace.core.config.override`); an unknown path names the valid fields.
+    (:func:`zspace.core.options.apply_options`, as the benchmarks' flags); an unknown path names the valid fields.
     """
-    from zspace.core.config import override
+    from zspace.core.options import apply_options
 
-    sets = parse_sets(pairs, flag)
-    return override(config, sets) if sets else config
+    return apply_options(config, parse_sets(pairs, flag))
 
 
 SetOpt = Annotated[

@@ -17,6 +17,7 @@ from zspace.cli.common import (
     OverwriteOpt,
     SetOpt,
     apply_sets,
+    checked,
     console,
     metrics_table,
     output_path,
@@ -24,7 +25,9 @@ from zspace.cli.common import (
     renamed,
     user_errors,
 )
+from zspace.core.constraints import Interval, Positive, Seed, Size
 
+OpenFraction = Annotated[float, Interval(0, 1, open="both")]  # as StructuredRunConfig.test_fraction; not imported: scikit-learn
 app = typer.Typer(help="Latent structural SVMs: exact (CCCP) or randomized (Bello & Honorio).", no_args_is_help=True)
 
 
@@ -42,10 +45,14 @@ def train(
     method: Annotated[
         str | None, typer.Option(help="exact (CCCP, Yu & Joachims) | perturbed (Bello & Honorio, the default)")
     ] = None,
-    alpha: Annotated[float | None, typer.Option(help="L2 regularisation strength (params.alpha).")] = None,
-    n_samples: Annotated[int | None, typer.Option(help="perturbed: sampled (y', h') pairs per example and step.")] = None,
-    seed: Annotated[int, typer.Option(help="Seeds the data, the split and the learner.")] = 0,
-    test_fraction: Annotated[float | None, typer.Option(help="Share of examples held out for the test error.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="L2 regularisation strength.", callback=checked(Positive))] = None,
+    n_samples: Annotated[
+        int | None, typer.Option(help="perturbed: sampled (y', h') pairs per example and step.", callback=checked(Size))
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the data, the split and the learner.", callback=checked(Seed))] = 0,
+    test_fraction: Annotated[
+        float | None, typer.Option(help="Share of examples held out for the test error.", callback=checked(OpenFraction))
+    ] = None,
     data_set: Annotated[list[str] | None, typer.Option("--data-set", help="Data setting NAME=VALUE, e.g. n_classes=20.")] = None,
     set_: SetOpt = None,
     overwrite: OverwriteOpt = False,
