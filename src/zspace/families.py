@@ -35,7 +35,9 @@ class Family:
     presets: preset name -> complete run config (``zspace presets``); ``default_preset`` is the CLI's default.
     describe_preset: preset config -> (model, data, train) one-line descriptions for ``zspace presets``.
     build: run config -> the untrained model.
-    fit: trains a run: ``fit(config, out, *, resume, overwrite)``; its return value is the family's own.
+    fit: the library function that trains a run: ``fit(config, out, *, resume, overwrite)`` for vae,
+        music and structured; SeCTAR's ``train_run(out, env_id, *, total_env_steps, config, ...)`` also
+        takes its task. Its return value is the family's own.
     load: run directory -> the family's loaded run (model and config).
     commands: import path of the family's CLI module: its ``train`` command, its ``evaluate`` /
         ``sample`` / ``explore`` (the shared verbs, each where it exists) and ``app``, its own verbs

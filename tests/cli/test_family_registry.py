@@ -132,3 +132,32 @@ def test_old_spellings_leave_the_help(group, verb):
 def test_an_old_spelling_runs_and_prints_the_new_one(tmp_path):
     result = runner.invoke(app, ["rl", "plan", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "`zspace rl plan` is now `zspace sectar plan`" in result.output
+
+
+def _a_run_config(family: families.Family) -> Any:
+    if family.name == "music":  # a music run config names its data; its presets are model + objective + train
+        return family.run_config.from_preset("cat-mel_2bar_tiny", data="mel2.npz")
+    return family.presets[family.default_preset]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "text", "value"),
+    [
+        ("vae", "train.batch_size", "32", 32),
+        ("music", "train.batch_size", "8", 8),
+        ("sectar", "model.z_size", "4", 4),
+        ("structured", "params.max_epochs", "5", 5),
+    ],
+)
+def test_set_is_one_grammar_for_every_family(name, path, text, value):
+    from zspace.core.options import config_options
+    from zspace.errors import ConfigError
+
+    family = families.get(name)
+    config = _a_run_config(family)
+    assert path in {option.path for option in config_options(config)}
+    changed = apply_sets(config, [f"{path}={text}"])
+    head, _, field = path.partition(".")
+    assert getattr(getattr(changed, head), field) == value and isinstance(changed, family.run_config)
+    with pytest.raises(ConfigError, match=field):
+        apply_sets(config, [f"{path}=-1"])

@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from zspace.cli.music import app as music_app
+from zspace.cli.main import app
 from zspace.music import Note, NoteSequence, write_midi
 from zspace.music.corpus import load_prepared
 
 pytest.importorskip("pretty_midi")
 runner = CliRunner()
-app = typer.Typer()  # the top-level app as cli/main.py mounts it
-app.add_typer(music_app, name="music")
 
 
 def songs(root, n=3):
@@ -121,19 +118,22 @@ def test_train_sample_interpolate_smoke(tmp_path):
 @pytest.mark.parametrize(
     ("command", "message"),
     [
-        (["sample", "{tmp}/no-run", "--out", "{tmp}/s"], "does not exist"),
-        (["interpolate", "{tmp}/no-run", "{tmp}/a.mid", "{tmp}/a.mid", "--out", "{tmp}/i"], "does not exist"),
-        (["train", "--preset", "nope", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"], "unknown music preset 'nope'"),
+        (["music", "sample", "{tmp}/no-run", "--out", "{tmp}/s"], "does not exist"),
+        (["music", "interpolate", "{tmp}/no-run", "{tmp}/a.mid", "{tmp}/a.mid", "--out", "{tmp}/i"], "does not exist"),
+        (["train", "music", "--preset", "nope", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"], "unknown music preset 'nope'"),
         (
-            ["train", "--preset", "cat-drums_2bar_tiny", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"],
+            ["train", "music", "--preset", "cat-drums_2bar_tiny", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"],
             "needs 2-bar drums windows",
         ),
-        (["train", "--preset", "cat-mel_2bar_tiny", "--data", "{tmp}/missing.npz", "--out", "{tmp}/r"], "no such prepared data"),
+        (
+            ["train", "music", "--preset", "cat-mel_2bar_tiny", "--data", "{tmp}/missing.npz", "--out", "{tmp}/r"],
+            "no such prepared data",
+        ),
     ],
 )
 def test_train_and_sample_errors_exit_2_with_one_line(tmp_path, command, message):
     prepared(tmp_path, n=2)
-    result = runner.invoke(app, ["music", *(w.format(tmp=tmp_path) for w in command)])
+    result = runner.invoke(app, [w.format(tmp=tmp_path) for w in command])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output

@@ -72,7 +72,10 @@ def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
 def test_presets_lists_every_family():
     result = runner.invoke(app, ["presets"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for family, name in (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "small")):
+    # SeCTAR's presets are its complete training configs (zspace.rl.sectar.config), what --preset takes
+    pairs = (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "cpu"), ("sectar", "paper-small"),
+             ("structured", "synthetic-latent"))  # fmt: skip
+    for family, name in pairs:
         assert any(line.split("│")[1].strip() == family and name in line for line in result.output.splitlines() if "│" in line)
 
 
@@ -121,7 +124,7 @@ def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monk
 def test_progress_lines_off_a_terminal(caplog):
     import logging
 
-    from zspace.cli.rl import sectar_progress
+    from zspace.cli.sectar import sectar_progress
 
     with caplog.at_level(logging.INFO, logger="zspace.rl"), sectar_progress("zspace/Waypoints-v0", 800) as update:
         update(400, 800, {"charts/return": 1.5, "consistency/error": 0.25})
