@@ -7,7 +7,6 @@ worker under another interpreter (a venv holding a competing library) without zs
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -16,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import time
-import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,20 +31,22 @@ A = TypeVar("A")
 def parse_args(cls: type[A], argv: Sequence[str] | None = None, description: str | None = None) -> A:
     """Build an argparse CLI from a dataclass (CleanRL's ``Args``): ``field_name`` -> ``--field-name``.
 
-    Booleans become ``--flag`` / ``--no-flag``; ``X | None`` fields take a value of type X.
+    The fields and the parsing of their values are ``zspace train --set``'s (:mod:`zspace.core.options`):
+    booleans become ``--flag`` / ``--no-flag``; other values are parsed by the field's type
+    (``none`` for an optional field, ``1,2`` for a tuple) and a bad one is a usage error naming it.
     """
+    from zspace.core.options import apply_options, config_options
+    from zspace.errors import ConfigError
+
     parser = argparse.ArgumentParser(description=description or cls.__doc__)
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        flag = "--" + f.name.replace("_", "-")
-        kind = hints[f.name]
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
-            continue
-        args = [a for a in typing.get_args(kind) if a is not type(None)]
-        base = args[0] if args else kind
-        parser.add_argument(flag, type=base, default=f.default, help=f"default: {f.default}")
-    return cls(**vars(parser.parse_args(argv)))
+    for option in config_options(cls, nested=False):
+        kind = {"action": argparse.BooleanOptionalAction} if option.annotation is bool else {"metavar": "VALUE"}
+        parser.add_argument(option.flag, dest=option.path, default=argparse.SUPPRESS, help=f"default: {option.default}", **kind)
+    given = vars(parser.parse_args(argv))
+    try:
+        return apply_options(cls(), given)
+    except ConfigError as err:
+        parser.error(str(err))
 
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -176,10 +176,10 @@ def _decode_only_ms(run: Path) -> float:
     """Median in-process time of one decode of one code (no HTTP): the model's share of a request."""
     import torch
 
-    from zspace.vae import VAE
+    from zspace.vae import load_model
 
     torch.set_num_threads(1)
-    model = VAE.load(str(run))
+    model = load_model(run)
     z = torch.randn(1, model.config.latent_dim)
     times = []
     with torch.no_grad():

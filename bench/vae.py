@@ -3,7 +3,7 @@
 Same model (the PyTorch example's 784-400-20 MLP VAE, Bernoulli decoder), same data, same
 batch size (128), same optimizer (Adam 1e-3) and epochs, trained by
 
-- zspace: ``Trainer`` + ``VAE.from_preset("pytorch-example")`` with the preset's TrainConfig
+- zspace: ``Trainer`` + ``model_from_preset("pytorch-example")`` with the preset's TrainConfig
   (checkpoint every epoch, metrics.jsonl, TensorBoard) in a temporary run directory;
 - plain:  a loop written like github.com/pytorch/examples ``vae/main.py`` (DataLoader over a
   dataset, sigmoid decoder, ``binary_cross_entropy(reduction='sum') + KLD``, ``loss.item()``
@@ -211,11 +211,12 @@ def run_zspace(x: Tensor, *, epochs: int, batch_size: int, lr: float, seed: int,
     """
     from zspace.core.schedules import Schedule
     from zspace.train import Trainer
-    from zspace.vae import PRESETS, VAE, make_loss_fn
+    from zspace.vae import PRESETS, make_loss_fn
+    from zspace.vae.presets import model_from_preset
 
     preset = PRESETS["pytorch-example"]
     torch.manual_seed(seed)
-    model = VAE.from_preset("pytorch-example")
+    model = model_from_preset("pytorch-example")
     config = dataclasses.replace(
         preset.train, epochs=epochs, batch_size=batch_size, lr=Schedule(kind="constant", value=lr), seed=seed
     )

@@ -71,7 +71,11 @@ NUMERIC = [
         ("--horizon", SIZE), ("--save-every", ("-1", "abc")), ("--threads", SIZE)]],
     *[("train structured --out new-run", flag, values) for flag, values in [
         ("--alpha", POSITIVE), ("--n-samples", SIZE), ("--seed", SEED), ("--test-fraction", (*FRACTION, "0", "1"))]],
-    ("train structured --out new-run", "--set", ("random_state=abc", "tol=nan", "max_epochs=-1", "alpha=-1")),
+    ("train structured --out new-run", "--set", ("params.random_state=abc", "params.tol=nan", "params.max_epochs=-1",
+                                                 "params.alpha=-1", "test_fraction=1")),
+    ("train music --preset cat-mel_2bar_tiny --data mel2.npz --out new-run", "--set",
+     ("train.lr=nan", "train.batch_size=0", "objective.free_bits=-1", "model.z_size=0")),
+    ("train sectar --out new-run", "--set", ("plan_horizon=0", "lr=nan", "model.z_size=-1", "batch_size=abc")),
     *[("eval vae", flag, values) for flag, values in [
         ("--iw", (*SIZE, "1000000000")), ("--batch-size", SIZE), ("--seed", SEED), ("--episodes", SIZE)]],
     *[("sample vae", flag, values) for flag, values in [
@@ -88,9 +92,9 @@ NUMERIC = [
     *[("music decode music codes.npz --no-greedy --out new-dir", flag, values) for flag, values in [
         ("--temperature", POSITIVE), ("--seed", SEED)]],
     ("music attributes music --data mel2.npz --out new-dir", "--quantile", ("nan", "-1", "0.7", "abc")),
-    *[("rl plan sectar-env", flag, values) for flag, values in [
+    *[("sectar plan sectar-env", flag, values) for flag, values in [
         ("--episodes", (*SIZE, "1000000000")), ("--seed", SEED), ("--threads", SIZE)]],
-    *[("rl render sectar-env --out new-dir", flag, values) for flag, values in [
+    *[("sectar render sectar-env --out new-dir", flag, values) for flag, values in [
         ("--skills", (*SIZE, "1000000")), ("--seed", SEED)]],
     *[("serve vae", flag, values) for flag, values in [("--port", ("-1", "0", "70000", "abc")), ("--seed", SEED)]],
 ]  # fmt: skip
@@ -113,8 +117,8 @@ FILES = [
         ("vae-best-int", "best.json"), ("vae-best-list", "best.json"), ("vae-config-garbage", "config.json"),
         ("vae-format-version", "config.json"), ("vae-config-field", "latent_dim"), ("vae-huge", "config.json"),
         ("vae-weights", "model.safetensors"), ("missing-run", "missing-run")]],
-    *[(f"rl plan {run}", "config.json") for run in ("sectar-env", "sectar-kwargs", "sectar-seed")],
-    ("eval ssvm-model", "model.json"),
+    *[(f"sectar plan {run}", "config.json") for run in ("sectar-env", "sectar-kwargs", "sectar-seed")],
+    ("eval ssvm-model", "model.safetensors"),
     ("train sectar --env CartPole-v1 --out new-run", "CartPole-v1"),
     ("eval vae --out vae/config.json", "config.json"),
     ("eval vae --out vae/checkpoints/best.json", "best.json"),
@@ -127,7 +131,7 @@ FILES = [
     ("music encode music midi/song0.mid --out midi/song0.mid", "song0.mid"),
     ("music prepare --midi-dir midi --out mel2.npz", "mel2.npz"),
     ("music decode music codes.npz --out vae/checkpoints", "checkpoints"),
-    ("rl render sectar-env --out vae/checkpoints/figures", "checkpoints"),
+    ("sectar render sectar-env --out vae/checkpoints/figures", "checkpoints"),
 ]  # fmt: skip
 
 
@@ -215,7 +219,7 @@ def _damaged_runs(root: Path) -> None:
         (root / name).mkdir()
         (root / name / "config.json").write_text(json.dumps(good | entries))
     shutil.copytree(root / "ssvm", root / "ssvm-model")
-    (root / "ssvm-model" / "model.json").write_text("[garbage")
+    (root / "ssvm-model" / "model.safetensors").write_bytes(b"\x00" * 16)
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +231,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from zspace.music.corpus import PrepareConfig, prepare
     from zspace.music.run import MusicRunConfig
     from zspace.music.run import train as train_music
-    from zspace.structured.run import fit_run
+    from zspace.structured.config import LearnerParams, StructuredRunConfig
+    from zspace.structured.run import fit
     from zspace.vae import PRESETS
     from zspace.vae.run import train as train_vae
 
@@ -242,8 +247,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train_music(MusicRunConfig.from_preset("cat-mel_2bar_tiny", data=data, max_steps=2, batch_size=4, device="cpu"),
                 root / "music")  # fmt: skip
     data_args = {"n_samples": 60, "n_classes": 3, "n_latent": 2, "n_input_features": 4}
-    fit_run(root / "ssvm", problem="synthetic-latent", params={"max_epochs": 1}, seed=0, test_fraction=0.25,
-            data_args=data_args)  # fmt: skip
+    fit(StructuredRunConfig(data=data_args, params=LearnerParams(max_epochs=1)), root / "ssvm")
     assert invoke(["music", "encode", str(root / "music"), str(root / "midi" / "song0.mid"), "--out", str(root / "codes.npz")]
                   ).exit_code == 0  # fmt: skip
     _write_bad_files(root)
@@ -304,5 +308,5 @@ def test_the_table_covers_every_command():
     covered = {" ".join(c.split()[:2]) for c, _ in CASES} | {c.split()[0] for c, _ in CASES}
     commands = {"train vae", "train music", "train sectar", "train structured", "eval", "sample", "explore", "serve",
                 "music prepare", "music sample", "music interpolate", "music encode", "music decode", "music attributes",
-                "rl plan", "rl render"}  # fmt: skip
+                "sectar plan", "sectar render"}  # fmt: skip
     assert commands <= covered, sorted(commands - covered)

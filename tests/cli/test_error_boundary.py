@@ -12,14 +12,14 @@ runner = CliRunner()
 
 
 def _raising(error: BaseException):
-    def family(run):
+    def verb(run, verb, function):  # zspace.cli.main._verb: the run's family's function for the verb
         raise error
 
-    return family
+    return verb
 
 
 def test_a_bug_is_one_line_and_its_own_exit_code(monkeypatch):
-    monkeypatch.setattr(main, "_family", _raising(RuntimeError("boom\nsecond line")))
+    monkeypatch.setattr(main, "_verb", _raising(RuntimeError("boom\nsecond line")))
     result = runner.invoke(main.app, ["eval", "somewhere"])
     assert result.exit_code == INTERNAL_ERROR_EXIT == 70
     assert result.stderr.strip() == "zspace: internal error: RuntimeError: boom second line; rerun with --debug"
@@ -27,20 +27,20 @@ def test_a_bug_is_one_line_and_its_own_exit_code(monkeypatch):
 
 
 def test_an_eof_error_is_no_longer_aborted(monkeypatch):
-    monkeypatch.setattr(main, "_family", _raising(EOFError("No data left in file")))
+    monkeypatch.setattr(main, "_verb", _raising(EOFError("No data left in file")))
     result = runner.invoke(main.app, ["eval", "somewhere"])
     assert result.exit_code == 70 and "Aborted" not in result.output
     assert "internal error: EOFError: No data left in file" in result.stderr
 
 
 def test_debug_shows_the_traceback(monkeypatch):
-    monkeypatch.setattr(main, "_family", _raising(EOFError("No data left in file")))
+    monkeypatch.setattr(main, "_verb", _raising(EOFError("No data left in file")))
     result = runner.invoke(main.app, ["--debug", "eval", "somewhere"])
     assert result.exit_code == 70 and "Traceback" in result.stderr and "EOFError" in result.stderr
 
 
 def test_user_errors_and_parse_errors_exit_2_in_one_line(monkeypatch):
-    monkeypatch.setattr(main, "_family", _raising(DataError("data.npz is truncated")))
+    monkeypatch.setattr(main, "_verb", _raising(DataError("data.npz is truncated")))
     result = runner.invoke(main.app, ["eval", "somewhere"])
     assert (result.exit_code, result.stderr) == (2, "error: data.npz is truncated\n")
     result = runner.invoke(main.app, ["sample", "somewhere", "--seed", "abc"])

@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from zspace.cli.music import app as music_app
+from zspace.cli.main import app
 from zspace.music import Note, NoteSequence, write_midi
 from zspace.music.corpus import load_prepared
 
 pytest.importorskip("pretty_midi")
 runner = CliRunner()
-app = typer.Typer()  # the top-level app as cli/main.py mounts it
-app.add_typer(music_app, name="music")
 
 
 def songs(root, n=3):
@@ -96,7 +93,7 @@ def test_train_sample_interpolate_smoke(tmp_path):
 
     torch.set_num_threads(1)
     data, run = prepared(tmp_path), tmp_path / "runs" / "mel2"
-    args = ["music", "train", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
+    args = ["train", "music", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
     result = runner.invoke(app, [*args, "--steps", "2", "--batch-size", "4", "--seed", "1"])
     assert result.exit_code == 0, result.output
     assert (run / "checkpoints" / "step-00000002" / "model.safetensors").is_file()
@@ -121,19 +118,22 @@ def test_train_sample_interpolate_smoke(tmp_path):
 @pytest.mark.parametrize(
     ("command", "message"),
     [
-        (["sample", "{tmp}/no-run", "--out", "{tmp}/s"], "does not exist"),
-        (["interpolate", "{tmp}/no-run", "{tmp}/a.mid", "{tmp}/a.mid", "--out", "{tmp}/i"], "does not exist"),
-        (["train", "--preset", "nope", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"], "unknown music preset 'nope'"),
+        (["music", "sample", "{tmp}/no-run", "--out", "{tmp}/s"], "does not exist"),
+        (["music", "interpolate", "{tmp}/no-run", "{tmp}/a.mid", "{tmp}/a.mid", "--out", "{tmp}/i"], "does not exist"),
+        (["train", "music", "--preset", "nope", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"], "unknown music preset 'nope'"),
         (
-            ["train", "--preset", "cat-drums_2bar_tiny", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"],
+            ["train", "music", "--preset", "cat-drums_2bar_tiny", "--data", "{tmp}/mel2.npz", "--out", "{tmp}/r"],
             "needs 2-bar drums windows",
         ),
-        (["train", "--preset", "cat-mel_2bar_tiny", "--data", "{tmp}/missing.npz", "--out", "{tmp}/r"], "no such prepared data"),
+        (
+            ["train", "music", "--preset", "cat-mel_2bar_tiny", "--data", "{tmp}/missing.npz", "--out", "{tmp}/r"],
+            "no such prepared data",
+        ),
     ],
 )
 def test_train_and_sample_errors_exit_2_with_one_line(tmp_path, command, message):
     prepared(tmp_path, n=2)
-    result = runner.invoke(app, ["music", *(w.format(tmp=tmp_path) for w in command)])
+    result = runner.invoke(app, [w.format(tmp=tmp_path) for w in command])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
@@ -145,7 +145,7 @@ def test_interpolate_a_bad_midi_file_exits_2(tmp_path):
     torch.set_num_threads(1)
     data, run = prepared(tmp_path), tmp_path / "run"
     args = ["--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--steps", "1", "--batch-size", "4"]
-    assert runner.invoke(app, ["music", "train", *args, "--device", "cpu"]).exit_code == 0
+    assert runner.invoke(app, ["train", "music", *args, "--device", "cpu"]).exit_code == 0
     (tmp_path / "bad.mid").write_bytes(b"MThd\x00\x00")
     good = tmp_path / "midi" / "song0.mid"
     result = runner.invoke(
@@ -163,7 +163,7 @@ def test_train_bf16_on_a_device_without_bf16_kernels_trains_in_float32_and_says_
     torch.set_num_threads(1)
     monkeypatch.setattr(precision, "bf16_unsupported_reason", lambda device_type: "bf16 autocast is unsupported on this cpu (x)")
     data, run = prepared(tmp_path), tmp_path / "run"
-    args = ["music", "train", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
+    args = ["train", "music", "--preset", "cat-mel_2bar_tiny", "--data", str(data), "--out", str(run), "--device", "cpu"]
     with caplog.at_level("WARNING", logger="zspace.train"):
         result = runner.invoke(app, [*args, "--steps", "2", "--batch-size", "4", "--bf16"])
     assert result.exit_code == 0, result.output

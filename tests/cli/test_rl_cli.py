@@ -1,4 +1,4 @@
-"""`zspace rl train sectar / plan / render` through typer's CliRunner, on a one-episode budget; `zspace presets`."""
+"""`zspace train sectar`, `zspace sectar plan / render` through typer's CliRunner, on a one-episode budget; `zspace presets`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ TINY = ["--env", "zspace/Waypoints-v0", "--layout-seed", "0", "--steps", "1300",
 def run(tmp_path_factory):
     threads = torch.get_num_threads()
     out = tmp_path_factory.mktemp("rl") / "nav"
-    result = runner.invoke(app, ["rl", "train", "sectar", *TINY, "--out", str(out)])
+    result = runner.invoke(app, ["train", "sectar", *TINY, "--out", str(out)])
     torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
     return out
@@ -39,18 +39,18 @@ def test_train_writes_a_reloadable_run(run):
 
 
 def test_plan_reports_returns_reproducibly(run):
-    first = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8"])
-    second = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8"])
+    first = runner.invoke(app, ["sectar", "plan", str(run), "--episodes", "1", "--candidates", "8"])
+    second = runner.invoke(app, ["sectar", "plan", str(run), "--episodes", "1", "--candidates", "8"])
     assert first.exit_code == 0, first.output
     assert "return mean" in first.output and first.output == second.output
-    sparse = runner.invoke(app, ["rl", "plan", str(run), "--episodes", "1", "--candidates", "8", "--shaping", "none"])
+    sparse = runner.invoke(app, ["sectar", "plan", str(run), "--episodes", "1", "--candidates", "8", "--shaping", "none"])
     assert sparse.exit_code == 0 and "return mean" in sparse.output, sparse.output
     # the default preset (cpu) plans with its labelled tie-break; --shaping none is the authors' sparse scoring
     assert "distance tie-break (ours)" in first.output and "sparse reward (the authors')" in sparse.output
 
 
 def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
-    result = runner.invoke(app, ["rl", "render", str(run), "--skills", "3", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["sectar", "render", str(run), "--skills", "3", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     gif = Image.open(tmp_path / "episode.gif")
     assert gif.n_frames == 20  # one frame per segment of the 380-step episode
@@ -60,11 +60,11 @@ def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["rl", "train", "sectar", "--env", "zspace/Nope-v0", "--out", "x"], "Nope"),
-        (["rl", "train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
-        (["rl", "plan", "missing-run"], "missing-run"),
-        (["rl", "train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping = 'dense': expected one of"),
-        (["rl", "train", "sectar", "--save-every", "-1", "--out", "x"], "--save-every"),
+        (["train", "sectar", "--env", "zspace/Nope-v0", "--out", "x"], "Nope"),
+        (["train", "sectar", "--preset", "huge", "--out", "x"], "huge"),
+        (["sectar", "plan", "missing-run"], "missing-run"),
+        (["train", "sectar", "--shaping", "dense", "--out", "x"], "plan_shaping = 'dense': expected one of"),
+        (["train", "sectar", "--save-every", "-1", "--out", "x"], "--save-every"),
     ],
 )
 def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
@@ -76,7 +76,10 @@ def test_bad_input_is_one_line_error(args, message, tmp_path, monkeypatch):
 def test_presets_lists_every_family():
     result = runner.invoke(app, ["presets"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for family, name in (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "cpu")):
+    # SeCTAR's presets are its complete training configs (zspace.rl.sectar.config), what --preset takes
+    pairs = (("vae", "digits-2d"), ("music", "hierdec-mel_16bar"), ("sectar", "cpu"), ("sectar", "paper-small"),
+             ("structured", "synthetic-latent"))  # fmt: skip
+    for family, name in pairs:
         assert any(line.split("│")[1].strip() == family and name in line for line in result.output.splitlines() if "│" in line)
 
 
@@ -92,7 +95,7 @@ def test_train_passes_save_every_and_accepts_the_old_preset_name(tmp_path, monke
         return "model", SectarCurve(env_id=env_id, seed=0)
 
     monkeypatch.setattr(sectar_train, "train_sectar", fake_train)
-    args = ["rl", "train", "sectar", "--steps", "52000", "--save-every", "25000", "--preset", "small"]
+    args = ["train", "sectar", "--steps", "52000", "--save-every", "25000", "--preset", "small"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert seen == {"config": PRESETS["cpu"], "keep_every": 25_000}
@@ -122,7 +125,7 @@ def test_train_reports_progress_with_return_and_consistency_error(tmp_path, monk
 def test_progress_lines_off_a_terminal(caplog):
     import logging
 
-    from zspace.cli.rl import sectar_progress
+    from zspace.cli.sectar import sectar_progress
 
     with caplog.at_level(logging.INFO, logger="zspace.rl"), sectar_progress("zspace/Waypoints-v0", 800) as update:
         update(400, 800, {"charts/return": 1.5, "consistency/error": 0.25})

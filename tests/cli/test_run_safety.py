@@ -15,17 +15,17 @@ from zspace.train import runs
 
 runner = CliRunner()
 VAE = ["train", "vae", "--preset", "digits-2d", "--limit", "320", "--batch-size", "32", "--no-tensorboard", "--epochs", "1"]
-SSVM = ["train", "structured", "--problem", "synthetic-latent", "--data-set", "n_samples=60", "--set", "max_epochs=2"]
+SSVM = ["train", "structured", "--problem", "synthetic-latent", "--data-set", "n_samples=60", "--set", "params.max_epochs=2"]
 
 
 def test_structured_refuses_to_replace_a_fitted_model_unless_told(tmp_path):
     out = tmp_path / "ssvm"
     first = runner.invoke(app, [*SSVM, "--out", str(out)])
     assert first.exit_code == 0, first.output
-    weights = (out / "weights.safetensors").read_bytes()
-    again = runner.invoke(app, ["structured", "fit", "--problem", "synthetic-latent", "--seed", "1", "--out", str(out)])
+    weights = (out / "model.safetensors").read_bytes()
+    again = runner.invoke(app, ["train", "structured", "--problem", "synthetic-latent", "--seed", "1", "--out", str(out)])
     assert again.exit_code == 2 and "--overwrite" in again.output and "--resume" not in again.output
-    assert (out / "weights.safetensors").read_bytes() == weights
+    assert (out / "model.safetensors").read_bytes() == weights
     replaced = runner.invoke(app, [*SSVM, "--seed", "1", "--overwrite", "--out", str(out)])
     assert replaced.exit_code == 0, replaced.output
     assert runs.load_run(out).family == "structured"
@@ -38,16 +38,14 @@ def test_structured_refuses_to_replace_a_fitted_model_unless_told(tmp_path):
 def test_structured_cli_defaults_are_the_estimators():
     import inspect
 
-    from zspace.cli.structured import fit_cmd
+    from zspace.cli.structured import train
+    from zspace.structured.config import StructuredRunConfig
     from zspace.structured.estimator import LatentSSVM
 
-    defaults = {name: p.default for name, p in inspect.signature(fit_cmd).parameters.items()}
-    params = LatentSSVM().get_params()
-    assert (defaults["alpha"], defaults["n_samples"], defaults["method"]) == (
-        params["alpha"],
-        params["n_samples"],
-        params["method"],
-    )
+    defaults = {name: p.default for name, p in inspect.signature(train).parameters.items()}
+    assert defaults["alpha"] is defaults["n_samples"] is defaults["method"] is None  # unset flags keep the config's
+    params, config = LatentSSVM().get_params(), StructuredRunConfig().params
+    assert (config.alpha, config.n_samples, config.method) == (params["alpha"], params["n_samples"], params["method"])
 
 
 @pytest.fixture
@@ -75,7 +73,7 @@ def test_sectar_checks_out_before_the_first_env_step(tmp_path, no_training, exis
 
 def test_sectar_old_spelling_is_an_alias(tmp_path, no_training):
     (tmp_path / "x").write_text("")
-    result = runner.invoke(app, ["rl", "train", "sectar", "--out", str(tmp_path / "x")])
+    result = runner.invoke(app, ["train", "sectar", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "is a file" in result.output
 
 
@@ -142,7 +140,7 @@ def test_eval_names_the_run_when_its_config_has_no_family(tmp_path):
         ["music", "encode", "RUN", "a.mid", "--out", "{dir}"],
         ["music", "sample", "RUN", "--out", "{file}"],
         ["music", "decode", "RUN", "codes.npz", "--out", "{file}"],
-        ["rl", "render", "RUN", "--out", "{file}"],
+        ["sectar", "render", "RUN", "--out", "{file}"],
     ],
 )
 def test_output_paths_are_checked_before_any_work(tmp_path, command):

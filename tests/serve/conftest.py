@@ -86,12 +86,12 @@ def make_sectar_run(directory):
 
 
 def make_ssvm_run(directory, problem: str, *settings: str):
-    """`zspace structured fit --problem PROBLEM --out DIRECTORY`, small."""
+    """`zspace train structured --problem PROBLEM --out DIRECTORY`, small."""
     from typer.testing import CliRunner
 
     from zspace.cli.main import app
 
-    result = CliRunner().invoke(app, ["structured", "fit", "--problem", problem, "--out", str(directory), *settings])
+    result = CliRunner().invoke(app, ["train", "structured", "--problem", problem, "--out", str(directory), *settings])
     assert result.exit_code == 0, result.output
     return directory
 
@@ -107,7 +107,7 @@ def ssvm_runs(tmp_path_factory):
     """(digits with a latent shift, sequence labelling) latent SSVMs."""
     root = tmp_path_factory.mktemp("ssvm")
     return (
-        make_ssvm_run(root / "digits", "digits-shift", "--set", "max_rounds=2"),
+        make_ssvm_run(root / "digits", "digits-shift", "--set", "params.max_rounds=2"),
         make_ssvm_run(root / "sequences", "sequences", "--data-set", "n_samples=80"),
     )
 

@@ -54,13 +54,13 @@ def test_sectar_bad_input(client, endpoint, body, message):
 
 
 def test_ssvm_examples_list_the_predictions(client, ssvm_runs):
-    from zspace.structured.datasets import load_model
+    from zspace.structured.run import load_run
 
     data = client.get(f"{DIGITS}/examples").json()
     assert data["problem"] == "ImageAlignment" and data["n_test"] == len(data["examples"]) > 0
     errors = np.mean([e["label"] != e["predicted"] for e in data["examples"]])
-    _, meta = load_model(ssvm_runs[0])
-    assert errors == pytest.approx(data["test_loss"]) == pytest.approx(meta["results"]["test_error"], abs=1e-6)
+    results = load_run(ssvm_runs[0]).results
+    assert errors == pytest.approx(data["test_loss"]) == pytest.approx(results["test_error"], abs=1e-6)
 
 
 def test_ssvm_alternatives_are_ranked_and_start_with_the_prediction(client):

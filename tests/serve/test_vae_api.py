@@ -8,7 +8,7 @@ import torch
 
 from zspace.explore.plots import project_2d
 from zspace.serve.vae_view import VAEView
-from zspace.vae import VAE
+from zspace.vae import load_model
 
 
 def test_index_static_and_run_list(client):
@@ -42,7 +42,7 @@ def test_decode_codes_matches_the_model(client, vae_run):
     images = np.asarray(out.json()["images"])
     assert images.shape == (2, 64) and images.min() >= 0 and images.max() <= 1
     with torch.no_grad():
-        expected = VAE.load(str(vae_run)).decode(torch.tensor(z)).mean.flatten(1).numpy()
+        expected = load_model(vae_run).decode(torch.tensor(z)).mean.flatten(1).numpy()
     assert np.allclose(images, expected, atol=1e-3)
     assert not np.allclose(images[0], images[1])
 

@@ -8,7 +8,7 @@ import torch
 from zspace.core.config import override
 from zspace.errors import CheckpointError
 from zspace.train import Trainer
-from zspace.vae import PRESETS, VAE, load_run_config, make_loss_fn, train
+from zspace.vae import PRESETS, VAE, load_model, load_run_config, make_loss_fn, train
 
 
 def test_train_then_load_gives_the_same_model(tmp_path):
@@ -16,7 +16,7 @@ def test_train_then_load_gives_the_same_model(tmp_path):
         PRESETS["digits-2d"], {"train.epochs": 1, "train.tensorboard": False, "data.limit": 200, "model.hidden": (32,)}
     )
     model, _, data = train(config, tmp_path / "run")
-    loaded = VAE.load(tmp_path / "run")
+    loaded = load_model(tmp_path / "run")
     assert loaded.config == model.config and loaded.config.hidden == (32,)
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
         assert torch.equal(a, b), name
@@ -37,4 +37,4 @@ def test_trainer_without_run_config_cannot_be_loaded_and_says_why(tmp_path):
         run_dir=tmp_path,
     ).fit(x)
     with pytest.raises(CheckpointError, match="run_config="):
-        VAE.load(tmp_path)
+        load_model(tmp_path)

@@ -13,6 +13,7 @@ from zspace.core.schedules import Schedule
 from zspace.errors import ConfigError
 from zspace.vae import PRESETS, VAE, VAEConfig, VAEObjective, make_loss_fn
 from zspace.vae.evaluate import evaluate
+from zspace.vae.presets import model_from_preset
 
 
 def tiny(**kw) -> VAE:
@@ -116,8 +117,8 @@ def test_evaluate_bounds_are_ordered_and_reproducible():
 def test_presets_build_and_unknown_names_are_listed():
     for name in PRESETS:
         VAE(PRESETS[name].model)
-    assert VAE.from_preset("pytorch-example").config.hidden == (400,)
-    assert VAE.from_preset("aevb-mnist", latent_dim=2).config.latent_dim == 2
+    assert model_from_preset("pytorch-example").config.hidden == (400,)
+    assert model_from_preset("aevb-mnist", latent_dim=2).config.latent_dim == 2
     with pytest.raises(ConfigError, match="digits-2d"):
         PRESETS["no-such-preset"]
     with pytest.raises(ConfigError, match="valid fields"):

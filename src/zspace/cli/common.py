@@ -8,6 +8,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -172,6 +173,57 @@ def parse_sets(pairs: list[str] | None, flag: str = "--set") -> dict[str, str]:
     return out
 
 
+def apply_sets(config: Any, pairs: list[str] | None, flag: str = "--set") -> Any:
+    """``config`` (a typed run config) with ``--set path.to.field=value`` pairs applied: the one ``--set`` grammar.
+
+    Each value is parsed by its field's type and checked by the config's constraints
+    (:func:`zspace.core.options.apply_options`, as the benchmarks' flags); an unknown path names the valid fields.
+    """
+    from zspace.core.options import apply_options
+
+    return apply_options(config, parse_sets(pairs, flag))
+
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Any run-config field, PATH=VALUE (e.g. --set train.keep_last=5); repeat for more."),
+]
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What ``zspace eval`` was given; each family reads the options it has."""
+
+    iw: int
+    checkpoint: str
+    batch_size: int
+    seed: int
+    episodes: int
+    out: Path | None
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class SampleOptions:
+    """What ``zspace sample`` was given."""
+
+    n: int
+    temperature: float
+    seed: int
+    checkpoint: str
+    out: Path | None
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    """What ``zspace explore`` was given."""
+
+    ablation: bool
+    ablation_epochs: int | None
+    seed: int
+
+
 def metrics_table(title: str, rows: dict[str, Any]) -> Table:
     """A two-column rich table of scalar results (lists are summarized)."""
     table = Table(title=title, show_header=True, header_style="bold")
@@ -188,3 +240,15 @@ def metrics_table(title: str, rows: dict[str, Any]) -> Table:
             shown = str(value)
         table.add_row(name, shown)
     return table
+
+
+def renamed(command: Any, old: str, new: str) -> Any:
+    """``command`` under its old spelling: hidden from the help, it says the new one on stderr and runs."""
+    import functools
+
+    @functools.wraps(command)
+    def alias(*args: Any, **kwargs: Any) -> Any:
+        err_console.print(f"[yellow]note:[/] `zspace {old}` is now `zspace {new}`", highlight=False, soft_wrap=True)
+        return command(*args, **kwargs)
+
+    return alias

@@ -1,17 +1,28 @@
-"""The ``zspace`` command: one typer app, one sub-app per family: parse, build a config, call the library."""
+"""The ``zspace`` command: the shared verbs, generated from the family registry, and each family's own verbs.
+
+``zspace train FAMILY`` has one sub-command per family of :mod:`zspace.families` (the ``train``
+command of the family's CLI module); ``zspace eval|sample|explore RUN`` look the run's family up and
+call that module's ``evaluate`` / ``sample`` / ``explore``; ``zspace presets`` lists every family's
+presets. Families are imported only when a command needs them, so ``zspace --help`` stays quick.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from zspace import families
 from zspace.cli import common
 from zspace.cli.common import (
     MAX_SAMPLES,
     ErrorBoundary,
+    EvalOptions,
+    ExploreOptions,
     FileOverwriteOpt,
+    SampleOptions,
     SeedOpt,
     SizeCallback,
     bounded,
@@ -21,19 +32,34 @@ from zspace.cli.common import (
     user_errors,
 )
 from zspace.cli.music import app as music_app
-from zspace.cli.music import sample_cmd as music_sample
-from zspace.cli.music import train_cmd as music_train
-from zspace.cli.rl import app as rl_app
-from zspace.cli.rl import plan_cmd, render_cmd, train_sectar_cmd
+from zspace.cli.sectar import app as sectar_app
+from zspace.cli.sectar import rl_app
 from zspace.cli.serve import serve_cmd
 from zspace.cli.structured import app as structured_app
-from zspace.cli.structured import eval_structured
-from zspace.cli.structured import fit_cmd as structured_fit
-from zspace.cli.vae import eval_vae, sample_vae, train_vae
 from zspace.core.constraints import Positive, Seed
 from zspace.errors import ConfigError
-from zspace.train.outputs import check_output_dir, check_output_file
-from zspace.vae.evaluate import DEFAULT_K as _EVAL_K
+
+# The VAE's default number of importance samples of `zspace eval` (zspace.vae.evaluate.DEFAULT_K; a test keeps them equal).
+EVAL_K = 5000
+
+
+class FamilyCommands(TyperGroup):
+    """``zspace train``: one sub-command per registered family, built when it is listed or called."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return families.names()
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in families.names():
+            return None
+        family = families.get(name)
+        train = getattr(_commands(family), "train", None)
+        if train is None:
+            return None
+        single = typer.Typer()
+        single.command(name, short_help=family.summary)(train)
+        return typer.main.get_command(single)
+
 
 app = typer.Typer(
     name="zspace",
@@ -42,17 +68,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=ErrorBoundary,
 )
-train_app = typer.Typer(help="Train a model family.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a model family: `zspace train FAMILY --help` lists its options.", no_args_is_help=True,
+                        cls=FamilyCommands)  # fmt: skip
 app.add_typer(train_app, name="train")
+# The families' own verbs (`zspace music prepare`, `zspace sectar plan`, ...); `zspace rl` is the old name of `sectar`.
 app.add_typer(music_app, name="music")
-app.add_typer(rl_app, name="rl")
+app.add_typer(sectar_app, name="sectar")
+app.add_typer(rl_app, name="rl", hidden=True)
 app.add_typer(structured_app, name="structured")
-# One verb set over the families (`zspace train FAMILY`); `music train`, `rl train sectar` and
-# `structured fit` stay as aliases of the same functions.
-train_app.command("vae")(train_vae)
-train_app.command("music")(music_train)
-train_app.command("sectar")(train_sectar_cmd)
-train_app.command("structured")(structured_fit)
 app.command("serve")(serve_cmd)
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train`.")]
@@ -68,14 +91,22 @@ def main(
     common.setup_logging(verbose)
 
 
-def _family(run: Path) -> str:
-    from zspace.train.runs import load_run
+def _commands(family: families.Family) -> Any:
+    """The family's CLI module (its ``train``, ``evaluate``, ``sample``, ``explore``), or None."""
+    return families.resolve(family.commands) if family.commands else None
 
-    return load_run(run).family
 
+def _verb(run: Path, verb: str, function: str) -> Any:
+    """The function of the run's family that does ``verb``, or a ConfigError naming the command to use instead."""
+    from zspace.train.runs import CONFIG, load_run
 
-def _not_for(run: Path, family: str, verb: str, instead: str) -> ConfigError:
-    return ConfigError(f"`zspace {verb}` does not apply to {family!r} runs such as {run}; use `{instead}`")
+    name = load_run(run).family
+    family = families.get(name, where=str(run / CONFIG))
+    found = getattr(_commands(family), function, None)
+    if found is None:
+        instead = family.instead.get(verb, "zspace --help").format(run=run)
+        raise ConfigError(f"`zspace {verb}` does not apply to {name!r} runs such as {run}; use `{instead}`")
+    return found
 
 
 @app.command("eval")
@@ -83,7 +114,7 @@ def eval_cmd(
     run: RunArg,
     iw: Annotated[
         int, typer.Option("--iw", help="VAE: importance samples per example for log p(x) (k).", callback=bounded(1, 2**20))
-    ] = _EVAL_K,
+    ] = EVAL_K,
     checkpoint: CheckpointOpt = "best",
     batch_size: Annotated[int, typer.Option(help="VAE: examples per evaluation batch.", callback=bounded(1, 2**20))] = 100,
     seed: Annotated[
@@ -94,18 +125,14 @@ def eval_cmd(
     overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Evaluate a run of any family: VAE test bounds, SeCTAR planning return, structured train/test error."""
+    options = EvalOptions(iw=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, episodes=episodes, out=out,
+                          overwrite=overwrite)  # fmt: skip
     with user_errors():
         if out is not None:
+            from zspace.train.outputs import check_output_file
+
             check_output_file(out, overwrite=overwrite, suffixes=(".json",))
-        family = _family(run)
-        if family == "vae":
-            eval_vae(run, k=iw, checkpoint=checkpoint, batch_size=batch_size, seed=seed, out=out)
-        elif family == "structured":
-            eval_structured(run)
-        elif family == "sectar":
-            plan_cmd(run, episodes=episodes, seed=seed)
-        else:
-            raise _not_for(run, family, "eval", f"zspace sample {run} --out DIR")
+        _verb(run, "eval", "evaluate")(run, options)
 
 
 @app.command("sample")
@@ -124,21 +151,9 @@ def sample_cmd(
     overwrite: FileOverwriteOpt = False,
 ) -> None:
     """Decode samples from the prior: an image grid (VAE) or MIDI files (music)."""
+    options = SampleOptions(n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out, overwrite=overwrite)
     with user_errors():
-        family = _family(run)
-        if family == "vae":
-            if out is not None:
-                from zspace.explore.plots import IMAGE_SUFFIXES
-
-                check_output_file(out, overwrite=overwrite, suffixes=IMAGE_SUFFIXES)
-                check_output_file(out.with_suffix(".npy"), overwrite=overwrite)  # the raw samples beside the image
-            sample_vae(run, n=n, temperature=temperature, seed=seed, checkpoint=checkpoint, out=out)
-        elif family == "music":
-            check_output_dir(out or run / "samples")
-            music_sample(run, out=out or run / "samples", n=n, temperature=temperature, seed=seed, checkpoint=checkpoint)
-        else:
-            instead = f"zspace rl render {run}" if family == "sectar" else f"zspace eval {run}"
-            raise _not_for(run, family, "sample", instead)
+        _verb(run, "sample", "sample")(run, options)
 
 
 @app.command("explore")
@@ -153,18 +168,9 @@ def explore_cmd(
     seed: Annotated[int, typer.Option(help="Random seed of the figures.", callback=checked(Seed))] = 0,
 ) -> None:
     """Figures: a VAE's HTML report in RUN/report/, or a SeCTAR episode GIF and skills in RUN/figures/."""
+    options = ExploreOptions(ablation=ablation, ablation_epochs=ablation_epochs, seed=seed)
     with user_errors():
-        family = _family(run)
-        if family == "vae":
-            from zspace.vae.explore import explore_run
-
-            path = explore_run(run, ablation=ablation, ablation_epochs=ablation_epochs, seed=seed)
-            console.print(f"wrote {path}")
-        elif family == "sectar":
-            render_cmd(run, seed=seed)
-        else:
-            instead = f"zspace music interpolate {run} A.mid B.mid --out DIR" if family == "music" else f"zspace eval {run}"
-            raise _not_for(run, family, "explore", instead)
+        _verb(run, "explore", "explore")(run, options)
 
 
 @app.command("presets")
@@ -172,36 +178,18 @@ def presets_cmd() -> None:
     """List the named presets of every family."""
     from rich.table import Table
 
-    from zspace.core.config import to_dict
-    from zspace.music.presets import PRESETS as MUSIC_PRESETS
-    from zspace.rl.sectar.config import PRESETS as SECTAR_PRESETS
-    from zspace.vae import PRESETS
-
+    rows = []
+    for family in families.all_families():
+        describe = family.describe_preset or (lambda _config: ("", "", ""))
+        rows += [(family.name, name, *describe(config)) for name, config in family.presets.items()]
     # A name is what the user types next: it never wraps or gets cut (the descriptions wrap instead).
-    longest = max(len(name) for name in (*PRESETS, *MUSIC_PRESETS, *SECTAR_PRESETS))
     table = Table(title="presets")
     table.add_column("family", no_wrap=True)
-    table.add_column("name", no_wrap=True, min_width=longest)
+    table.add_column("name", no_wrap=True, min_width=max((len(row[1]) for row in rows), default=4))
     for column in ("model", "data", "train"):
         table.add_column(column, overflow="fold")
-    for name, cfg in PRESETS.items():
-        m = to_dict(cfg.model)
-        model = f"{m['architecture']} {m['input_shape']} hidden={m['hidden']} z={m['latent_dim']} {m['likelihood']}"
-        table.add_row(
-            "vae",
-            name,
-            model,
-            cfg.data.source,
-            f"{cfg.train.optimizer} lr={cfg.train.lr.value} batch={cfg.train.batch_size} epochs={cfg.train.epochs}",
-        )
-    for name, preset in MUSIC_PRESETS.items():
-        m = preset.model
-        model = f"{m.decoder} z={m.z_size} enc={list(m.encoder_sizes)} dec={list(m.decoder_sizes)} steps={m.n_steps}"
-        table.add_row("music", name, model, m.encoding, f"adam batch={preset.train.batch_size} steps={preset.train.max_steps}")
-    for name, c in SECTAR_PRESETS.items():
-        m = c.model
-        model = f"z={m.z_size} lstm={m.hidden}x{m.encoder_layers} policy={list(m.policy_hidden)} kl={m.kl_weight}"
-        table.add_row("sectar", name, model, "online", f"K={c.n_candidates} H={c.plan_horizon} batch={c.batch_size}")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

@@ -17,12 +17,16 @@ from zspace.cli.common import (
     FileOverwriteOpt,
     OverwriteOpt,
     ResumeOpt,
+    SampleOptions,
+    SetOpt,
     TemperatureOpt,
+    apply_sets,
     bounded,
     checked,
     console,
     metrics_table,
     output_path,
+    renamed,
     user_errors,
 )
 from zspace.cli.music_files import (
@@ -141,7 +145,6 @@ def prepare_cmd(
     console.print(f"wrote {report.out} and {report.manifest_path}")
 
 
-@app.command("train")
 def train_cmd(
     preset: Annotated[str, typer.Option(help="A preset name, e.g. cat-mel_2bar_small or cat-mel_2bar_tiny.")],
     data: Annotated[
@@ -165,10 +168,11 @@ def train_cmd(
             "float32 with a warning on a device without bf16 kernels).",
         ),
     ] = False,
+    set_: SetOpt = None,
 ) -> None:
     """Train a MusicVAE preset on prepared windows; the best checkpoint has the highest validation ELBO.
 
-    Example: zspace music train --preset cat-mel_2bar_tiny --data data/mel2.npz --out runs/mel2 --steps 2000
+    Example: zspace train music --preset cat-mel_2bar_tiny --data data/mel2.npz --out runs/mel2 --steps 2000
     """
     from zspace.music.run import MusicRunConfig, train
 
@@ -176,6 +180,7 @@ def train_cmd(
     changes["autocast"] = "bfloat16" if bf16 else None
     with user_errors():
         config = MusicRunConfig.from_preset(preset, data=data, **{k: v for k, v in changes.items() if v is not None})
+        config = apply_sets(config, set_)
         _, result, prepared = train(config, out, resume=resume, overwrite=overwrite)
     rows = {"steps": result.step, "train windows": len(prepared.train), "valid windows": len(prepared.valid)}
     rows |= {f"train/{k}": v for k, v in result.train_metrics.items() if k in ("loss", "elbo", "kl_bits", "accuracy")}
@@ -210,7 +215,7 @@ def import_magenta_cmd(
     console.print(f"imported {checkpoint} as {config} into {out} (checkpoint {written.name})")
 
 
-RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace music train`.")]
+RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train music`.")]
 CheckpointOpt = Annotated[str, typer.Option(help="best | last | step-NNNNNNNN")]
 PngOpt = Annotated[bool, typer.Option("--png/--no-png", help="Also draw a piano-roll PNG per MIDI file.")]
 WavOpt = Annotated[bool, typer.Option("--wav", help="Also write a synthesized WAV preview per MIDI file.")]
@@ -534,3 +539,15 @@ def _apply_attributes(
         table.add_row(name, strength, f"{b:.3f}", f"{a:.3f}", f"{a - b:+.3f}")
     console.print(table)
     console.print(f"wrote original_*/edited_* files for {count} window(s) to {out}")
+
+
+# The family's side of the shared verbs (zspace.families): `zspace train music` and `zspace sample RUN`.
+train = train_cmd
+app.command("train", hidden=True)(renamed(train_cmd, "music train", "train music"))
+
+
+def sample(run: Path, options: SampleOptions) -> None:
+    """``zspace sample``: MIDI files (and piano rolls) of prior samples in --out (default RUN/samples)."""
+    out = options.out or run / "samples"
+    check_output_dir(out)
+    sample_cmd(run, out=out, n=options.n, temperature=options.temperature, seed=options.seed, checkpoint=options.checkpoint)

@@ -1,4 +1,4 @@
-"""``zspace train vae`` and the VAE side of ``eval`` / ``sample`` / ``explore``."""
+"""``zspace train vae`` and the VAE side of ``eval`` / ``sample`` / ``explore`` (the family's CLI module)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from zspace.cli.common import OverwriteOpt, ResumeOpt, console, metrics_table, output_path, parse_sets, user_errors
+from zspace.cli.common import (
+    EvalOptions,
+    ExploreOptions,
+    OverwriteOpt,
+    ResumeOpt,
+    SampleOptions,
+    SetOpt,
+    console,
+    metrics_table,
+    output_path,
+    parse_sets,
+    user_errors,
+)
 from zspace.core.io import atomic_write_json
 from zspace.errors import ConfigError, DataError
 
@@ -66,7 +78,7 @@ def train_vae(
     tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard event files.")] = True,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Any config field: --set train.keep_last=5")] = None,
+    set_: SetOpt = None,
 ) -> None:
     """Train a VAE (AEVB) and checkpoint it every epoch into --out."""
     from zspace.core.config import override
@@ -141,3 +153,35 @@ def sample_vae(run: Path, *, n: int, temperature: float, seed: int, checkpoint: 
     np.save(path.with_suffix(".npy"), images.numpy())
     console.print(f"wrote {path} and {path.with_suffix('.npy')}")
     return path
+
+
+train = train_vae
+
+
+def evaluate(run: Path, options: EvalOptions) -> None:
+    """``zspace eval``: the test bounds of a VAE run (eval.json)."""
+    from zspace.train.outputs import check_output_file
+
+    if options.out is not None:
+        check_output_file(options.out, overwrite=options.overwrite, suffixes=(".json",))
+    eval_vae(run, k=options.iw, checkpoint=options.checkpoint, batch_size=options.batch_size, seed=options.seed, out=options.out)
+
+
+def sample(run: Path, options: SampleOptions) -> None:
+    """``zspace sample``: an image grid of prior samples."""
+    from zspace.explore.plots import IMAGE_SUFFIXES
+    from zspace.train.outputs import check_output_file
+
+    if options.out is not None:
+        check_output_file(options.out, overwrite=options.overwrite, suffixes=IMAGE_SUFFIXES)
+        check_output_file(options.out.with_suffix(".npy"), overwrite=options.overwrite)  # the raw samples beside the image
+    sample_vae(run, n=options.n, temperature=options.temperature, seed=options.seed, checkpoint=options.checkpoint,
+               out=options.out)  # fmt: skip
+
+
+def explore(run: Path, options: ExploreOptions) -> None:
+    """``zspace explore``: figures and the HTML report in RUN/report/."""
+    from zspace.vae.explore import explore_run
+
+    path = explore_run(run, ablation=options.ablation, ablation_epochs=options.ablation_epochs, seed=options.seed)
+    console.print(f"wrote {path}")

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zspace.serve.runs import FAMILIES, LoadedRun, detect_family, load_run
+from zspace.serve.runs import LoadedRun, detect_family, load_run
 
-__all__ = ["FAMILIES", "LoadedRun", "create_app", "detect_family", "load_run", "serve"]
+__all__ = ["LoadedRun", "create_app", "detect_family", "load_run", "serve"]
 
 
 def create_app(runs: list[LoadedRun], *, host: str = "127.0.0.1") -> Any:

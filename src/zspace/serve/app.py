@@ -1,4 +1,4 @@
-"""The FastAPI app of ``zspace serve``: the static page, the run list, one router per family.
+"""The FastAPI app of ``zspace serve``: the static page, the run list, the routes of every family in the registry.
 
 Runs are addressed by their position on the command line (``/api/runs/0/...``): a request
 never names a path, and the static files are read into memory when the app is built, so
@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from zspace import families
 from zspace.errors import ZspaceError
 from zspace.serve.errors import RequestError
 from zspace.serve.guards import RequestGuard, allowed_hosts
@@ -60,8 +61,6 @@ def create_app(runs: list[LoadedRun], *, host: str = "127.0.0.1") -> FastAPI:
     Requests are served under the loopback names and ``host`` only (any name if ``host`` is
     every interface, ``0.0.0.0``).
     """
-    from zspace.serve import music_api, sectar_api, ssvm_api, vae_api
-
     app = FastAPI(title="zspace serve", docs_url=None, redoc_url=None)
     app.add_middleware(RequestGuard, hosts=allowed_hosts(host), max_body_bytes=MAX_BODY_BYTES)
     registry = Runs(runs)
@@ -100,8 +99,9 @@ def create_app(runs: list[LoadedRun], *, host: str = "127.0.0.1") -> FastAPI:
         return [{"id": i, "name": r.name, "family": r.family, "info": r.view.info()} for i, r in enumerate(runs)]
 
     api = APIRouter(prefix="/api/runs/{run_id}")
-    for module in (vae_api, music_api, sectar_api, ssvm_api):
-        module.add_routes(api, registry)
+    for family in families.all_families():  # every family's routes, so a run id of another family gets a clear 404
+        if family.serve_routes is not None:
+            families.resolve(family.serve_routes).add_routes(api, registry)
     app.include_router(api)
     return app
 

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from zspace.errors import CheckpointError
 from zspace.serve.errors import require
-from zspace.structured.datasets import load_dataset, load_model, train_test_split
+from zspace.structured.run import load_data, load_run
 
 TOP_K = 5
 N_PROPOSALS = 256  # candidates drawn per example when the output space cannot be listed
@@ -42,15 +41,9 @@ class SSVMView:
 
     @classmethod
     def from_run(cls, run_dir: Path) -> SSVMView:
-        estimator, meta = load_model(run_dir)
-        spec = meta.get("dataset")
-        if not isinstance(spec, dict):
-            raise CheckpointError(
-                f"{run_dir}/model.json names no data set: serve shows models written by `zspace structured fit`"
-            )
-        data = load_dataset(spec["name"], seed=spec["seed"], **spec["args"])
-        _, (X_test, Y_test) = train_test_split(data, spec["test_fraction"], spec["seed"])
-        return cls(estimator, X_test, Y_test, spec["name"])
+        loaded = load_run(run_dir)
+        _, (X_test, Y_test) = load_data(loaded.config)
+        return cls(loaded.estimator, X_test, Y_test, loaded.config.problem)
 
     def _losses(self) -> np.ndarray:
         return np.asarray(self.problem.losses(self.Y, self.Y_pred), dtype=float)

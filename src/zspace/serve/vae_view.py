@@ -20,7 +20,7 @@ from zspace.core.latent import lerp, slerp
 from zspace.data.images import load_images
 from zspace.explore.plots import project_2d
 from zspace.serve.errors import require
-from zspace.vae import VAE, load_run_config
+from zspace.vae import VAE, load_model, load_run_config
 
 MAX_POINTS = 2000  # as zspace.vae.explore: test examples on the map
 
@@ -82,7 +82,7 @@ class VAEView:
     def from_run(cls, run_dir: Path, *, seed: int = 0) -> VAEView:
         config = load_run_config(run_dir)
         data = load_images(config.data)
-        return cls(VAE.load(str(run_dir)), data.test_x, data.test_y, data.label_names, seed=seed)
+        return cls(load_model(run_dir), data.test_x, data.test_y, data.label_names, seed=seed)
 
     # -- what the page asks for ------------------------------------------------------------
     def info(self) -> dict[str, Any]:

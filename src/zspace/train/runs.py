@@ -1,9 +1,9 @@
 """The run-directory contract every family follows, and the guard that keeps a trained run safe.
 
 Every run directory holds ``config.json`` with two entries beside the family's own config:
-``family`` (``vae`` | ``music`` | ``sectar`` | ``structured``) and ``format_version``. ``zspace
-eval|sample|explore RUN`` read them to dispatch (:func:`load_run`); a family writes them with
-:func:`save_run`. Data paths inside are absolute, so a run can be evaluated from any directory.
+``family`` (a name of :mod:`zspace.families`: ``vae`` | ``music`` | ``sectar`` | ``structured``) and
+``format_version``. ``zspace eval|sample|explore RUN`` read them to dispatch (:func:`load_run`); a
+family writes them with :func:`save_run`, and weights outside a training checkpoint with :func:`save_weights`. Data paths inside are absolute, so a run can be evaluated from any directory.
 
 Before any work, :func:`open_run_dir` checks the output path (not a file, creatable, writable),
 refuses a directory that already holds a run unless the caller resumes or overwrites it, and
@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from zspace.core.io import atomic_write_json
+from zspace import families
+from zspace.core.io import atomic_write, atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
 from zspace.train.outputs import check_creatable_dir as _check_creatable_dir
 from zspace.train.outputs import check_names, check_output_dir, check_output_file
@@ -35,7 +36,6 @@ from zspace.train.rundir import LOCK_FILE, exchange, locked_directory
 
 __all__ = [
     "CONFIG",
-    "FAMILIES",
     "FORMAT_VERSION",
     "LOCK_FILE",
     "RunInfo",
@@ -46,15 +46,16 @@ __all__ = [
     "file_hash",
     "guard_run_dir",
     "load_run",
+    "load_weights",
     "open_run_dir",
     "read_json",
     "save_run",
+    "save_weights",
     "strip_contract",
 ]
 
 CONFIG = "config.json"
 FORMAT_VERSION = 1
-FAMILIES = ("vae", "music", "sectar", "structured")
 CONTRACT_KEYS = ("family", "format_version", "data_sha256")
 
 
@@ -75,8 +76,8 @@ def save_run(run_dir: str | os.PathLike, family: str, config: dict[str, Any], *,
 
 def stamp(family: str, config: dict[str, Any], *, data_sha256: str | None = None) -> dict[str, Any]:
     """``config`` with the contract's keys in front: what :func:`save_run` writes."""
-    if family not in FAMILIES:
-        raise ConfigError(f"unknown run family {family!r}; valid families are {list(FAMILIES)}")
+    if family not in families.names():
+        raise ConfigError(f"unknown run family {family!r}; valid families are {families.names()}")
     head: dict[str, Any] = {"family": family, "format_version": FORMAT_VERSION}
     if data_sha256 is not None:
         head["data_sha256"] = data_sha256
@@ -119,10 +120,10 @@ def load_run(run_dir: str | os.PathLike) -> RunInfo:
     if family is None:
         raise CheckpointError(
             f"{file} has no 'family' entry, so zspace cannot tell which model it holds; "
-            f'add "family": one of {list(FAMILIES)}, or retrain with `zspace train FAMILY --out {run}`'
+            f'add "family": one of {families.names()}, or retrain with `zspace train FAMILY --out {run}`'
         )
-    if family not in FAMILIES:
-        raise CheckpointError(f"{file}: unknown family {family!r}; valid families are {list(FAMILIES)}")
+    if not isinstance(family, str) or family not in families.names():
+        raise CheckpointError(f"{file}: unknown family {family!r}; valid families are {families.names()}")
     version = config.get("format_version", FORMAT_VERSION)  # runs written before the field existed are version 1
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CheckpointError(f"{file} is damaged: format_version must be an integer >= 1, got {version!r}")
@@ -154,6 +155,30 @@ def read_json(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{file} is damaged: expected a JSON object, got {type(data).__name__}")
     return data
+
+
+WEIGHTS = "model.safetensors"
+
+
+def save_weights(run_dir: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``run_dir/model.safetensors`` atomically: the weights of a run with no training checkpoints."""
+    from safetensors.numpy import save
+
+    tensors = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+    return atomic_write(Path(run_dir) / WEIGHTS, lambda f: f.write(save(tensors)))
+
+
+def load_weights(run_dir: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The arrays :func:`save_weights` wrote, or a CheckpointError naming the missing or damaged file."""
+    from safetensors.numpy import load_file
+
+    file = Path(run_dir) / WEIGHTS
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing: {run_dir} holds no saved model")
+    try:
+        return load_file(str(file))
+    except Exception as err:  # safetensors raises its own SafetensorError (and OSError) on a damaged file
+        raise CheckpointError(f"{file} is damaged and cannot be read ({str(err).strip()[:200]})") from err
 
 
 # --- content hashes ------------------------------------------------------------------------------

@@ -142,21 +142,5 @@ class VAE(nn.Module):
     def _device(self) -> torch.device:
         return next(self.parameters()).device
 
-    # -- construction ------------------------------------------------------------------------
-    @classmethod
-    def from_preset(cls, name: str, **overrides: object) -> VAE:
-        """Build the model of a named preset; ``overrides`` are VAEConfig fields (``latent_dim=2``)."""
-        from zspace.core.config import override
-        from zspace.vae.presets import PRESETS
-
-        return cls(override(PRESETS[name].model, overrides))
-
-    @classmethod
-    def load(cls, run_dir: str, *, checkpoint: str = "best") -> VAE:
-        """Rebuild a trained model from a run directory (config.json + safetensors weights)."""
-        from zspace.vae.run import load_model
-
-        return load_model(run_dir, checkpoint=checkpoint)
-
 
 __all__ = ["VAE", "VAEConfig", "VAEOutput"]

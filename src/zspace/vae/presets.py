@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from zspace.core.config import Registry
+from zspace.core.config import Registry, override
 from zspace.core.schedules import Schedule
 from zspace.data.images import DataConfig
-from zspace.vae.model import VAEConfig
+from zspace.vae.model import VAE, VAEConfig
 from zspace.vae.objective import VAEObjective
 from zspace.vae.run import VAE_TRAIN, VAERunConfig
 
@@ -61,3 +61,8 @@ PRESETS.register(
         train=replace(VAE_TRAIN, optimizer="adam", lr=Schedule(value=5e-4), batch_size=64, epochs=20),
     ),
 )
+
+
+def model_from_preset(name: str, **overrides: object) -> VAE:
+    """The untrained model of preset ``name``; ``overrides`` are VAEConfig fields (``latent_dim=2``)."""
+    return VAE(override(PRESETS[name].model, overrides))

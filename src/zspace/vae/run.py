@@ -57,6 +57,11 @@ def fit_data_shape(config: VAERunConfig, data: ImageDataset) -> VAERunConfig:
     return replace(config, model=replace(config.model, input_shape=data.image_shape))
 
 
+def build_model(config: VAERunConfig) -> VAE:
+    """The untrained VAE of ``config`` (weights from torch's global generator)."""
+    return VAE(config.model)
+
+
 def train(
     config: VAERunConfig, out: str | Path | None, *, resume: bool = False, overwrite: bool = False
 ) -> tuple[VAE, FitResult, ImageDataset]:

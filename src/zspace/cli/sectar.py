@@ -1,6 +1,7 @@
-"""``zspace rl ...``: SeCTAR's commands: ``train`` a model, ``plan`` with it, ``render`` its skills.
+"""SeCTAR's commands (the family's CLI module): ``zspace train sectar``, and ``zspace sectar plan|render``.
 
-Each parses flags, builds a config and calls the library (``zspace.rl``)."""
+Each parses flags, builds a config and calls the library (``zspace.rl.sectar``). ``zspace rl ...``,
+the old spelling, stays as a hidden alias that names the new one."""
 
 from __future__ import annotations
 
@@ -12,14 +13,25 @@ from typing import Annotated, Any
 
 import typer
 
-from zspace.cli.common import OverwriteOpt, bounded, checked, console, metrics_table, output_path, user_errors
+from zspace.cli.common import (
+    EvalOptions,
+    ExploreOptions,
+    OverwriteOpt,
+    SetOpt,
+    apply_sets,
+    bounded,
+    checked,
+    console,
+    metrics_table,
+    output_path,
+    renamed,
+    user_errors,
+)
 from zspace.core.constraints import NonNegativeInt, Seed, Size
 from zspace.errors import ConfigError
 from zspace.train.outputs import check_output_dir
 
 app = typer.Typer(help="SeCTAR: trajectory VAEs for hierarchical RL with latent planning.", no_args_is_help=True)
-train_app = typer.Typer(help="Train an RL method.", no_args_is_help=True)
-app.add_typer(train_app, name="train")
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory written by `zspace train sectar`.")]
 # Small LSTMs and MLPs on batches of tens: one thread is fastest (two threads made the tiny
@@ -45,7 +57,7 @@ def _threads(n: int) -> Iterator[None]:
 
 
 @app.callback()
-def rl() -> None:
+def sectar() -> None:
     """SeCTAR: trajectory VAEs for hierarchical RL with latent planning."""
 
 
@@ -65,8 +77,7 @@ def _env_kwargs(layout_seed: int | None, layout: str | None = None) -> dict[str,
     return ({} if layout_seed is None else {"layout_seed": layout_seed}) | ({} if layout is None else {"layout": layout})
 
 
-@train_app.command("sectar")
-def train_sectar_cmd(
+def train(
     out: Annotated[Path, typer.Option("--out", "-o", parser=output_path, help="Run directory: model, config, learning curve.")],
     env: Annotated[str, typer.Option(help="zspace/Waypoints-v0 | zspace/Wheeled-v0 | zspace/Blocks-v0 | ...")] = (
         "zspace/Waypoints-v0"
@@ -105,6 +116,7 @@ def train_sectar_cmd(
     overwrite: OverwriteOpt = False,
     resume: Annotated[bool, typer.Option(help="Continue exactly from the last checkpoint of OUT left by a killed run.")] = False,
     threads: ThreadsOpt = 1,
+    set_: SetOpt = None,
 ) -> None:
     """Train SeCTAR online (plan, explore, fit the trajectory VAE, make the policy self-consistent).
 
@@ -122,6 +134,7 @@ def train_sectar_cmd(
         if name != preset:
             console.print(f"--preset {preset} is the old name of --preset {name}; use --preset {name}")
         config = _with_planner(SectarTrainConfig.for_task(env, PRESETS[name]), candidates, horizon, method, shaping)
+        config = apply_sets(config, set_)
         with sectar_progress(env, steps) as on_progress:
             _, curve = train_run(out, env, total_env_steps=steps, seed=seed, config=config,
                                  env_kwargs=_env_kwargs(layout_seed, layout), save_every=save_every,
@@ -131,7 +144,7 @@ def train_sectar_cmd(
             "return (last 5 episodes)": sum(last) / max(len(last), 1), "wall seconds": curve.wall_s}  # fmt: skip
     rows |= {k: v for k, v in curve.last.items() if k.startswith("consistency/")}
     console.print(metrics_table(f"SeCTAR on {env}", rows))
-    console.print(f"model in {out}; plan with `zspace rl plan {out}`")
+    console.print(f"model in {out}; plan with `zspace sectar plan {out}`")
 
 
 @contextmanager
@@ -192,7 +205,7 @@ def plan_cmd(
 ) -> None:
     """Run episodes of latent MPC with a trained SeCTAR and report return and success.
 
-    Example: zspace rl plan runs/nav --episodes 20 --method cem
+    Example: zspace sectar plan runs/nav --episodes 20 --method cem
     """
     import gymnasium
     import numpy as np
@@ -229,7 +242,7 @@ def render_cmd(
 ) -> None:
     """A GIF of one planning episode (planned vs executed paths) and the skills decoded from one start.
 
-    Example: zspace rl render runs/nav --out figures/
+    Example: zspace sectar render runs/nav --out figures/
     """
     import gymnasium
 
@@ -244,3 +257,22 @@ def render_cmd(
         gif = episode_gif(env, model, config, out / "episode.gif", seed=seed)
         png = skills_figure(env, model, out / "skills.png", n=skills, seed=seed)
     console.print(f"wrote {gif} and {png}")
+
+
+def evaluate(run: Path, options: EvalOptions) -> None:
+    """``zspace eval``: planning episodes with the trained model (``zspace sectar plan``'s defaults)."""
+    plan_cmd(run, episodes=options.episodes, seed=options.seed)
+
+
+def explore(run: Path, options: ExploreOptions) -> None:
+    """``zspace explore``: an episode GIF and the skills figure in RUN/figures/."""
+    render_cmd(run, seed=options.seed)
+
+
+# The old spellings: `zspace rl plan|render` and `zspace rl train sectar`, hidden, naming the new ones.
+rl_app = typer.Typer(help="Old name of `zspace sectar`.", no_args_is_help=True, hidden=True)
+rl_app.command("plan")(renamed(plan_cmd, "rl plan", "sectar plan"))
+rl_app.command("render")(renamed(render_cmd, "rl render", "sectar render"))
+_rl_train = typer.Typer(no_args_is_help=True)
+_rl_train.command("sectar")(renamed(train, "rl train sectar", "train sectar"))
+rl_app.add_typer(_rl_train, name="train")
