@@ -158,7 +158,7 @@ def _read_state(state_dir: Path, data_sha256: str) -> dict[str, Any]:
 
 
 def _check_resumable(run_dir: Path, config: MusicRunConfig, data_sha256: str) -> None:
-    """A model's checkpoints resume under the library's rules (``zspace music train --resume``'s):
+    """A model's checkpoints resume under the library's rules (``zspace train music --resume``'s):
     the same model, objective, seed, batch size and training windows; and here the same autocast,
     which changes the numbers the run computes."""
     if not ckpt.list_checkpoints(run_dir):

@@ -79,9 +79,12 @@ def _env_kwargs(layout_seed: int | None, layout: str | None = None) -> dict[str,
 
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", parser=output_path, help="Run directory: model, config, learning curve.")],
-    env: Annotated[str, typer.Option(help="zspace/Waypoints-v0 | zspace/Wheeled-v0 | zspace/Blocks-v0 | ...")] = (
-        "zspace/Waypoints-v0"
-    ),
+    env: Annotated[
+        str,
+        typer.Option(
+            help="zspace/Waypoints-v0 | zspace/Wheeled-v1 (the authors' MuJoCo car; v0 our numpy model) | zspace/Blocks-v0 | ..."
+        ),
+    ] = ("zspace/Waypoints-v0"),
     steps: Annotated[
         int, typer.Option(help="Environment-step budget (planning, exploration and consistency).", callback=checked(Size))
     ] = 150_000,

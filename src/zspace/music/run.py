@@ -1,6 +1,6 @@
 """A MusicVAE run: preset + prepared data + training recipe, and the code that executes it.
 
-The library behind ``zspace music train`` (the CLI only turns flags into a config):
+The library behind ``zspace train music`` (the CLI only turns flags into a config):
 ``train(config, out)`` loads a file written by ``zspace music prepare``, checks it fits the
 model's encoding and length, builds the model, trains it with the shared
 :class:`~zspace.train.Trainer`, and ``load_model(run_dir)`` rebuilds the trained model from
@@ -211,7 +211,7 @@ def load_run_config(run_dir: str | Path, *, checkpoint: str | None = None) -> Mu
     """The config of a MusicVAE run directory (or of one of its checkpoints)."""
     path = Path(run_dir) if checkpoint is None else ckpt.resolve_checkpoint(run_dir, checkpoint)
     if not path.is_dir():
-        raise CheckpointError(f"run directory {path} does not exist; train one with `zspace music train ... --out {path}`")
+        raise CheckpointError(f"run directory {path} does not exist; train one with `zspace train music ... --out {path}`")
     return MusicRunConfig.from_json(ckpt.read_config(path), where=str(path / ckpt.CONFIG))
 
 

@@ -9,7 +9,7 @@ episode gets the first latent of its best sequence. :func:`plan_episodes` runs E
 (``SectarTrainConfig.plan_episodes``; the authors' ``mpc_batch`` 40) in a vector environment,
 replanning every segment, the policy decoder executing the chosen latent for one segment.
 :func:`plan_episode` is the single-episode version over :class:`~zspace.rl.planner.LatentMPC`
-(the CLI's ``rl plan`` and the figures use it; it reports each segment's plan).
+(the CLI's ``sectar plan`` and the figures use it; it reports each segment's plan).
 """
 
 from __future__ import annotations
