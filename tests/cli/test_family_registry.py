@@ -45,7 +45,7 @@ class ToyView:
 
     @classmethod
     def from_run(cls, run_dir: Path) -> ToyView:
-        return cls(runs.load_run(run_dir).config["width"])
+        return cls(runs.read_run_info(run_dir).config["width"])
 
     def info(self) -> dict[str, Any]:
         return {"width": self.width}
@@ -86,7 +86,7 @@ def test_a_registered_family_is_a_train_command_with_presets_and_set(toy, tmp_pa
         assert name in listing.output
     result = runner.invoke(app, ["train", "toy", "--out", str(tmp_path / "run"), "--set", "width=7"])
     assert result.exit_code == 0 and "toy of width 7" in result.output, result.output
-    assert runs.load_run(tmp_path / "run").config["width"] == 7
+    assert runs.read_run_info(tmp_path / "run").config["width"] == 7
     refused = runner.invoke(app, ["train", "toy", "--out", str(tmp_path / "bad"), "--set", "width=0"])
     assert refused.exit_code == 2 and "ToyConfig.width = 0" in refused.output
     presets = runner.invoke(app, ["presets"], terminal_width=200)

@@ -54,7 +54,7 @@ def check_resumable(run: str | Path, config: SectarTrainConfig, *, env_id: str, 
     A resume continues the run's own task; the run's config.json is never rewritten with another.
     """
     where = Path(run) / runs.CONFIG
-    saved = runs.load_run(run).config
+    saved = runs.read_run_info(run).config
     missing = [k for k in ("env_id", "env_kwargs", "seed", "train") if k not in saved]
     if missing:
         raise CheckpointError(f"--resume: {where} lacks {missing}: it was not written by `zspace train sectar`")
@@ -86,7 +86,7 @@ def load_run(run: str | Path, *, checkpoint: str = "last") -> SectarRun:
     ``checkpoint``: ``last`` (default; ``best`` is the same, SeCTAR has no validation metric) or a ``step-*`` name.
     """
     run = Path(run)
-    info = runs.load_run(run)
+    info = runs.read_run_info(run)
     if info.family != FAMILY:
         raise ConfigError(f"{run} is a {info.family!r} run, not a SeCTAR one; use `zspace eval {run}` or its family's commands")
     where = run / runs.CONFIG
