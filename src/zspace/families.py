@@ -39,9 +39,16 @@ class Family:
         music and structured; SeCTAR's ``train_run(out, env_id, *, total_env_steps, config, ...)`` also
         takes its task. Its return value is the family's own.
     load: run directory -> the family's loaded run (model and config).
+    evaluate, sample, explore: the library functions behind ``zspace eval|sample|explore RUN``,
+        ``f(run_dir, ...)`` with the family's own keyword options and return value; the CLI module's
+        verb parses flags, calls this and prints. None where the family has no such verb.
+        vae: ``evaluate_run`` -> (data set name, test bounds), ``sample_run`` -> images,
+        ``explore_run`` -> the HTML report's path; music: ``sample_run`` -> tokens;
+        sectar: ``evaluate_run`` (planning episodes) -> PlanningResult, ``render_run`` -> figure
+        paths; structured: ``evaluate_run`` -> (config, train/test error).
     commands: import path of the family's CLI module: its ``train`` command, its ``evaluate`` /
-        ``sample`` / ``explore`` (the shared verbs, each where it exists) and ``app``, its own verbs
-        (``zspace NAME ...``), if any.
+        ``sample`` / ``explore`` (the shared verbs' flag handling and printing, each where it exists)
+        and ``app``, its own verbs (``zspace NAME ...``), if any.
     instead: shared verb -> the command that does its job for this family's runs (``{run}`` is the run),
         for the verbs the family lacks.
     serve_view: ``"module:attr"`` of the server's view factory, ``factory(run_dir[, seed=...])``.
@@ -57,6 +64,9 @@ class Family:
     build: Callable[[Any], Any] | None = None
     fit: Callable[..., Any] | None = None
     load: Callable[..., Any] | None = None
+    evaluate: Callable[..., Any] | None = None
+    sample: Callable[..., Any] | None = None
+    explore: Callable[..., Any] | None = None
     commands: str | None = None
     instead: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     serve_view: str | None = None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,13 +40,22 @@ def train(
     console.print(f"toy of width {config.width}")
 
 
+def evaluate_toy(run_dir: Path, *, seed: int = 0) -> dict[str, int]:  # the family's library evaluate
+    return {"width": runs.read_run_info(run_dir).config["width"], "seed": seed}
+
+
+def evaluate(run: Path, options: Any) -> None:  # `zspace eval` for toy runs: flags in, the library, a printed line
+    results = families.get("toy").evaluate(run, seed=options.seed)
+    console.print(" ".join(f"{name}={value}" for name, value in results.items()))
+
+
 class ToyView:
     def __init__(self, width: int) -> None:
         self.width = width
 
     @classmethod
     def from_run(cls, run_dir: Path) -> ToyView:
-        return cls(runs.load_run(run_dir).config["width"])
+        return cls(runs.read_run_info(run_dir).config["width"])
 
     def info(self) -> dict[str, Any]:
         return {"width": self.width}
@@ -64,8 +74,9 @@ TOY = families.Family(
     presets=TOY_PRESETS,
     default_preset="narrow",
     describe_preset=lambda config: (f"width={config.width}", "none", "instant"),
+    evaluate=evaluate_toy,
     commands=__name__,
-    instead={"eval": "zspace toy-eval {run}"},
+    instead={"sample": "zspace toy-sample {run}"},
     serve_view=f"{__name__}:ToyView.from_run",
     serve_routes=__name__,
 )
@@ -86,13 +97,39 @@ def test_a_registered_family_is_a_train_command_with_presets_and_set(toy, tmp_pa
         assert name in listing.output
     result = runner.invoke(app, ["train", "toy", "--out", str(tmp_path / "run"), "--set", "width=7"])
     assert result.exit_code == 0 and "toy of width 7" in result.output, result.output
-    assert runs.load_run(tmp_path / "run").config["width"] == 7
+    assert runs.read_run_info(tmp_path / "run").config["width"] == 7
     refused = runner.invoke(app, ["train", "toy", "--out", str(tmp_path / "bad"), "--set", "width=0"])
     assert refused.exit_code == 2 and "ToyConfig.width = 0" in refused.output
     presets = runner.invoke(app, ["presets"], terminal_width=200)
     assert presets.exit_code == 0 and "narrow" in presets.output and "width=2" in presets.output
-    evaluated = runner.invoke(app, ["eval", str(tmp_path / "run")])
-    assert evaluated.exit_code == 2 and "zspace toy-eval" in evaluated.output
+    sampled = runner.invoke(app, ["sample", str(tmp_path / "run")])
+    assert sampled.exit_code == 2 and "`zspace sample` does not apply to 'toy' runs" in sampled.output
+    assert "zspace toy-sample" in sampled.output
+
+
+def test_the_shared_verbs_call_the_familys_library_functions(tmp_path):
+    def evaluate_twice(run_dir: Path, *, seed: int = 0) -> dict[str, int]:
+        return {"width": 2 * runs.read_run_info(run_dir).config["width"], "seed": seed}
+
+    with families.registered(TOY) as toy:
+        runs.save_run(tmp_path / "run", "toy", {"width": 5})
+        assert toy.evaluate(tmp_path / "run", seed=3) == {"width": 5, "seed": 3}  # what Python users call
+        evaluated = runner.invoke(app, ["eval", str(tmp_path / "run"), "--seed", "3"])
+    assert evaluated.exit_code == 0 and "width=5 seed=3" in evaluated.output, evaluated.output
+    # The CLI module looks the function up in the registry: another library function, another result.
+    with families.registered(dataclasses.replace(TOY, evaluate=evaluate_twice)):
+        evaluated = runner.invoke(app, ["eval", str(tmp_path / "run")])
+    assert evaluated.exit_code == 0 and "width=10 seed=0" in evaluated.output, evaluated.output
+
+
+@pytest.mark.parametrize("name", ["vae", "music", "sectar", "structured"])
+def test_a_built_in_familys_verbs_are_library_functions_the_cli_calls(name):
+    family = families.get(name)
+    commands = families.resolve(family.commands)
+    for verb in ("evaluate", "sample", "explore"):
+        function = getattr(family, verb)
+        assert (function is None) == (getattr(commands, verb, None) is None), f"{name}.{verb}"
+        assert function is None or not function.__module__.startswith("zspace.cli"), function
 
 
 def test_a_registered_family_is_served(toy, tmp_path):

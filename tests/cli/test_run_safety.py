@@ -28,7 +28,7 @@ def test_structured_refuses_to_replace_a_fitted_model_unless_told(tmp_path):
     assert (out / "model.safetensors").read_bytes() == weights
     replaced = runner.invoke(app, [*SSVM, "--seed", "1", "--overwrite", "--out", str(out)])
     assert replaced.exit_code == 0, replaced.output
-    assert runs.load_run(out).family == "structured"
+    assert runs.read_run_info(out).family == "structured"
     evaluated = runner.invoke(app, ["eval", str(out)])
     assert evaluated.exit_code == 0 and "test_error" in evaluated.output, evaluated.output
     sampled = runner.invoke(app, ["sample", str(out)])

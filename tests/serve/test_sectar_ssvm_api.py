@@ -88,11 +88,11 @@ def test_a_broken_sectar_run_file_is_named(sectar_run, tmp_path):
     import shutil
 
     from zspace.errors import CheckpointError
-    from zspace.serve import load_run
+    from zspace.serve import load_served_run
 
     broken = tmp_path / "nav"
     shutil.copytree(sectar_run, broken)
     config = json.loads((broken / "config.json").read_text())
     (broken / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "train"}))
     with pytest.raises(CheckpointError, match=r"config.json lacks \['train'\]"):
-        load_run(broken)
+        load_served_run(broken)

@@ -15,23 +15,33 @@ from zspace.train import TrainConfig, Trainer, runs
 from zspace.train import checkpoint as ckpt
 
 
-def test_save_run_stamps_family_and_format_and_load_run_reads_them(tmp_path):
+def test_save_run_stamps_family_and_format_and_read_run_info_reads_them(tmp_path):
     runs.save_run(tmp_path, "structured", {"params": {"alpha": 0.1}}, data_sha256="ab" * 32)
-    info = runs.load_run(tmp_path)
+    info = runs.read_run_info(tmp_path)
     assert (info.family, info.format_version, info.config["params"]) == ("structured", runs.FORMAT_VERSION, {"alpha": 0.1})
     assert runs.strip_contract(info.config) == {"params": {"alpha": 0.1}}
+
+
+def test_load_run_is_only_a_familys_loader():
+    """One meaning per name: the contract reader is read_run_info, the server's loader load_served_run."""
+    import zspace.serve
+    import zspace.serve.runs
+
+    assert not hasattr(runs, "load_run")
+    assert not hasattr(zspace.serve, "load_run") and not hasattr(zspace.serve.runs, "load_run")
+    assert zspace.serve.load_served_run is zspace.serve.runs.load_served_run
 
 
 def test_a_config_without_family_is_an_error_not_a_vae(tmp_path):
     atomic_write_json(tmp_path / "config.json", {"model": {}})
     with pytest.raises(CheckpointError, match="no 'family' entry.*zspace train FAMILY"):
-        runs.load_run(tmp_path)
+        runs.read_run_info(tmp_path)
 
 
 def test_a_newer_format_version_is_refused(tmp_path):
     atomic_write_json(tmp_path / "config.json", {"family": "vae", "format_version": runs.FORMAT_VERSION + 1})
     with pytest.raises(CheckpointError, match="upgrade zspace"):
-        runs.load_run(tmp_path)
+        runs.read_run_info(tmp_path)
 
 
 def _old_run(path, family="structured"):
@@ -69,7 +79,7 @@ def test_overwrite_writes_beside_the_old_run_and_swaps_only_a_saved_model_in(tmp
     with runs.open_run_dir(run, overwrite=True) as new:
         runs.save_run(new, "vae", {})
         ckpt.save_checkpoint(new, 1, {"w": torch.zeros(2)}, {}, {"step": 1}, keep_last=2)
-    assert runs.load_run(run).family == "vae" and ckpt.list_checkpoints(run) and not (run / "weights.safetensors").exists()
+    assert runs.read_run_info(run).family == "vae" and ckpt.list_checkpoints(run) and not (run / "weights.safetensors").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
@@ -192,7 +202,7 @@ def test_resume_with_every_checkpoint_damaged_names_them(tmp_path):
 def test_config_json_that_is_not_an_object_is_damaged(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps([1, 2]))
     with pytest.raises(CheckpointError, match="damaged"):
-        runs.load_run(tmp_path)
+        runs.read_run_info(tmp_path)
 
 
 def test_family_config_checks_the_stamp_and_strips_the_contract():

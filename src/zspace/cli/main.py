@@ -98,9 +98,9 @@ def _commands(family: families.Family) -> Any:
 
 def _verb(run: Path, verb: str, function: str) -> Any:
     """The function of the run's family that does ``verb``, or a ConfigError naming the command to use instead."""
-    from zspace.train.runs import CONFIG, load_run
+    from zspace.train.runs import CONFIG, read_run_info
 
-    name = load_run(run).family
+    name = read_run_info(run).family
     family = families.get(name, where=str(run / CONFIG))
     found = getattr(_commands(family), function, None)
     if found is None:

@@ -283,13 +283,15 @@ def sample_cmd(
 
     Example: zspace music sample runs/mel2 -n 8 --temperature 0.5 --out samples/ --wav
     """
+    from zspace import families
     from zspace.music.figures import piano_roll_grid
-    from zspace.music.generate import numbered, sample
+    from zspace.music.generate import numbered
+    from zspace.music.run import load_run_config
 
     with user_errors():
         check_output_dir(out)
-        config, model = _load(run, checkpoint)
-        tokens = sample(model, config.encoding, n, temperature=temperature, seed=seed, greedy=greedy)
+        config = load_run_config(run)
+        tokens = families.get("music").sample(run, n, temperature=temperature, seed=seed, greedy=greedy, checkpoint=checkpoint)
         count = write_windows(config.encoding, tokens, out, numbered("sample", n), qpm=120.0, png=png, wav=wav)
         if png:
             piano_roll_grid(tokens, out / "samples.png", encoding=config.encoding, titles=numbered("sample", n))

@@ -185,14 +185,6 @@ def _progress_text(metrics: dict[str, float]) -> str:
     return "  ".join(parts)
 
 
-def _load_run(run: Path) -> tuple[Any, dict[str, Any], Any]:
-    """The trained model, the run's env (id and kwargs) and its SectarTrainConfig."""
-    from zspace.rl.sectar.run import load_run
-
-    loaded = load_run(run)
-    return loaded.model, {"env_id": loaded.env_id, "env_kwargs": loaded.env_kwargs}, loaded.config
-
-
 @app.command("plan")
 def plan_cmd(
     run: RunArg,
@@ -210,26 +202,17 @@ def plan_cmd(
 
     Example: zspace sectar plan runs/nav --episodes 20 --method cem
     """
-    import gymnasium
-    import numpy as np
-
-    import zspace.rl.envs  # noqa: F401  (registers the ids)
-    from zspace.errors import ConfigError
-    from zspace.rl.sectar.train import plan_episode
+    from zspace import families
 
     with user_errors(), _threads(threads):
-        if episodes < 1:
-            raise ConfigError(f"--episodes must be >= 1, got {episodes}")
-        model, info, config = _load_run(run)
-        config = _with_planner(config, candidates, horizon, method, shaping)
-        env = gymnasium.make(info["env_id"], **info["env_kwargs"])
-        results = [plan_episode(env, model, config, seed=seed + i)[:2] for i in range(episodes)]
-    returns = np.array([r for r, _ in results])
-    rows = {"episodes": episodes, "return mean": returns.mean(), "return std": returns.std(),
-            "success rate": float(np.mean([s for _, s in results])), "planner": config.plan_method,
+        result = families.get("sectar").evaluate(run, episodes=episodes, seed=seed, n_candidates=candidates,
+                                                 plan_horizon=horizon, plan_method=method, plan_shaping=shaping)  # fmt: skip
+    config = result.config
+    rows = {"episodes": episodes, "return mean": result.returns.mean(), "return std": result.returns.std(),
+            "success rate": float(result.successes.mean()), "planner": config.plan_method,
             "candidates x horizon": f"{config.n_candidates} x {config.plan_horizon}",
             "objective": "sparse reward (the authors')" if config.plan_shaping == "none" else f"{config.plan_shaping} tie-break (ours)"}  # fmt: skip
-    console.print(metrics_table(f"latent MPC on {info['env_id']}", rows))
+    console.print(metrics_table(f"latent MPC on {result.env_id}", rows))
 
 
 @app.command("render")
@@ -247,18 +230,12 @@ def render_cmd(
 
     Example: zspace sectar render runs/nav --out figures/
     """
-    import gymnasium
-
-    import zspace.rl.envs  # noqa: F401  (registers the ids)
-    from zspace.rl.figures import episode_gif, skills_figure
+    from zspace import families
 
     out = out or run / "figures"
     with user_errors():
         check_output_dir(out)
-        model, info, config = _load_run(run)
-        env = gymnasium.make(info["env_id"], **info["env_kwargs"])
-        gif = episode_gif(env, model, config, out / "episode.gif", seed=seed)
-        png = skills_figure(env, model, out / "skills.png", n=skills, seed=seed)
+        gif, png = families.get("sectar").explore(run, out, seed=seed, skills=skills)
     console.print(f"wrote {gif} and {png}")
 
 

@@ -91,9 +91,9 @@ def _literal_values(values: dict[str, str]) -> dict[str, object]:
 
 def eval_structured(run: Path) -> None:
     """Re-create the run's data set and split, and print its train and test error."""
-    from zspace.structured.run import evaluate_run
+    from zspace import families
 
-    config, errors = evaluate_run(run)
+    config, errors = families.get("structured").evaluate(run)
     console.print(metrics_table(f"{config.problem} / {config.params.method}", errors))
 
 

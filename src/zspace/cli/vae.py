@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from zspace import families
 from zspace.cli.common import (
     EvalOptions,
     ExploreOptions,
@@ -21,7 +22,6 @@ from zspace.cli.common import (
     user_errors,
 )
 from zspace.core.io import atomic_write_json
-from zspace.errors import ConfigError, DataError
 
 # Flags that map one-to-one onto run-config fields; None means "keep the preset's value".
 FLAG_FIELDS = {
@@ -110,26 +110,9 @@ def train_vae(
 
 def eval_vae(run: Path, *, k: int, checkpoint: str, batch_size: int, seed: int, out: Path | None) -> dict[str, Any]:
     """Evaluate a VAE run on its test split; print a table and write eval.json."""
-    from zspace.data.images import load_images
-    from zspace.vae.evaluate import evaluate
-    from zspace.vae.run import load_model, load_run_config
-
-    if k < 1 or batch_size < 1:
-        raise ConfigError(f"--iw and --batch-size must be >= 1, got {k} and {batch_size}")
-    config = load_run_config(run)
-    model = load_model(run, checkpoint=checkpoint)
-    try:
-        data = load_images(config.data)
-    except DataError as err:  # its advice names training flags; here the data comes from the run's config
-        raise DataError(
-            f"the test data of {run} cannot be loaded: {err.args[0].split('. Pass')[0]}. Put the data back at its "
-            f"recorded path, or edit data.path in {run / 'config.json'}"
-        ) from err
-    result = evaluate(model, data.test_x, k=k, batch_size=batch_size, seed=seed)
-    result["run"] = str(run)
-    result["checkpoint"] = checkpoint
+    data_name, result = families.get("vae").evaluate(run, k=k, checkpoint=checkpoint, batch_size=batch_size, seed=seed)
     shown = {k_: v for k_, v in result.items() if k_ not in ("activity", "run")}
-    console.print(metrics_table(f"{run} on {data.name} test ({result['n_examples']} examples, nats)", shown))
+    console.print(metrics_table(f"{run} on {data_name} test ({result['n_examples']} examples, nats)", shown))
     path = atomic_write_json(out or run / "eval.json", result)
     console.print(f"wrote {path}")
     return result
@@ -138,15 +121,10 @@ def eval_vae(run: Path, *, k: int, checkpoint: str, batch_size: int, seed: int, 
 def sample_vae(run: Path, *, n: int, temperature: float, seed: int, checkpoint: str, out: Path | None) -> Path:
     """Decode n prior samples into an image grid PNG (and the raw array as .npy)."""
     import numpy as np
-    import torch
 
     from zspace.explore.plots import image_grid
-    from zspace.vae.run import load_model
 
-    if n < 1 or temperature <= 0:
-        raise ConfigError(f"-n must be >= 1 and --temperature > 0, got {n} and {temperature}")
-    model = load_model(run, checkpoint=checkpoint)
-    images = model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
+    images = families.get("vae").sample(run, n, temperature=temperature, seed=seed, checkpoint=checkpoint)
     path = out or run / "samples.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     image_grid(images, path, title=f"{n} samples, temperature {temperature}")
@@ -181,7 +159,5 @@ def sample(run: Path, options: SampleOptions) -> None:
 
 def explore(run: Path, options: ExploreOptions) -> None:
     """``zspace explore``: figures and the HTML report in RUN/report/."""
-    from zspace.vae.explore import explore_run
-
-    path = explore_run(run, ablation=options.ablation, ablation_epochs=options.ablation_epochs, seed=options.seed)
+    path = families.get("vae").explore(run, ablation=options.ablation, ablation_epochs=options.ablation_epochs, seed=options.seed)
     console.print(f"wrote {path}")

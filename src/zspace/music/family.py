@@ -6,7 +6,7 @@ from typing import Any
 
 from zspace.families import Family
 from zspace.music.presets import PRESETS
-from zspace.music.run import MusicRunConfig, build_model, load_model, train
+from zspace.music.run import MusicRunConfig, build_model, load_model, sample_run, train
 
 
 def describe_preset(preset: Any) -> tuple[str, str, str]:
@@ -25,6 +25,7 @@ FAMILY = Family(
     build=build_model,
     fit=train,
     load=load_model,
+    sample=sample_run,
     commands="zspace.cli.music",
     instead={"eval": "zspace sample {run} --out DIR", "explore": "zspace music interpolate {run} A.mid B.mid --out DIR"},
     serve_view="zspace.serve.music_view:MusicView.from_run",

@@ -4,7 +4,8 @@ The library behind ``zspace train music`` (the CLI only turns flags into a confi
 ``train(config, out)`` loads a file written by ``zspace music prepare``, checks it fits the
 model's encoding and length, builds the model, trains it with the shared
 :class:`~zspace.train.Trainer`, and ``load_model(run_dir)`` rebuilds the trained model from
-its checkpoint (config JSON + safetensors, never a pickle).
+its checkpoint (config JSON + safetensors, never a pickle); ``sample_run(run_dir, n)`` is
+``zspace sample`` without the MIDI writing.
 
 Batches. The trainer holds the training windows as one small integer tensor of class
 indices ``(N, T, n_tracks)``; the step function turns each batch into the model's pair
@@ -22,6 +23,7 @@ from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -228,6 +230,27 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best") -> MusicVAE:
     return model.eval()
 
 
+def sample_run(
+    run_dir: str | Path,
+    n: int = 8,
+    *,
+    temperature: float = 1.0,
+    seed: int = 0,
+    greedy: bool = False,
+    checkpoint: str = "best",
+) -> np.ndarray:
+    """``n`` sequences decoded from z ~ N(0, I) by the run's model: tokens int64 ``(n, n_steps, n_tracks)``.
+
+    :func:`zspace.music.generate.sample` on the run's ``checkpoint``, in the run's encoding
+    (``load_run_config(run_dir).encoding`` turns them into notes).
+    """
+    from zspace.music.generate import sample
+
+    config = load_run_config(run_dir)
+    model = load_model(run_dir, checkpoint=checkpoint)
+    return sample(model, config.encoding, n, temperature=temperature, seed=seed, greedy=greedy)
+
+
 __all__ = [
     "FAMILY",
     "MusicRunConfig",
@@ -237,5 +260,6 @@ __all__ = [
     "load_model",
     "load_run_config",
     "make_step_fn",
+    "sample_run",
     "train",
 ]

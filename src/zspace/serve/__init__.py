@@ -1,6 +1,6 @@
 """``zspace serve``: a local web app to move through the latent spaces of trained runs.
 
-``create_app(runs)`` builds the FastAPI app over runs loaded by ``load_run``; ``serve`` runs
+``create_app(runs)`` builds the FastAPI app over runs loaded by ``load_served_run``; ``serve`` runs
 it with uvicorn. Needs the ``serve`` extra (``pip install 'zspace[serve]'``); FastAPI is
 imported only when an app is built, so importing this package stays light.
 """
@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zspace.serve.runs import LoadedRun, detect_family, load_run
+from zspace.serve.runs import LoadedRun, detect_family, load_served_run
 
-__all__ = ["LoadedRun", "create_app", "detect_family", "load_run", "serve"]
+__all__ = ["LoadedRun", "create_app", "detect_family", "load_served_run", "serve"]
 
 
 def create_app(runs: list[LoadedRun], *, host: str = "127.0.0.1") -> Any:
-    """The FastAPI app serving ``runs`` (loaded with :func:`load_run`) on ``host`` (its allowed ``Host`` name)."""
+    """The FastAPI app serving ``runs`` (loaded with :func:`load_served_run`) on ``host`` (its allowed ``Host`` name)."""
     from zspace.serve.app import create_app as _create_app
 
     return _create_app(runs, host=host)

@@ -25,14 +25,14 @@ class LoadedRun:
 
 def detect_family(run_dir: Path) -> str:
     """The name of the family the run contract stamped in config.json, if the server can show it."""
-    family = families.get(runs.load_run(run_dir).family, where=str(Path(run_dir) / runs.CONFIG))
+    family = families.get(runs.read_run_info(run_dir).family, where=str(Path(run_dir) / runs.CONFIG))
     if family.serve_view is None:
         servable = [f.name for f in families.all_families() if f.serve_view is not None]
         raise CheckpointError(f"{run_dir}: `zspace serve` shows {', '.join(servable)} runs, not {family.name!r} ones")
     return family.name
 
 
-def load_run(run_dir: str | Path, *, seed: int = 0) -> LoadedRun:
+def load_served_run(run_dir: str | Path, *, seed: int = 0) -> LoadedRun:
     """Load the model (and the data its view needs) of ``run_dir`` once, for serving."""
     run_dir = Path(run_dir)
     family = families.get(detect_family(run_dir))
@@ -42,4 +42,4 @@ def load_run(run_dir: str | Path, *, seed: int = 0) -> LoadedRun:
     return LoadedRun(name=run_dir.resolve().name, family=family.name, path=run_dir, view=view)
 
 
-__all__ = ["LoadedRun", "detect_family", "load_run"]
+__all__ = ["LoadedRun", "detect_family", "load_served_run"]

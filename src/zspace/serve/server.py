@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from zspace.errors import ConfigError
-from zspace.serve.runs import LoadedRun, load_run
+from zspace.serve.runs import LoadedRun, load_served_run
 
 log = logging.getLogger("zspace.serve")
 
@@ -19,7 +19,7 @@ def load_runs(run_dirs: Sequence[str | Path], *, seed: int = 0) -> list[LoadedRu
     resolved = [Path(d).resolve() for d in run_dirs]
     if len(set(resolved)) != len(resolved):
         raise ConfigError(f"a run directory is given twice in {[str(d) for d in run_dirs]}")
-    return [load_run(d, seed=seed) for d in run_dirs]
+    return [load_served_run(d, seed=seed) for d in run_dirs]
 
 
 def run_server(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zspace.families import Family
 from zspace.structured.config import PRESETS, StructuredRunConfig
-from zspace.structured.run import build, fit, load_run
+from zspace.structured.run import build, evaluate_run, fit, load_run
 
 
 def describe_preset(config: StructuredRunConfig) -> tuple[str, str, str]:
@@ -24,6 +24,7 @@ FAMILY = Family(
     build=build,
     fit=fit,
     load=load_run,
+    evaluate=evaluate_run,
     commands="zspace.cli.structured",
     instead={"sample": "zspace eval {run}", "explore": "zspace eval {run}"},
     serve_view="zspace.serve.ssvm_view:SSVMView.from_run",

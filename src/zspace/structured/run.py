@@ -63,7 +63,7 @@ def save_run(out: str | Path, estimator: Any, config: StructuredRunConfig, resul
 def load_run(run: str | Path) -> StructuredRun:
     """The estimator, config and results of a run written by :func:`save_run` (``zspace train structured``)."""
     run = Path(run)
-    info = runs.load_run(run)
+    info = runs.read_run_info(run)
     where = run / runs.CONFIG
     if info.family != FAMILY:
         raise ConfigError(f"{run} is a {info.family!r} run, not a structured one; use `zspace eval {run}`")

@@ -2,7 +2,7 @@
 
 Every run directory holds ``config.json`` with two entries beside the family's own config:
 ``family`` (a name of :mod:`zspace.families`: ``vae`` | ``music`` | ``sectar`` | ``structured``) and
-``format_version``. ``zspace eval|sample|explore RUN`` read them to dispatch (:func:`load_run`); a
+``format_version``. ``zspace eval|sample|explore RUN`` read them to dispatch (:func:`read_run_info`); a
 family writes them with :func:`save_run`, and weights outside a training checkpoint with :func:`save_weights`. Data paths inside are absolute, so a run can be evaluated from any directory.
 
 Before any work, :func:`open_run_dir` checks the output path (not a file, creatable, writable),
@@ -45,10 +45,10 @@ __all__ = [
     "family_config",
     "file_hash",
     "guard_run_dir",
-    "load_run",
     "load_weights",
     "open_run_dir",
     "read_json",
+    "read_run_info",
     "save_run",
     "save_weights",
     "strip_contract",
@@ -61,7 +61,7 @@ CONTRACT_KEYS = ("family", "format_version", "data_sha256")
 
 @dataclass(frozen=True)
 class RunInfo:
-    """What :func:`load_run` read: the family, the format version and the family's config dict."""
+    """What :func:`read_run_info` read: the family, the format version and the family's config dict."""
 
     path: Path
     family: str
@@ -106,7 +106,7 @@ def family_config(data: dict[str, Any], family: str, *, where: str, missing_hint
     return strip_contract(data)
 
 
-def load_run(run_dir: str | os.PathLike) -> RunInfo:
+def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
     """Read and check ``run_dir/config.json``: a known family and a format this version reads."""
     from zspace.train.checkpoint import read_config
 
@@ -136,7 +136,7 @@ def load_run(run_dir: str | os.PathLike) -> RunInfo:
 
 def check_data_unchanged(run_dir: str | os.PathLike, data_sha256: str, data_name: str) -> None:
     """``--resume``: refuse data whose content differs from what the run was trained on."""
-    saved = load_run(run_dir).config.get("data_sha256")
+    saved = read_run_info(run_dir).config.get("data_sha256")
     if saved is not None and saved != data_sha256:
         raise CheckpointError(
             f"--resume: the data {data_name} changed since {Path(run_dir) / CONFIG} was written "
@@ -282,7 +282,7 @@ def _check_existing(run: Path, *, resume: bool, family: str | None) -> None:
         return
     if not (run / CONFIG).is_file():
         raise CheckpointError(f"--resume: {run} holds no run to resume (no {CONFIG}); drop --resume to start one")
-    found = load_run(run).family
+    found = read_run_info(run).family
     if family is not None and found != family:
         raise CheckpointError(
             f"--resume: {run} holds a {found!r} run, not a {family!r} one; resume it with `zspace train {found} --resume`"
@@ -294,7 +294,7 @@ def _check_replaceable(run: Path) -> None:
     reason = None if (run / CONFIG).is_file() else f"no {CONFIG}"
     if reason is None:
         try:
-            load_run(run)
+            read_run_info(run)
         except CheckpointError as err:
             reason = str(err)
     if reason is not None:
@@ -345,7 +345,7 @@ def _holds_saved_model(run: Path) -> bool:
     from zspace.train.checkpoint import list_checkpoints
 
     try:
-        load_run(run)
+        read_run_info(run)
     except (CheckpointError, ConfigError):
         return False
     models = ("model.safetensors", "weights.safetensors", "train_state.pt")

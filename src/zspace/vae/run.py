@@ -2,7 +2,8 @@
 
 This is the library behind ``zspace train vae`` (the CLI only parses flags into overrides):
 ``train(config, out)`` loads data, builds the model, trains it with the shared
-:class:`~zspace.train.Trainer`, and ``load_model(run_dir)`` rebuilds the trained model.
+:class:`~zspace.train.Trainer`, and ``load_model(run_dir)`` rebuilds the trained model;
+``evaluate_run`` and ``sample_run`` are ``zspace eval`` and ``zspace sample`` without the printing.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from zspace.core.config import from_dict, to_dict
 from zspace.core.constraints import configclass
 from zspace.core.memory import check_model_fits
 from zspace.data.images import DataConfig, ImageDataset, load_images, validation_split
+from zspace.errors import ConfigError, DataError
 from zspace.train import FitResult, TrainConfig, Trainer, runs
 from zspace.train import checkpoint as ckpt
 from zspace.train.runs import guard_run_dir
+from zspace.vae.evaluate import DEFAULT_K, evaluate
 from zspace.vae.model import VAE, VAEConfig
 from zspace.vae.objective import VAEObjective, make_loss_fn
 
@@ -124,3 +127,38 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best") -> VAE:
     model = VAE(config.model)
     ckpt.load_weights(model, path)
     return model.eval()
+
+
+def evaluate_run(
+    run_dir: str | Path, *, k: int = DEFAULT_K, checkpoint: str = "best", batch_size: int = 100, seed: int = 0
+) -> tuple[str, dict[str, Any]]:
+    """A VAE run on its test split: (the data set's name, :func:`zspace.vae.evaluate.evaluate`'s results).
+
+    The results (nats per example, ``k`` importance samples) also name the ``run`` and ``checkpoint``:
+    what ``zspace eval`` prints and writes to eval.json.
+    """
+    if k < 1 or batch_size < 1:
+        raise ConfigError(f"--iw and --batch-size must be >= 1, got {k} and {batch_size}")
+    config = load_run_config(run_dir)
+    model = load_model(run_dir, checkpoint=checkpoint)
+    try:
+        data = load_images(config.data)
+    except DataError as err:  # its advice names training flags; here the data comes from the run's config
+        raise DataError(
+            f"the test data of {run_dir} cannot be loaded: {err.args[0].split('. Pass')[0]}. Put the data back at its "
+            f"recorded path, or edit data.path in {Path(run_dir) / 'config.json'}"
+        ) from err
+    result = evaluate(model, data.test_x, k=k, batch_size=batch_size, seed=seed)
+    result["run"] = str(run_dir)
+    result["checkpoint"] = checkpoint
+    return data.name, result
+
+
+def sample_run(
+    run_dir: str | Path, n: int = 64, *, temperature: float = 1.0, seed: int = 0, checkpoint: str = "best"
+) -> torch.Tensor:
+    """``n`` images (n, *input_shape) decoded from z ~ N(0, temperature^2 I), reproducible given ``seed``."""
+    if n < 1 or temperature <= 0:
+        raise ConfigError(f"-n must be >= 1 and --temperature > 0, got {n} and {temperature}")
+    model = load_model(run_dir, checkpoint=checkpoint)
+    return model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zspace.families import Family
 from zspace.rl.sectar.config import PRESETS, SectarTrainConfig
-from zspace.rl.sectar.run import load_run, train_run
+from zspace.rl.sectar.run import evaluate_run, load_run, render_run, train_run
 
 
 def describe_preset(config: SectarTrainConfig) -> tuple[str, str, str]:
@@ -24,6 +24,8 @@ FAMILY = Family(
     describe_preset=describe_preset,
     fit=train_run,
     load=load_run,
+    evaluate=evaluate_run,
+    explore=render_run,
     commands="zspace.cli.sectar",
     instead={"sample": "zspace sectar render {run}"},
     serve_view="zspace.serve.sectar_view:SectarView.from_run",

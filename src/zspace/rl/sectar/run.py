@@ -1,4 +1,4 @@
-"""A SeCTAR run directory under the run contract (:mod:`zspace.train.runs`): train, load.
+"""A SeCTAR run directory under the run contract (:mod:`zspace.train.runs`): train, load, plan with, render.
 
 Layout (the checkpoints are :mod:`zspace.rl.sectar.io`'s)::
 
@@ -9,16 +9,20 @@ Layout (the checkpoints are :mod:`zspace.rl.sectar.io`'s)::
 writes config.json once before the first iteration, a checkpoint after every iteration (the one
 before it is kept only every ``save_every`` env steps), and reports progress through
 ``on_progress``. A run of the layout before checkpoints/ (``model.safetensors``,
-``train_state.pt`` and ``run.json`` at the top) loads and resumes as it is.
+``train_state.pt`` and ``run.json`` at the top) loads and resumes as it is. :func:`evaluate_run`
+(planning episodes) and :func:`render_run` (figures) are ``zspace eval`` / ``zspace explore``
+without the printing.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from zspace.core.config import from_dict, to_dict
 from zspace.core.constraints import Seed, check_value
@@ -26,6 +30,7 @@ from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
 from zspace.rl.sectar import io
 from zspace.rl.sectar import train as sectar_train
+from zspace.rl.sectar.plan import plan_episode
 from zspace.rl.sectar.train import SectarCurve, SectarTrainConfig
 from zspace.train import runs
 
@@ -54,7 +59,7 @@ def check_resumable(run: str | Path, config: SectarTrainConfig, *, env_id: str, 
     A resume continues the run's own task; the run's config.json is never rewritten with another.
     """
     where = Path(run) / runs.CONFIG
-    saved = runs.load_run(run).config
+    saved = runs.read_run_info(run).config
     missing = [k for k in ("env_id", "env_kwargs", "seed", "train") if k not in saved]
     if missing:
         raise CheckpointError(f"--resume: {where} lacks {missing}: it was not written by `zspace train sectar`")
@@ -86,7 +91,7 @@ def load_run(run: str | Path, *, checkpoint: str = "last") -> SectarRun:
     ``checkpoint``: ``last`` (default; ``best`` is the same, SeCTAR has no validation metric) or a ``step-*`` name.
     """
     run = Path(run)
-    info = runs.load_run(run)
+    info = runs.read_run_info(run)
     if info.family != FAMILY:
         raise ConfigError(f"{run} is a {info.family!r} run, not a SeCTAR one; use `zspace eval {run}` or its family's commands")
     where = run / runs.CONFIG
@@ -170,3 +175,60 @@ def train_run(
             on_iteration=on_iteration, on_start=start, state_dir=run_dir, keep_every=save_every,
         )  # fmt: skip
     return model, curve
+
+
+@dataclass(frozen=True)
+class PlanningResult:
+    """What :func:`evaluate_run` measured: one return and one success per planning episode."""
+
+    env_id: str
+    config: SectarTrainConfig  # the run's, with the planner settings the episodes used
+    returns: np.ndarray  # (episodes,) episode returns
+    successes: np.ndarray  # (episodes,) whether each episode reached its goal
+
+
+def evaluate_run(
+    run: str | Path,
+    *,
+    episodes: int = 20,
+    seed: int = 1000,
+    checkpoint: str = "last",
+    n_candidates: int | None = None,
+    plan_horizon: int | None = None,
+    plan_method: str | None = None,
+    plan_shaping: str | None = None,
+) -> PlanningResult:
+    """Latent MPC with the run's model for ``episodes`` episodes, episode i seeded ``seed + i``.
+
+    The planner is the run's config with the ``n_candidates``, ``plan_horizon``, ``plan_method``
+    and ``plan_shaping`` given (None keeps the run's value).
+    """
+    import gymnasium
+
+    import zspace.rl.envs  # noqa: F401  (registers the ids)
+
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {episodes}")
+    loaded = load_run(run, checkpoint=checkpoint)
+    changes = {"n_candidates": n_candidates, "plan_horizon": plan_horizon, "plan_method": plan_method,
+               "plan_shaping": plan_shaping}  # fmt: skip
+    config = replace(loaded.config, **{k: v for k, v in changes.items() if v is not None})
+    env = gymnasium.make(loaded.env_id, **loaded.env_kwargs)
+    results = [plan_episode(env, loaded.model, config, seed=seed + i)[:2] for i in range(episodes)]
+    return PlanningResult(loaded.env_id, config, np.array([r for r, _ in results]), np.array([s for _, s in results]))
+
+
+def render_run(
+    run: str | Path, out: str | Path, *, seed: int = 0, skills: int = 16, checkpoint: str = "last"
+) -> tuple[Path, Path]:
+    """Two figures in ``out``: episode.gif (one planning episode, planned vs executed paths) and
+    skills.png (``skills`` latents z ~ N(0, I) decoded from one start); returns their paths."""
+    import gymnasium
+
+    import zspace.rl.envs  # noqa: F401  (registers the ids)
+    from zspace.rl.figures import episode_gif, skills_figure
+
+    loaded = load_run(run, checkpoint=checkpoint)
+    env = gymnasium.make(loaded.env_id, **loaded.env_kwargs)
+    gif = episode_gif(env, loaded.model, loaded.config, Path(out) / "episode.gif", seed=seed)
+    return gif, skills_figure(env, loaded.model, Path(out) / "skills.png", n=skills, seed=seed)
