@@ -8,12 +8,16 @@ our labelled tie-break, :mod:`zspace.rl.planner`), the same K and the same horiz
 
 - ``sectar``: the SeCTAR model of ``bench/sectar_mechanism.py``'s run for that seed and variant
   (read from ``--state-dir``; a missing one is trained first), planning ``--episodes`` episodes;
+- ``mpc``: the state-space MPC (:func:`zspace.rl.model_based.state_mpc`, the authors' algorithm
+  and schedule for the task) trained for the same ``--budget`` env steps as SeCTAR's model, with
+  the same K and H, scoring sparsely as SeCTAR's training did, its model refit once more on all
+  its data at the end (``final_fit``: on Wheeled and Blocks the authors' schedule would otherwise
+  leave it unfit or fit to its random episodes alone); then ``--episodes`` episodes planning through it;
 - ``oracle``: random shooting through the true dynamics (:func:`zspace.rl.oracle.oracle_mpc`).
 
-The state MPC needs its own 300k-step training per seed; its part is ``bench/sectar.py --methods
-mpc --mpc-paths K --mpc-horizon H*19 --shaping S`` (rows ``mpc_kK_hH[_distance]``). Results are
-merged into ``--json-out`` as ``tiebreak[env][planner][shaping]`` with the command, keeping
-everything else in the file.
+Results are merged into ``--json-out`` as ``tiebreak[env][planner][shaping]`` with the command,
+keeping everything else in the file. ``--state-dir`` keeps the trained models (SeCTAR's training
+state, the state MPC's dynamics model), so a rerun only plans.
 
     python bench/sectar_tiebreak.py --envs zspace/Waypoints-v0 --seeds 1 --state-dir runs/state --json-out docs/benchmarks/sectar.json
 """
@@ -47,7 +51,7 @@ class Args:
     candidates: int = 256  # K, every planner
     horizon: int = 3  # H in segments, every planner (the cpu preset's)
     episodes: int = 6  # per (planner, shaping, seed)
-    planners: str = "sectar,oracle"
+    planners: str = "sectar,mpc,oracle"
     state_dir: str = ""
     json_out: str | None = None
 
@@ -58,7 +62,7 @@ def plan(env_id: str, seed: int, args: Args) -> dict[str, dict[str, list[float]]
     import torch
 
     torch.set_num_threads(1)
-    from zspace.rl.model_based import MPCConfig
+    from zspace.rl.model_based import MPCConfig, model_simulator, mpc_episodes
     from zspace.rl.oracle import oracle_mpc
     from zspace.rl.sectar.config import PRESETS
     from zspace.rl.sectar.train import SectarTrainConfig, plan_episode, train_sectar
@@ -78,14 +82,48 @@ def plan(env_id: str, seed: int, args: Args) -> dict[str, dict[str, list[float]]
                 planner = replace(config, n_candidates=args.candidates, plan_horizon=args.horizon, plan_shaping=shaping)
                 returns = [plan_episode(env, model, planner, seed=10_000 + e)[0] for e in range(args.episodes)]
                 out.setdefault("sectar", {})[shaping] = [float(r) for r in returns]
+    with gymnasium.make(env_id) as env:
+        segment = env.unwrapped.sim.config.segment_len
+    mpc = MPCConfig.for_task(env_id, shaping="none", n_paths=args.candidates, horizon=args.horizon * segment)
+    if "mpc" in planners:
+        model = trained_state_mpc(env_id, seed, mpc, env_kwargs, args)
+        for shaping in args.shapings.split(","):
+            curve = mpc_episodes(env_id, lambda env: model_simulator(model), episodes=args.episodes, seed=10_000,
+                                 config=replace(mpc, shaping=shaping), env_kwargs=env_kwargs)  # fmt: skip
+            out.setdefault("mpc", {})[shaping] = [float(r) for r in curve.returns]
     if "oracle" in planners:
         for shaping in args.shapings.split(","):
-            with gymnasium.make(env_id) as env:
-                segment = env.unwrapped.sim.config.segment_len
-            mpc = MPCConfig.for_task(env_id, shaping=shaping, n_paths=args.candidates, horizon=args.horizon * segment)
-            curve = oracle_mpc(env_id, episodes=args.episodes, seed=10_000, config=mpc, env_kwargs=env_kwargs)
+            curve = oracle_mpc(env_id, episodes=args.episodes, seed=10_000, config=replace(mpc, shaping=shaping),
+                               env_kwargs=env_kwargs)  # fmt: skip
             out.setdefault("oracle", {})[shaping] = [float(r) for r in curve.returns]
     return out
+
+
+def trained_state_mpc(env_id: str, seed: int, config, env_kwargs: dict[str, Any], args: Args):
+    """The state MPC trained for ``args.budget`` steps (``final_fit``), loaded from ``--state-dir`` when it is there."""
+    import gymnasium
+    from safetensors.torch import load_file, save_file
+
+    from zspace.rl.model_based import DynamicsModel, state_mpc
+
+    name = f"{env_id.split('/')[-1]}_seed{seed}_layout=uniform_mpc_k{config.n_paths}_h{config.horizon}_{args.budget}"
+    path = Path(args.state_dir) / name / "model.safetensors" if args.state_dir else None
+    if path is not None and path.is_file():
+        with gymnasium.make(env_id, **{**env_kwargs, "include_stage": False}) as env:
+            model = DynamicsModel(env.observation_space.shape[0], env.action_space, hidden=config.hidden)
+        model.load_state_dict(load_file(path))
+        return model
+    model, curve = state_mpc(env_id, total_steps=args.budget, seed=seed, config=config, env_kwargs=env_kwargs,
+                             final_fit=True)  # fmt: skip
+    print(f"state MPC {env_id} seed {seed}: {curve.extra['env_steps']} steps, {curve.extra['fits']} fits, "
+          f"{len(curve.returns)} episodes returning {np.mean(curve.returns or [0]):.2f}, {curve.wall_s:.0f} s",
+          file=sys.stderr, flush=True)  # fmt: skip
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file(model.state_dict(), str(path))
+        write_json(path.with_name("curve.json"), {**curve.extra, "returns": curve.returns, "env_steps_curve": curve.env_steps,
+                                                  "wall_s": curve.wall_s}, indent=1)  # fmt: skip
+    return model
 
 
 def merge(path: str, env_id: str, seed: int, result: dict[str, Any], args: Args, command: str) -> dict[str, Any]:

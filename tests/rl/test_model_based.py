@@ -3,6 +3,8 @@ loop (random data, MPC episodes, aggregation, refits) runs, counts env steps and
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,7 @@ gymnasium = pytest.importorskip("gymnasium")
 
 from zspace.errors import ConfigError
 from zspace.rl.envs.waypoints import move_point
-from zspace.rl.model_based import DynamicsModel, MPCConfig, fit_dynamics, state_mpc
+from zspace.rl.model_based import DynamicsModel, MPCConfig, fit_dynamics, model_simulator, mpc_episodes, state_mpc
 
 TINY = MPCConfig(n_paths=32, horizon=8, plan_every=4, random_episodes=2, episodes_per_iter=2, epochs=2, hidden=(16,))
 SHORT = {"max_episode_steps": 30}  # 30-step episodes: several refits within a tiny budget
@@ -75,6 +77,30 @@ def test_state_mpc_plans_continuous_actions_and_leaves_the_global_rng_alone():
     _, curve = state_mpc("zspace/Wheeled-v0", total_steps=90, seed=0, config=TINY, env_kwargs=SHORT)
     assert curve.env_steps == [30, 60, 90] and all(np.isfinite(curve.returns))
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_final_fit_fits_a_model_whose_budget_ended_before_its_first_refit():
+    config = dataclasses.replace(TINY, random_episodes=5)
+    untrained, curve = state_mpc("zspace/Waypoints-v0", total_steps=90, seed=1, config=config, env_kwargs=SHORT)
+    assert curve.extra["fits"] == 0 and not np.isfinite(curve.extra["model_loss"])
+    assert torch.equal(untrained.delta_std, torch.ones(2))  # never normalised: the planner searched noise
+    fitted, again = state_mpc("zspace/Waypoints-v0", total_steps=90, seed=1, config=config, env_kwargs=SHORT,
+                              final_fit=True)  # fmt: skip
+    assert again.extra["fits"] == 1 and np.isfinite(again.extra["model_loss"])
+    assert again.env_steps == curve.env_steps and again.returns == curve.returns  # the same episodes, then the fit
+    assert not torch.equal(fitted.delta_std, torch.ones(2))
+
+
+def test_mpc_episodes_plan_through_a_trained_model_reproducibly_and_learn_nothing():
+    model, _ = state_mpc("zspace/Waypoints-v0", total_steps=120, seed=0, config=TINY, env_kwargs=SHORT, final_fit=True)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    runs = [mpc_episodes("zspace/Waypoints-v0", lambda env: model_simulator(model), episodes=2, seed=7, config=TINY,
+                         env_kwargs=SHORT) for _ in range(2)]  # fmt: skip
+    assert runs[0].method == "mpc" and runs[0].env_steps == [30, 60]
+    assert runs[0].returns == runs[1].returns and runs[0].extra["plan_s"] > 0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ConfigError, match="episodes must be >= 1"):
+        mpc_episodes("zspace/Waypoints-v0", lambda env: model_simulator(model), episodes=0)
 
 
 @pytest.mark.parametrize(

@@ -44,8 +44,8 @@ from zspace.rl.planner import SHAPINGS, Shaping, random_shooting, score_states
 from zspace.rl.results import LearningCurve
 
 __all__ = [
-    "MPC_TASKS", "DynamicsModel", "MPCConfig", "MPCEpisode", "fit_dynamics", "model_simulator", "plan_actions", "run_mpc_episode", "sample_actions",
-    "state_mpc",
+    "MPC_TASKS", "DynamicsModel", "MPCConfig", "MPCEpisode", "fit_dynamics", "model_simulator", "mpc_episodes", "plan_actions",
+    "run_mpc_episode", "sample_actions", "state_mpc",
 ]  # fmt: skip
 
 
@@ -270,6 +270,48 @@ def run_mpc_episode(
     return episode
 
 
+def mpc_episodes(
+    env_id: str,
+    make_simulate: Callable[[gymnasium.Env], Simulate],
+    *,
+    episodes: int,
+    seed: int = 0,
+    config: MPCConfig | None = None,
+    env_kwargs: dict | None = None,
+    method: str = "mpc",
+) -> LearningCurve:
+    """Run ``episodes`` episodes of random-shooting MPC through ``make_simulate(env)``, learning nothing.
+
+    Episode e resets with seed ``seed + e`` on ``gymnasium.make(env_id, include_stage=False,
+    **env_kwargs)``; ``config`` defaults to :meth:`MPCConfig.for_task` (only its planning fields are
+    used). Shared by the oracle (the true dynamics) and the evaluation of a trained state MPC.
+
+    Returns:
+        The curve (``method``): each episode's return and success against the env steps so far;
+        ``extra["plan_s"]`` is the mean wall seconds per plan.
+    """
+    if episodes < 1:
+        raise ConfigError(f"mpc_episodes ({method}): episodes must be >= 1, got {episodes}")
+    config = MPCConfig.for_task(env_id) if config is None else config
+    env = gymnasium.make(env_id, **{**(env_kwargs or {}), "include_stage": False})
+    generator = torch.Generator().manual_seed(seed)
+    curve = LearningCurve(method=method, env_id=env_id, seed=seed)
+    start_time, steps, plan_s = time.perf_counter(), 0, []
+    try:
+        simulate = make_simulate(env)
+        for episode in range(episodes):
+            obs, info = env.reset(seed=seed + episode)
+            run = run_mpc_episode(env, obs, info, simulate, config, generator)
+            steps += run.steps
+            plan_s += run.plan_s
+            curve.record(steps, run.episode_return, run.success)
+    finally:
+        env.close()
+    curve.extra.update(plan_s=float(np.mean(plan_s)))
+    curve.wall_s = time.perf_counter() - start_time
+    return curve
+
+
 def state_mpc(
     env_id: str,
     *,
@@ -279,6 +321,7 @@ def state_mpc(
     env_kwargs: dict | None = None,
     device: str = "cpu",
     time_limit_s: float | None = None,
+    final_fit: bool = False,
 ) -> tuple[DynamicsModel, LearningCurve]:
     """Train the state-space MPC baseline for ``total_steps`` environment steps.
 
@@ -289,7 +332,9 @@ def state_mpc(
     return and success is recorded against the env steps taken so far; an episode cut short by
     the budget is not recorded. ``device`` holds the model (fits and planning rollouts);
     ``time_limit_s`` stops after the first episode that ends past that many wall seconds
-    (``curve.extra["stopped_early"]``).
+    (``curve.extra["stopped_early"]``). ``final_fit`` refits the model on every transition once more
+    after the last episode (the refit the authors' loop would do next), so that a budget which ends
+    between refits, or before the first one, leaves a model fit to all the data it paid for.
 
     Returns:
         The final dynamics model and the learning curve (method ``"mpc"``); ``curve.extra`` has
@@ -307,11 +352,20 @@ def state_mpc(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     curve = LearningCurve(method="mpc", env_id=env_id, seed=seed)
     data: dict[str, list[np.ndarray]] = {"states": [], "actions": [], "next_states": []}
-    steps, episode, plan_s, model_loss = 0, 0, [], float("nan")
+    steps, episode, fits, plan_s, model_loss = 0, 0, 0, [], float("nan")
 
     def record(*transition: np.ndarray) -> None:  # (obs, action, next_obs) joins the aggregated data
         for key, value in zip(data, transition, strict=True):
             data[key].append(value)
+
+    def refit(first: bool) -> float:  # on all transitions so far, warm-started
+        states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32, device=device)
+                               for k in ("states", "next_states"))  # fmt: skip
+        actions = torch.as_tensor(np.stack(data["actions"]), device=device)
+        if first:
+            model.set_normalization(states, next_states)  # fixed from the first data fit, as the authors'
+        return fit_dynamics(model, optimizer, states, actions, next_states, epochs=config.epochs,
+                            batch_size=config.batch_size, generator=generator)  # fmt: skip
 
     stopped = False
     while steps < total_steps:
@@ -320,13 +374,8 @@ def state_mpc(
             break
         use_model = episode >= config.random_episodes
         if use_model and (episode - config.random_episodes) % config.episodes_per_iter == 0:  # aggregate, refit
-            states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32, device=device)
-                                   for k in ("states", "next_states"))  # fmt: skip
-            actions = torch.as_tensor(np.stack(data["actions"]), device=device)
-            if episode == config.random_episodes:
-                model.set_normalization(states, next_states)  # fixed from the random data, as the authors'
-            model_loss = fit_dynamics(model, optimizer, states, actions, next_states, epochs=config.epochs,
-                                      batch_size=config.batch_size, generator=generator)  # fmt: skip
+            model_loss = refit(first=episode == config.random_episodes)
+            fits += 1
         obs, info = env.reset(seed=seed + episode)
         run = run_mpc_episode(env, obs, info, model_simulator(model) if use_model else None, config, generator,
                               max_steps=total_steps - steps, on_step=record)  # fmt: skip
@@ -335,7 +384,10 @@ def state_mpc(
         if run.done:
             curve.record(steps, run.episode_return, run.success)
         episode += 1
-    curve.extra.update(model_loss=model_loss, plan_s=float(np.mean(plan_s)) if plan_s else 0.0,
+    if final_fit and steps:
+        model_loss = refit(first=fits == 0)
+        fits += 1
+    curve.extra.update(model_loss=model_loss, fits=fits, plan_s=float(np.mean(plan_s)) if plan_s else 0.0,
                        random_episodes=min(episode, config.random_episodes), stopped_early=stopped, env_steps=steps)  # fmt: skip
     curve.wall_s = time.perf_counter() - start_time
     env.close()

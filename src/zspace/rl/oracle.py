@@ -10,15 +10,11 @@ number of episodes; every executed step still counts on the curve's env-step axi
 
 from __future__ import annotations
 
-import time
-
 import gymnasium
-import numpy as np
-import torch
 
 import zspace.rl.envs  # noqa: F401 - registers the zspace/... ids
 from zspace.errors import ConfigError
-from zspace.rl.model_based import MPCConfig, run_mpc_episode
+from zspace.rl.model_based import MPCConfig, Simulate, mpc_episodes
 from zspace.rl.results import LearningCurve
 
 __all__ = ["oracle_mpc"]
@@ -42,26 +38,12 @@ def oracle_mpc(
         The curve (method ``"oracle"``): each episode's return and success against the env steps
         so far; ``extra["plan_s"]`` is the mean wall seconds per plan.
     """
-    if episodes < 1:
-        raise ConfigError(f"oracle_mpc: episodes must be >= 1, got {episodes}")
-    config = MPCConfig.for_task(env_id) if config is None else config
-    env = gymnasium.make(env_id, **{**(env_kwargs or {}), "include_stage": False})
-    sim = env.unwrapped.sim
-    if not hasattr(sim, "simulate"):
-        raise ConfigError(f"oracle_mpc needs an environment that exposes its dynamics (sim.simulate); {env_id} does not")
-    generator = torch.Generator().manual_seed(seed)
-    curve = LearningCurve(method="oracle", env_id=env_id, seed=seed)
-    start_time, steps, plan_s = time.perf_counter(), 0, []
-    simulate = lambda state, actions: sim.simulate(state, actions.numpy())
-    try:
-        for episode in range(episodes):
-            obs, info = env.reset(seed=seed + episode)
-            run = run_mpc_episode(env, obs, info, simulate, config, generator)
-            steps += run.steps
-            plan_s += run.plan_s
-            curve.record(steps, run.episode_return, run.success)
-    finally:
-        env.close()
-    curve.extra.update(plan_s=float(np.mean(plan_s)))
-    curve.wall_s = time.perf_counter() - start_time
-    return curve
+
+    def true_dynamics(env: gymnasium.Env) -> Simulate:
+        sim = getattr(env.unwrapped, "sim", None)
+        if not hasattr(sim, "simulate"):
+            raise ConfigError(f"oracle_mpc needs an environment that exposes its dynamics (sim.simulate); {env_id} does not")
+        return lambda state, actions: sim.simulate(state, actions.numpy())
+
+    return mpc_episodes(env_id, true_dynamics, episodes=episodes, seed=seed, config=config, env_kwargs=env_kwargs,
+                        method="oracle")  # fmt: skip
