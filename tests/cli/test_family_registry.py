@@ -45,7 +45,7 @@ def evaluate_toy(run_dir: Path, *, seed: int = 0) -> dict[str, int]:  # the fami
 
 
 def evaluate(run: Path, options: Any) -> None:  # `zspace eval` for toy runs: flags in, the library, a printed line
-    results = families.get("toy").evaluate(run, seed=options.seed)
+    results = families.get("toy").evaluate(run, seed=options.seed or 0)
     console.print(" ".join(f"{name}={value}" for name, value in results.items()))
 
 

@@ -49,6 +49,18 @@ def test_plan_reports_returns_reproducibly(run):
     assert "distance tie-break (ours)" in first.output and "sparse reward (the authors')" in sparse.output
 
 
+def test_eval_runs_the_episodes_sectar_plan_runs(run, monkeypatch):
+    import zspace.rl.sectar.run as sectar_run
+
+    seeds: list[int] = []
+    plan_episode = sectar_run.plan_episode
+    monkeypatch.setattr(sectar_run, "plan_episode", lambda *a, seed, **k: seeds.append(seed) or plan_episode(*a, seed=seed, **k))
+    for command in (["eval", str(run)], ["sectar", "plan", str(run)], ["eval", str(run), "--seed", "7"]):
+        result = runner.invoke(app, [*command, "--episodes", "2"])
+        assert result.exit_code == 0 and "return mean" in result.output, result.output
+    assert seeds == [1000, 1001, 1000, 1001, 7, 8]  # `zspace eval` defaults to `sectar plan`'s seed, apart from training's
+
+
 def test_render_writes_the_episode_gif_and_skills_figure(run, tmp_path):
     result = runner.invoke(app, ["sectar", "render", str(run), "--skills", "3", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

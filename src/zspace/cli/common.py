@@ -197,7 +197,7 @@ class EvalOptions:
     iw: int
     checkpoint: str
     batch_size: int
-    seed: int
+    seed: int | None  # None: the family's own default
     episodes: int
     out: Path | None
     overwrite: bool

@@ -118,8 +118,13 @@ def eval_cmd(
     checkpoint: CheckpointOpt = "best",
     batch_size: Annotated[int, typer.Option(help="VAE: examples per evaluation batch.", callback=bounded(1, 2**20))] = 100,
     seed: Annotated[
-        int, typer.Option(help="Seed of the importance samples (SeCTAR: of the episodes).", callback=checked(Seed))
-    ] = 0,
+        int | None,
+        typer.Option(
+            help="Seed of the importance samples [default: 0]; SeCTAR: of the episodes [default: 1000, as `zspace sectar plan`].",
+            callback=checked(Seed),
+            show_default=False,
+        ),
+    ] = None,
     episodes: Annotated[int, typer.Option(help="SeCTAR: planning episodes to run.", callback=bounded(1, 100_000))] = 20,
     out: Annotated[Path | None, typer.Option(parser=output_path, help="VAE: JSON output (default RUN/eval.json).")] = None,
     overwrite: FileOverwriteOpt = False,

@@ -29,6 +29,7 @@ from zspace.cli.common import (
 )
 from zspace.core.constraints import NonNegativeInt, Seed, Size
 from zspace.errors import ConfigError
+from zspace.rl.sectar.config import EVAL_SEED
 from zspace.train.outputs import check_output_dir
 
 app = typer.Typer(help="SeCTAR: trajectory VAEs for hierarchical RL with latent planning.", no_args_is_help=True)
@@ -191,7 +192,7 @@ def plan_cmd(
     episodes: Annotated[int, typer.Option(help="Planning episodes to run.", callback=bounded(1, 100_000))] = 20,
     seed: Annotated[
         int, typer.Option(help="Seed of the episodes' latents (and layouts, unless the run fixed one).", callback=checked(Seed))
-    ] = 1000,
+    ] = EVAL_SEED,
     candidates: Annotated[int | None, typer.Option(help="Latent sequences per plan (default: the run's).")] = None,
     horizon: Annotated[int | None, typer.Option(help="Segments planned ahead (default: the run's).")] = None,
     method: Annotated[str | None, typer.Option(help="shooting | cem (default: the run's).")] = None,
@@ -241,7 +242,7 @@ def render_cmd(
 
 def evaluate(run: Path, options: EvalOptions) -> None:
     """``zspace eval``: planning episodes with the trained model (``zspace sectar plan``'s defaults)."""
-    plan_cmd(run, episodes=options.episodes, seed=options.seed)
+    plan_cmd(run, episodes=options.episodes, seed=EVAL_SEED if options.seed is None else options.seed)
 
 
 def explore(run: Path, options: ExploreOptions) -> None:

@@ -142,7 +142,9 @@ def evaluate(run: Path, options: EvalOptions) -> None:
 
     if options.out is not None:
         check_output_file(options.out, overwrite=options.overwrite, suffixes=(".json",))
-    eval_vae(run, k=options.iw, checkpoint=options.checkpoint, batch_size=options.batch_size, seed=options.seed, out=options.out)
+    eval_vae(
+        run, k=options.iw, checkpoint=options.checkpoint, batch_size=options.batch_size, seed=options.seed or 0, out=options.out
+    )
 
 
 def sample(run: Path, options: SampleOptions) -> None:

@@ -30,6 +30,7 @@ from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
 from zspace.rl.sectar import io
 from zspace.rl.sectar import train as sectar_train
+from zspace.rl.sectar.config import EVAL_SEED
 from zspace.rl.sectar.plan import plan_episode
 from zspace.rl.sectar.train import SectarCurve, SectarTrainConfig
 from zspace.train import runs
@@ -191,7 +192,7 @@ def evaluate_run(
     run: str | Path,
     *,
     episodes: int = 20,
-    seed: int = 1000,
+    seed: int = EVAL_SEED,
     checkpoint: str = "last",
     n_candidates: int | None = None,
     plan_horizon: int | None = None,
