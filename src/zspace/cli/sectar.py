@@ -29,7 +29,7 @@ from zspace.cli.common import (
 )
 from zspace.core.constraints import NonNegativeInt, Seed, Size
 from zspace.errors import ConfigError
-from zspace.rl.sectar.config import EVAL_SEED
+from zspace.rl.sectar import EVAL_SEED
 from zspace.train.outputs import check_output_dir
 
 app = typer.Typer(help="SeCTAR: trajectory VAEs for hierarchical RL with latent planning.", no_args_is_help=True)

@@ -4,3 +4,5 @@ training (:mod:`.train`), planning in latent space (:mod:`.plan`), the mechanism
 
 Like :mod:`zspace.rl`, this package imports nothing on its own.
 """
+
+EVAL_SEED = 1000  # the first evaluation episode's seed: apart from the training episodes' (0, 1, ...)

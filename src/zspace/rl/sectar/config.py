@@ -28,8 +28,6 @@ from typing import Annotated, Any
 
 from zspace.core.config import Registry
 from zspace.core.constraints import Interval, NonNegativeInt, Positive, Size, configclass
-
-EVAL_SEED = 1000  # the first evaluation episode's seed: apart from the training episodes' (0, 1, ...)
 from zspace.errors import ConfigError
 from zspace.rl.exploration import ExplorerConfig
 from zspace.rl.planner import PLAN_METHODS, SHAPINGS, PlanMethod, Shaping

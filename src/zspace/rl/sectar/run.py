@@ -28,9 +28,8 @@ from zspace.core.config import from_dict, to_dict
 from zspace.core.constraints import Seed, check_value
 from zspace.core.io import atomic_write_json
 from zspace.errors import CheckpointError, ConfigError
-from zspace.rl.sectar import io
+from zspace.rl.sectar import EVAL_SEED, io
 from zspace.rl.sectar import train as sectar_train
-from zspace.rl.sectar.config import EVAL_SEED
 from zspace.rl.sectar.plan import plan_episode
 from zspace.rl.sectar.train import SectarCurve, SectarTrainConfig
 from zspace.train import runs
