@@ -358,12 +358,14 @@ def state_mpc(
         for key, value in zip(data, transition, strict=True):
             data[key].append(value)
 
-    def refit(first: bool) -> float:  # on all transitions so far, warm-started
+    def refit() -> float:  # on all transitions so far, warm-started
+        nonlocal fits
         states, next_states = (torch.as_tensor(np.stack(data[k]), dtype=torch.float32, device=device)
                                for k in ("states", "next_states"))  # fmt: skip
         actions = torch.as_tensor(np.stack(data["actions"]), device=device)
-        if first:
+        if fits == 0:
             model.set_normalization(states, next_states)  # fixed from the first data fit, as the authors'
+        fits += 1
         return fit_dynamics(model, optimizer, states, actions, next_states, epochs=config.epochs,
                             batch_size=config.batch_size, generator=generator)  # fmt: skip
 
@@ -374,8 +376,7 @@ def state_mpc(
             break
         use_model = episode >= config.random_episodes
         if use_model and (episode - config.random_episodes) % config.episodes_per_iter == 0:  # aggregate, refit
-            model_loss = refit(first=episode == config.random_episodes)
-            fits += 1
+            model_loss = refit()
         obs, info = env.reset(seed=seed + episode)
         run = run_mpc_episode(env, obs, info, model_simulator(model) if use_model else None, config, generator,
                               max_steps=total_steps - steps, on_step=record)  # fmt: skip
@@ -385,8 +386,7 @@ def state_mpc(
             curve.record(steps, run.episode_return, run.success)
         episode += 1
     if final_fit and steps:
-        model_loss = refit(first=fits == 0)
-        fits += 1
+        model_loss = refit()
     curve.extra.update(model_loss=model_loss, fits=fits, plan_s=float(np.mean(plan_s)) if plan_s else 0.0,
                        random_episodes=min(episode, config.random_episodes), stopped_early=stopped, env_steps=steps)  # fmt: skip
     curve.wall_s = time.perf_counter() - start_time
